@@ -1,0 +1,5 @@
+"""An authenticated Stytch session inside Jupyter."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,113 @@
+"""The ``Stytch`` Configurable: the one place every layer reads its settings from.
+
+Set it with ``%config Stytch.public_token = ...``, ``c.Stytch.public_token = ...`` in
+``ipython_config.py``, or the environment variables named below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, default, validate
+from traitlets.config import Configurable
+
+from .api.models import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
+
+TEST_API_URL = "https://test.stytch.com"
+LIVE_API_URL = "https://api.stytch.com"
+
+
+def api_url_for(public_token: str) -> str:
+    """Stytch's client SDKs use the test environment for test tokens, live for the rest."""
+    return TEST_API_URL if public_token.startswith("public-token-test") else LIVE_API_URL
+
+
+class Stytch(Configurable):
+    """Settings for the Stytch session kept in this kernel."""
+
+    public_token = Unicode(
+        help="The project's public token (STYTCH_PUBLIC_TOKEN). Public: safe in a notebook."
+    ).tag(config=True)
+
+    api_url = Unicode(
+        help=(
+            "Base URL of the Stytch API (STYTCH_API_URL). Empty: test.stytch.com for "
+            "public-token-test-… tokens, api.stytch.com otherwise."
+        )
+    ).tag(config=True)
+
+    session_duration_minutes = Int(
+        5,
+        help="Session length a sign-in asks for, and what an extension sets (5 … 527040).",
+    ).tag(config=True)
+
+    heartbeat_interval = Float(
+        180.0, help="Seconds between background session checks."
+    ).tag(config=True)
+
+    auto_extend = Bool(
+        False,
+        help="Whether each heartbeat extends the session by session_duration_minutes "
+        "(False: it only checks).",
+    ).tag(config=True)
+
+    token_store = Enum(
+        ["auto", "keyring", "file", "memory"],
+        default_value="auto",
+        help="Where the encryption key lives: auto (keyring, else a 0600 key file), keyring, "
+        "file, or memory (persist nothing).",
+    ).tag(config=True)
+
+    data_dir = Unicode(
+        help="Folder for the encrypted token store (STYTCH_JUPYTER_DATA_DIR)."
+    ).tag(config=True)
+
+    timeout = Float(10.0, help="Seconds before a request to Stytch gives up.").tag(config=True)
+
+    @default("public_token")
+    def _default_public_token(self) -> str:
+        return os.environ.get("STYTCH_PUBLIC_TOKEN", "")
+
+    @default("api_url")
+    def _default_api_url(self) -> str:
+        return os.environ.get("STYTCH_API_URL", "")
+
+    @default("data_dir")
+    def _default_data_dir(self) -> str:
+        env = os.environ.get("STYTCH_JUPYTER_DATA_DIR")
+        if env:
+            return env
+        from platformdirs import user_data_dir
+
+        return user_data_dir("stytch-jupyter", appauthor=False)
+
+    @validate("session_duration_minutes")
+    def _check_duration(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if not MIN_SESSION_MINUTES <= value <= MAX_SESSION_MINUTES:
+            raise TraitError(
+                f"session_duration_minutes must be {MIN_SESSION_MINUTES} … "
+                f"{MAX_SESSION_MINUTES}, got {value}"
+            )
+        return value
+
+    @validate("heartbeat_interval", "timeout")
+    def _check_positive(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if not value > 0:
+            raise TraitError(f"{proposal['trait'].name} must be a positive number of seconds")
+        return value
+
+    @validate("api_url")
+    def _check_api_url(self, proposal: Any) -> str:
+        return str(proposal["value"]).rstrip("/")
+
+    @property
+    def resolved_api_url(self) -> str:
+        return self.api_url or api_url_for(self.public_token)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser()
