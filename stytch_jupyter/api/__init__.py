@@ -1,6 +1,13 @@
-"""The Stytch client API over httpx: stateless requests, typed models, a small error hierarchy."""
+"""The Stytch client API over httpx: stateless requests, typed models, a small error hierarchy.
 
-from .client import StytchClient
+``StytchClient`` is imported lazily: the models and errors are needed by ``%load_ext`` at once,
+httpx only when the first request is made (on the background thread).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     UNRECOVERABLE_ERROR_TYPES,
     InvalidDurationError,
@@ -18,6 +25,18 @@ from .models import (
     SessionTokens,
     User,
 )
+
+if TYPE_CHECKING:
+    from .client import StytchClient
+
+
+def __getattr__(name: str) -> Any:
+    if name == "StytchClient":
+        from .client import StytchClient
+
+        return StytchClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "UNRECOVERABLE_ERROR_TYPES",
