@@ -43,9 +43,9 @@ class Stytch(Configurable):
         help="Session length a sign-in asks for, and what an extension sets (5 … 527040).",
     ).tag(config=True)
 
-    heartbeat_interval = Float(
-        180.0, help="Seconds between background session checks."
-    ).tag(config=True)
+    heartbeat_interval = Float(180.0, help="Seconds between background session checks.").tag(
+        config=True
+    )
 
     auto_extend = Bool(
         False,
@@ -60,9 +60,9 @@ class Stytch(Configurable):
         "file, or memory (persist nothing).",
     ).tag(config=True)
 
-    data_dir = Unicode(
-        help="Folder for the encrypted token store (STYTCH_JUPYTER_DATA_DIR)."
-    ).tag(config=True)
+    data_dir = Unicode(help="Folder for the encrypted token store (STYTCH_JUPYTER_DATA_DIR).").tag(
+        config=True
+    )
 
     timeout = Float(10.0, help="Seconds before a request to Stytch gives up.").tag(config=True)
 

@@ -1,0 +1,13 @@
+"""Errors of the session layer (the client layer's errors pass through unchanged)."""
+
+from __future__ import annotations
+
+from ..api.errors import StytchError
+
+
+class NotSignedInError(StytchError):
+    """The call needs a session and there is none."""
+
+
+class ConfigurationError(StytchError):
+    """A setting the call needs is missing or unusable."""

@@ -1,0 +1,462 @@
+"""``SessionManager``: one Stytch session, kept the way Stytch's mobile SDKs keep theirs.
+
+State lives in traits (observable from cells and widgets). Every change happens on the
+session loop thread, under one lock, with the token store written before anyone is told.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from traitlets import Enum, HasTraits, Instance, Unicode
+
+from ..api.errors import StytchAPIError
+from ..api.models import (
+    AuthenticateResponse,
+    Session,
+    SessionToken,
+    SessionTokens,
+    User,
+    validate_duration_minutes,
+)
+from ..config import Stytch
+from .errors import ConfigurationError, NotSignedInError
+from .heartbeat import Heartbeat
+from .loop import LoopThread
+from .namespaces import MagicLinks, OTPs, Passwords, Sessions
+
+if TYPE_CHECKING:
+    from ..api.client import StytchClient
+    from .store import TokenStore
+
+logger = logging.getLogger("stytch_jupyter")
+
+T = TypeVar("T")
+AuthChangeCallback = Callable[[SessionToken | None], object]
+
+STORE_POLL_SECONDS = 0.5
+
+
+class SessionManager(HasTraits):
+    """The session of one Stytch project (public token) in this process."""
+
+    session = Instance(Session, allow_none=True, read_only=True)
+    user = Instance(User, allow_none=True, read_only=True)
+    session_token = Instance(SessionToken, allow_none=True, read_only=True)
+    session_jwt = Instance(SessionToken, allow_none=True, read_only=True)
+    status = Enum(
+        ["signed_out", "unconfirmed", "signed_in"],
+        default_value="signed_out",
+        read_only=True,
+        help="unconfirmed: tokens are stored but the server has not confirmed them yet",
+    )
+    last_validated_at = Instance(datetime, allow_none=True, read_only=True)
+    last_error = Unicode("", read_only=True, help="the last recoverable error, one line")
+    heartbeat_state = Enum(
+        ["stopped", "idle", "scheduled", "checking", "retrying"],
+        default_value="stopped",
+        read_only=True,
+    )
+    next_check_at = Instance(datetime, allow_none=True, read_only=True)
+
+    def __init__(
+        self,
+        config: Stytch | None = None,
+        *,
+        store: TokenStore | None = None,
+        store_poll_interval: float = STORE_POLL_SECONDS,
+    ) -> None:
+        super().__init__()
+        self.config = config if config is not None else Stytch()
+        self._given_store = store
+        self._store: TokenStore | None = store
+        self._store_signature: object = None
+        self._store_poll_interval = store_poll_interval
+        self._client: StytchClient | None = None
+        self._loop = LoopThread()
+        self._heartbeat = Heartbeat(self)
+        self._lock = threading.RLock()
+        self._generation = 0
+        self._announced: str | None = None  # the opaque token observers were last told of
+        self._callbacks: list[AuthChangeCallback] = []
+        self._server_offset = 0.0  # server clock minus ours, learned from each response
+        self._watch_task: Any = None
+        self._started = False
+        self.last_method_id: str | None = None
+        self.sessions = Sessions(self)
+        self.otps = OTPs(self)
+        self.magic_links = MagicLinks(self)
+        self.passwords = Passwords(self)
+        self.config.observe(self._on_config_change)
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Rehydrate the stored session and start the heartbeat, in the background."""
+        if self._started:
+            return
+        self._started = True
+        self._loop.submit(self._start())
+
+    async def _start(self) -> None:
+        self._load_stored_tokens()
+        self._heartbeat.start()
+        self._start_store_watch()
+
+    def close(self) -> None:
+        """Stop the heartbeat and the loop thread; the stored session stays for next time."""
+        self.config.unobserve(self._on_config_change)
+        if self._loop.running:
+            try:
+                self._loop.run(self._shutdown())
+            except RuntimeError:
+                pass
+        self._loop.stop()
+        self._started = False
+
+    async def _shutdown(self) -> None:
+        self._heartbeat.stop()
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            self._watch_task = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def __enter__(self) -> SessionManager:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """Threads this manager runs (for tests and ``%unload_ext``)."""
+        return [t for t in threading.enumerate() if t.name == "stytch-session"]
+
+    # ---- observers --------------------------------------------------------------------------
+
+    def on_auth_change(self, callback: AuthChangeCallback) -> Callable[[], None]:
+        """Call ``callback(token)`` on sign-in, sign-out (``None``) and token change.
+
+        Not on every heartbeat. Callbacks run on the session thread; one that raises is
+        logged and the others still run. Returns a function that unsubscribes.
+        """
+        with self._lock:
+            self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._callbacks:
+                    self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def _announce(self) -> None:
+        token = self.session_token if self.status == "signed_in" else None
+        value = token.value if token is not None else None
+        if value == self._announced:
+            return
+        self._announced = value
+        for callback in list(self._callbacks):
+            try:
+                callback(token)
+            except Exception:
+                logger.exception("a Stytch auth-change callback failed: %r", callback)
+
+    # ---- running coroutines from any thread ---------------------------------------------------
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self._loop.run(coro)
+
+    async def _run_async(self, coro: Coroutine[Any, Any, T]) -> T:
+        return await self._loop.run_async(coro)
+
+    # ---- state changes (loop thread) ------------------------------------------------------------
+
+    def _client_or_raise(self) -> StytchClient:
+        if self._client is None:
+            if not self.config.public_token:
+                raise ConfigurationError(
+                    "no Stytch public token: set STYTCH_PUBLIC_TOKEN or "
+                    "%config Stytch.public_token = 'public-token-…'"
+                )
+            from ..api.client import StytchClient
+
+            self._client = StytchClient(
+                self.config.public_token,
+                api_url=self.config.api_url or None,
+                timeout=self.config.timeout,
+            )
+        return self._client
+
+    def _store_or_none(self) -> TokenStore | None:
+        if self._store is None and self.config.public_token:
+            from .store import open_token_store
+
+            self._store = open_token_store(self.config)
+        return self._store
+
+    def _load_stored_tokens(self) -> None:
+        store = self._store_or_none()
+        if store is None:
+            return
+        tokens = store.load()
+        self._store_signature = store.signature()
+        if tokens is not None:
+            self._adopt_unconfirmed(tokens)
+
+    def _adopt_unconfirmed(self, tokens: SessionTokens) -> None:
+        """Tokens we hold but the server has not confirmed (start-up, update, another kernel)."""
+        with self._lock, self.hold_trait_notifications():
+            self._generation += 1
+            self.set_trait("session_token", tokens.session_token)
+            self.set_trait("session_jwt", tokens.session_jwt)
+            self.set_trait("session", None)
+            self.set_trait("user", None)
+            self.set_trait("status", "unconfirmed")
+        self._heartbeat.reset_failures()
+        self._heartbeat.wake()
+
+    def _apply(self, response: AuthenticateResponse, generation: int | None) -> bool:
+        """Take an authenticate response as the new state, unless the session moved on."""
+        with self._lock:
+            if generation is not None and generation != self._generation:
+                logger.debug("stytch: dropped a response for a session replaced in flight")
+                return False
+            previous = self.session_token.value if self.session_token else None
+            tokens = response.tokens
+            store = self._store_or_none()
+            if store is not None:
+                store.save(tokens)
+                self._store_signature = store.signature()
+            self._learn_server_clock(response.session)
+            with self.hold_trait_notifications():
+                if previous != tokens.opaque:
+                    self._generation += 1
+                    self.set_trait("session_token", tokens.session_token)
+                self.set_trait("session_jwt", tokens.session_jwt)
+                self.set_trait("session", response.session)
+                self.set_trait("user", response.user)
+                self.set_trait("status", "signed_in")
+                self.set_trait("last_validated_at", datetime.now(timezone.utc))
+                self.set_trait("last_error", "")
+        self._heartbeat.reset_failures()
+        self._heartbeat.wake()
+        self._announce()
+        return True
+
+    def _clear(self, reason: str, *, write_store: bool = True) -> None:
+        with self._lock:
+            store = self._store_or_none() if write_store else None
+            if store is not None:
+                store.clear()
+                self._store_signature = store.signature()
+            with self.hold_trait_notifications():
+                self._generation += 1
+                for name in ("session", "user", "session_token", "session_jwt"):
+                    self.set_trait(name, None)
+                self.set_trait("status", "signed_out")
+        logger.info("stytch: signed out (%s)", reason)
+        self._heartbeat.reset_failures()
+        self._heartbeat.wake()
+        self._announce()
+
+    def _note_error(self, exc: BaseException) -> None:
+        self.set_trait("last_error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+    def _set_heartbeat_state(self, state: str, next_at: datetime | None) -> None:
+        with self.hold_trait_notifications():
+            self.set_trait("heartbeat_state", state)
+            self.set_trait("next_check_at", next_at)
+
+    def _learn_server_clock(self, session: Session) -> None:
+        # last_accessed_at is the server's "now" for this request: it lets local expiry
+        # follow the server's clock even when this machine's clock is off.
+        if session.last_accessed_at is not None:
+            offset = (session.last_accessed_at - datetime.now(timezone.utc)).total_seconds()
+            self._server_offset = offset if abs(offset) > 1.0 else 0.0
+
+    def server_now(self) -> datetime:
+        """Our best estimate of the Stytch server's clock."""
+        return datetime.now(timezone.utc) + timedelta(seconds=self._server_offset)
+
+    def _expires_in(self) -> float | None:
+        session = self.session
+        return session.expires_in(self.server_now()) if session is not None else None
+
+    # ---- the store watch: other processes' sign-ins and sign-outs --------------------------------
+
+    def _start_store_watch(self) -> None:
+        import asyncio
+
+        async def watch() -> None:
+            while True:
+                await asyncio.sleep(self._store_poll_interval)
+                try:
+                    self._check_store()
+                except Exception:
+                    logger.exception("stytch: reading the token store failed")
+
+        self._watch_task = asyncio.get_running_loop().create_task(
+            watch(), name="stytch-store-watch"
+        )
+
+    def _check_store(self) -> None:
+        store = self._store
+        if store is None:
+            return
+        signature = store.signature()
+        if signature == self._store_signature:
+            return
+        tokens = store.load()
+        self._store_signature = store.signature()
+        mine = self.session_token.value if self.session_token else None
+        if tokens is None:
+            if mine is not None:
+                self._clear("signed out in another process", write_store=False)
+        elif tokens.opaque == mine:
+            # Another kernel's heartbeat refreshed the JWT of the same session: no request needed.
+            self.set_trait("session_jwt", tokens.session_jwt)
+        else:
+            self._adopt_unconfirmed(tokens)
+
+    # ---- configuration ---------------------------------------------------------------------------
+
+    def _on_config_change(self, change: dict[str, Any]) -> None:
+        name = change["name"]
+        if name in ("heartbeat_interval", "auto_extend"):
+            self._loop.call_soon(self._heartbeat.wake)
+        elif name in ("public_token", "api_url", "timeout", "token_store", "data_dir"):
+            reopen_store = name in ("public_token", "token_store", "data_dir")
+            if self._loop.running:
+                self._loop.submit(self._reconfigure(reopen_store))
+
+    async def _reconfigure(self, reopen_store: bool) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        if reopen_store and self._given_store is None:
+            self._store = None
+            self._clear("configuration changed", write_store=False)
+            self._load_stored_tokens()
+
+    # ---- the operations (coroutines on the loop thread) -------------------------------------------
+
+    def _require_token(self) -> str:
+        token = self.session_token
+        if token is None:
+            raise NotSignedInError(
+                "not signed in: sign in first (e.g. %stytch login otp --email …)"
+            )
+        return token.value
+
+    async def _authenticate(self, session_duration_minutes: int | None) -> AuthenticateResponse:
+        validate_duration_minutes(session_duration_minutes)
+        token = self._require_token()
+        generation = self._generation
+        client = self._client_or_raise()
+        try:
+            response = await client.sessions_authenticate(token, session_duration_minutes)
+        except StytchAPIError as exc:
+            if exc.unrecoverable and generation == self._generation:
+                self._clear(exc.error_type)
+            raise
+        self._apply(response, generation)
+        return response
+
+    async def _beat(self) -> None:
+        expires_in = self._expires_in()
+        if expires_in is not None and expires_in <= 0:
+            self._clear("session expired")
+            return
+        extend = self.config.auto_extend and self.status == "signed_in"
+        await self._authenticate(self.config.session_duration_minutes if extend else None)
+
+    async def _revoke(self, force_clear: bool) -> None:
+        token = self._require_token()
+        generation = self._generation
+        try:
+            await self._client_or_raise().sessions_revoke(token)
+        except StytchAPIError as exc:
+            if (force_clear or exc.unrecoverable) and generation == self._generation:
+                self._clear("revoked" if force_clear else exc.error_type)
+            raise
+        except Exception:
+            if force_clear and generation == self._generation:
+                self._clear("revoked locally (force_clear)")
+            raise
+        if generation == self._generation:
+            self._clear("revoked")
+
+    async def _update(self, tokens: SessionTokens) -> None:
+        store = self._store_or_none()
+        if store is not None:
+            store.save(tokens)
+            self._store_signature = store.signature()
+        self._adopt_unconfirmed(tokens)
+
+    async def _sign_in(
+        self, request: Callable[[StytchClient], Coroutine[Any, Any, AuthenticateResponse]]
+    ) -> AuthenticateResponse:
+        response = await request(self._client_or_raise())
+        self._apply(response, None)  # an explicit sign-in always wins
+        return response
+
+    def _duration(self, minutes: int | None) -> int:
+        return validate_duration_minutes(minutes) or self.config.session_duration_minutes
+
+    def _optional_token(self) -> str | None:
+        return (
+            self.session_token.value if self.status == "signed_in" and self.session_token else None
+        )
+
+    # ---- read-only conveniences ------------------------------------------------------------------
+
+    @property
+    def signed_in(self) -> bool:
+        return self.status == "signed_in"
+
+    @property
+    def heartbeat(self) -> HeartbeatControl:
+        return HeartbeatControl(self)
+
+    def __repr__(self) -> str:
+        who = self.user.email if self.user is not None else None
+        return f"<{type(self).__name__} status={self.status!r} user={who!r}>"
+
+
+class HeartbeatControl:
+    """``manager.heartbeat.start()/stop()/now()`` from any thread."""
+
+    def __init__(self, manager: SessionManager) -> None:
+        self._manager = manager
+
+    @property
+    def running(self) -> bool:
+        return self._manager._heartbeat.running
+
+    @property
+    def state(self) -> str:
+        return self._manager.heartbeat_state
+
+    def start(self) -> None:
+        async def start() -> None:
+            self._manager._heartbeat.start()
+
+        self._manager._run(start())
+
+    def stop(self) -> None:
+        async def stop() -> None:
+            self._manager._heartbeat.stop()
+
+        self._manager._run(stop())
+
+    def now(self) -> None:
+        """Check the session now and wait for the answer (errors are kept, not raised)."""
+        self._manager._run(self._manager._heartbeat.beat())

@@ -1,0 +1,197 @@
+"""The public call surface, shaped like Stytch's SDKs: ``stytch.sessions.authenticate()``,
+``stytch.otps.email.login_or_create(email)``, … Each network call has an ``_async`` twin.
+
+These are thin: the work (and every state change) is in ``SessionManager``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..api.models import AuthenticateResponse, SessionTokens
+
+if TYPE_CHECKING:
+    from .manager import SessionManager
+
+
+def _require_text(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string")
+    return value.strip()
+
+
+class Sessions:
+    def __init__(self, manager: SessionManager) -> None:
+        self._m = manager
+
+    def authenticate(self, session_duration_minutes: int | None = None) -> AuthenticateResponse:
+        """Check the session with Stytch; with a duration, also extend it to now + duration."""
+        return self._m._run(self._m._authenticate(session_duration_minutes))
+
+    async def authenticate_async(
+        self, session_duration_minutes: int | None = None
+    ) -> AuthenticateResponse:
+        return await self._m._run_async(self._m._authenticate(session_duration_minutes))
+
+    def revoke(self, force_clear: bool = False) -> None:
+        """Revoke the session at Stytch and forget it here.
+
+        If the request fails, the session is kept unless ``force_clear`` (or the server says
+        the session is gone); the error is raised either way.
+        """
+        self._m._run(self._m._revoke(force_clear))
+
+    async def revoke_async(self, force_clear: bool = False) -> None:
+        await self._m._run_async(self._m._revoke(force_clear))
+
+    def update(self, tokens: SessionTokens) -> None:
+        """Adopt tokens obtained elsewhere; they are checked with Stytch in the background."""
+        if not isinstance(tokens, SessionTokens):
+            raise TypeError("update() takes SessionTokens(opaque=..., jwt=...)")
+        self._m._run(self._m._update(tokens))
+
+
+class OTPEmail:
+    def __init__(self, manager: SessionManager) -> None:
+        self._m = manager
+
+    async def _send(self, email: str, expiration_minutes: int | None) -> str:
+        email = _require_text(email, "email")
+        method_id = await self._m._client_or_raise().otps_email_login_or_create(
+            email, expiration_minutes=expiration_minutes, session_token=self._m._optional_token()
+        )
+        self._m.last_method_id = method_id
+        return method_id
+
+    def login_or_create(self, email: str, expiration_minutes: int | None = None) -> str:
+        """Email a one-time code; returns the ``method_id`` that ``otps.authenticate`` needs."""
+        return self._m._run(self._send(email, expiration_minutes))
+
+    async def login_or_create_async(self, email: str, expiration_minutes: int | None = None) -> str:
+        return await self._m._run_async(self._send(email, expiration_minutes))
+
+
+class OTPs:
+    def __init__(self, manager: SessionManager) -> None:
+        self._m = manager
+        self.email = OTPEmail(manager)
+
+    async def _authenticate(
+        self, code: str, method_id: str | None, minutes: int | None
+    ) -> AuthenticateResponse:
+        code = _require_text(code, "the code")
+        method_id = method_id or self._m.last_method_id
+        if not method_id:
+            raise ValueError("no method_id: call otps.email.login_or_create(email) first")
+        duration = self._m._duration(minutes)
+        token = self._m._optional_token()
+        return await self._m._sign_in(
+            lambda client: client.otps_authenticate(code, method_id, duration, session_token=token)
+        )
+
+    def authenticate(
+        self,
+        code: str,
+        method_id: str | None = None,
+        session_duration_minutes: int | None = None,
+    ) -> AuthenticateResponse:
+        """Sign in with the emailed code (``method_id`` defaults to the last one sent)."""
+        return self._m._run(self._authenticate(code, method_id, session_duration_minutes))
+
+    async def authenticate_async(
+        self,
+        code: str,
+        method_id: str | None = None,
+        session_duration_minutes: int | None = None,
+    ) -> AuthenticateResponse:
+        return await self._m._run_async(
+            self._authenticate(code, method_id, session_duration_minutes)
+        )
+
+
+class MagicLinkEmail:
+    def __init__(self, manager: SessionManager) -> None:
+        self._m = manager
+
+    async def _send(self, email: str, login_url: str | None, signup_url: str | None) -> None:
+        email = _require_text(email, "email")
+        await self._m._client_or_raise().magic_links_email_login_or_create(
+            email,
+            login_magic_link_url=login_url,
+            signup_magic_link_url=signup_url,
+            session_token=self._m._optional_token(),
+        )
+
+    def login_or_create(
+        self,
+        email: str,
+        login_magic_link_url: str | None = None,
+        signup_magic_link_url: str | None = None,
+    ) -> None:
+        """Email a sign-in link that leads to ``login_magic_link_url`` (signup URL for new users)."""
+        self._m._run(self._send(email, login_magic_link_url, signup_magic_link_url))
+
+    async def login_or_create_async(
+        self,
+        email: str,
+        login_magic_link_url: str | None = None,
+        signup_magic_link_url: str | None = None,
+    ) -> None:
+        await self._m._run_async(self._send(email, login_magic_link_url, signup_magic_link_url))
+
+
+class MagicLinks:
+    def __init__(self, manager: SessionManager) -> None:
+        self._m = manager
+        self.email = MagicLinkEmail(manager)
+
+    async def _authenticate(self, token: str, minutes: int | None) -> AuthenticateResponse:
+        token = _require_text(token, "the magic link token")
+        duration = self._m._duration(minutes)
+        current = self._m._optional_token()
+        return await self._m._sign_in(
+            lambda client: client.magic_links_authenticate(token, duration, session_token=current)
+        )
+
+    def authenticate(
+        self, token: str, session_duration_minutes: int | None = None
+    ) -> AuthenticateResponse:
+        """Sign in with the ``token`` from a magic link (see ``magic_link_token(url)``)."""
+        return self._m._run(self._authenticate(token, session_duration_minutes))
+
+    async def authenticate_async(
+        self, token: str, session_duration_minutes: int | None = None
+    ) -> AuthenticateResponse:
+        return await self._m._run_async(self._authenticate(token, session_duration_minutes))
+
+
+class Passwords:
+    def __init__(self, manager: SessionManager) -> None:
+        self._m = manager
+
+    async def _authenticate(
+        self, email: str, password: str, minutes: int | None
+    ) -> AuthenticateResponse:
+        email = _require_text(email, "email")
+        if not isinstance(password, str) or not password:
+            raise ValueError("the password must be a non-empty string")
+        duration = self._m._duration(minutes)
+        current = self._m._optional_token()
+        return await self._m._sign_in(
+            lambda client: client.passwords_authenticate(
+                email, password, duration, session_token=current
+            )
+        )
+
+    def authenticate(
+        self, email: str, password: str, session_duration_minutes: int | None = None
+    ) -> AuthenticateResponse:
+        """Sign in with an email and password."""
+        return self._m._run(self._authenticate(email, password, session_duration_minutes))
+
+    async def authenticate_async(
+        self, email: str, password: str, session_duration_minutes: int | None = None
+    ) -> AuthenticateResponse:
+        return await self._m._run_async(
+            self._authenticate(email, password, session_duration_minutes)
+        )
