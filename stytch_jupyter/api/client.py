@@ -1,0 +1,443 @@
+"""An async client for Stytch's client-SDK API (``/sdk/v1/``), the endpoints a session needs.
+
+Stateless apart from one reused ``httpx.AsyncClient``: every call takes the session token it
+acts on, and nothing from httpx leaks out (see ``errors.py`` for what does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ipaddress
+import json
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import httpx
+
+from .. import __version__
+from .errors import (
+    StytchAPIError,
+    StytchNetworkError,
+    StytchResponseError,
+    StytchTimeoutError,
+)
+from .models import (
+    DEFAULT_SESSION_MINUTES,
+    AuthenticateResponse,
+    User,
+    redact,
+    validate_duration_minutes,
+)
+from .sdk_client_header import SDK_IDENTIFIER, sdk_client_header
+
+# Kept here rather than imported from config.py: config imports traitlets and api.models, so
+# importing it from the api layer would be both a layering break and an import cycle.
+TEST_API_URL = "https://test.stytch.com"
+LIVE_API_URL = "https://api.stytch.com"
+
+T = TypeVar("T")
+
+_EMPTY_BODY = b"{}"
+_MAX_MESSAGE = 200
+_PATHS = (
+    "sessions/authenticate",
+    "sessions/revoke",
+    "otps/email/login_or_create",
+    "otps/authenticate",
+    "magic_links/email/login_or_create",
+    "magic_links/authenticate",
+    "passwords/authenticate",
+    "users/me",
+)
+
+
+def api_url_for(public_token: str) -> str:
+    """Stytch's client SDKs use the test environment for test tokens, live for the rest."""
+    return TEST_API_URL if public_token.startswith("public-token-test") else LIVE_API_URL
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_api_url(api_url: str) -> str:
+    """The API base URL without a trailing slash; ValueError for one we must not send tokens to."""
+    try:
+        url = httpx.URL(api_url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ValueError(f"api_url is not a valid URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"api_url must be an http(s) URL with a host, got {api_url[:60]!r}")
+    if url.userinfo or url.query or url.fragment:
+        raise ValueError("api_url must not carry credentials, a query or a fragment")
+    if url.scheme == "http" and not _is_loopback(url.host):
+        raise ValueError(
+            f"api_url {api_url!r} is plain http: session tokens would travel unencrypted; "
+            "use https (http is allowed only for loopback hosts)"
+        )
+    return api_url.rstrip("/")
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def _require_text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string")
+    return value
+
+
+def _optional_token(session_token: str | None) -> str | None:
+    return None if session_token is None else _require_text(session_token, "session_token")
+
+
+def _factor_duration(minutes: int | None) -> int:
+    # Every official client SDK asks for 5 minutes when a factor call gives no duration.
+    checked = validate_duration_minutes(minutes)
+    return DEFAULT_SESSION_MINUTES if checked is None else checked
+
+
+def _encode(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _one_line(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, redact(secret))
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
+def _retry_after(value: str | None) -> float | None:
+    # Stytch sends delta-seconds; an HTTP-date or garbage is ignored rather than guessed at.
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+class StytchClient:
+    """Calls the Stytch client API for one project (identified by its public token)."""
+
+    def __init__(
+        self,
+        public_token: str,
+        *,
+        api_url: str | None = None,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        _require_text(public_token, "public_token")
+        if any(ch.isspace() for ch in public_token) or ":" in public_token:
+            raise ValueError("public_token must not contain whitespace or ':'")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.public_token = public_token
+        self.api_url = check_api_url(api_url or api_url_for(public_token))
+        self.base_url = f"{self.api_url}/sdk/v1/"
+        self.timeout = float(timeout)
+        self._transport = transport
+        # Parsed once: httpx then skips URL merging and parsing on every request.
+        self._urls = {path: httpx.URL(self.base_url + path) for path in _PATHS}
+        self._headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "X-SDK-Client": sdk_client_header(),
+            "User-Agent": f"{SDK_IDENTIFIER}/{__version__}",
+        }
+        self._public_auth = {"Authorization": _basic(public_token, public_token)}
+        self._http: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        # The public token is public (it ships in every web page that uses Stytch).
+        return f"StytchClient(public_token={self.public_token!r}, api_url={self.api_url!r})"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _client(self) -> httpx.AsyncClient:
+        # Created on first use, on the loop that will own its connections; a new loop (e.g. a
+        # second asyncio.run) gets a fresh pool, since connections cannot cross loops.
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._loop is not loop or self._http.is_closed:
+            self._http = httpx.AsyncClient(
+                headers=self._headers,
+                timeout=self.timeout,
+                follow_redirects=False,
+                transport=self._transport,
+            )
+            self._loop = loop
+        return self._http
+
+    @property
+    def default_headers(self) -> dict[str, str]:
+        """Headers sent with every request (Authorization aside)."""
+        return dict(self._headers)
+
+    def auth_header(self, session_token: str | None = None) -> dict[str, str]:
+        """The ``Authorization`` header for a request on behalf of ``session_token``."""
+        if session_token is None:
+            return self._public_auth
+        return {"Authorization": _basic(self.public_token, session_token)}
+
+    async def aclose(self) -> None:
+        http, self._http, self._loop = self._http, None, None
+        if http is not None:
+            await http.aclose()
+
+    async def __aenter__(self) -> StytchClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- the wire ----------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = _EMPTY_BODY,
+        session_token: str | None = None,
+        secrets: tuple[str, ...] = (),
+    ) -> tuple[int, dict[str, Any]]:
+        """One request; returns the HTTP status and the ``data`` object of a 2xx reply."""
+        secrets = (*secrets, session_token or "")
+        where = f"{method} {path}"
+        try:
+            response = await self._client().request(
+                method, self._urls[path], content=body, headers=self.auth_header(session_token)
+            )
+        except httpx.TimeoutException as exc:
+            raise StytchTimeoutError(
+                f"{where}: no reply from {self.api_url} within {self.timeout:g}s "
+                f"({type(exc).__name__})"
+            ) from exc
+        except httpx.DecodingError as exc:
+            raise StytchResponseError(
+                f"{where}: reply body could not be decoded ({_one_line(str(exc), secrets)})"
+            ) from exc
+        except httpx.RequestError as exc:
+            cause = _one_line(str(exc), secrets) or "connection closed"
+            raise StytchNetworkError(
+                f"{where}: could not talk to {self.api_url} ({type(exc).__name__}: {cause})"
+            ) from exc
+        status = response.status_code
+        try:
+            payload = json.loads(response.content)
+        except ValueError:
+            payload = None
+        if 200 <= status < 300:
+            if not isinstance(payload, dict):
+                kind = response.headers.get("content-type", "no content type")
+                raise StytchResponseError(
+                    f"{where}: HTTP {status} reply is not a JSON object ({_one_line(kind, ())})",
+                    status,
+                )
+            data = payload.get("data")
+            if not isinstance(data, dict):
+                raise StytchResponseError(
+                    f"{where}: HTTP {status} reply has no 'data' object", status
+                )
+            return status, data
+        raise self._api_error(where, response, payload, secrets)
+
+    @staticmethod
+    def _api_error(
+        where: str, response: httpx.Response, payload: Any, secrets: tuple[str, ...]
+    ) -> StytchAPIError:
+        status = response.status_code
+        retry_after = _retry_after(response.headers.get("retry-after"))
+        if isinstance(payload, dict) and isinstance(payload.get("error_type"), str):
+            return StytchAPIError(
+                status_code=status,
+                error_type=_one_line(payload["error_type"], secrets),
+                error_message=_one_line(str(payload.get("error_message") or ""), secrets),
+                request_id=_str_or_none(payload.get("request_id")),
+                error_url=_str_or_none(payload.get("error_url")),
+                retry_after=retry_after,
+            )
+        # No Stytch error body (a proxy's 502 page, a bare 429): still an API error, typed
+        # ``http_<status>``, so callers retry 5xx/429 as usual and never take it as a reason to
+        # drop a session (it is not an unrecoverable type). A garbled 2xx, by contrast, is a
+        # StytchResponseError: the request may have worked and we cannot tell.
+        kind = response.headers.get("content-type", "no content type")
+        return StytchAPIError(
+            status_code=status,
+            error_type=f"http_{status}",
+            error_message=f"{where}: HTTP {status} without a Stytch error body "
+            f"({_one_line(kind, ())})",
+            request_id=response.headers.get("x-request-id"),
+            retry_after=retry_after,
+        )
+
+    async def _authenticate(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        session_token: str | None,
+        secrets: tuple[str, ...] = (),
+    ) -> AuthenticateResponse:
+        status, data = await self._call("POST", path, _encode(body), session_token, secrets)
+        return self._parse(f"POST {path}", status, AuthenticateResponse.from_dict, data)
+
+    @staticmethod
+    def _parse(where: str, status: int, parse: Callable[[Any], T], data: dict[str, Any]) -> T:
+        # The models raise StytchResponseError for missing fields; a wrongly typed one can also
+        # surface as TypeError/ValueError/AttributeError. Either way: say where, and the status.
+        try:
+            return parse(data)
+        except (StytchResponseError, TypeError, ValueError, AttributeError) as exc:
+            raise StytchResponseError(
+                f"{where}: HTTP {status} reply has an unexpected shape ({exc})", status
+            ) from exc
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    async def sessions_authenticate(
+        self, session_token: str, session_duration_minutes: int | None = None
+    ) -> AuthenticateResponse:
+        """Check a session; with a duration, also set its expiry to now + duration."""
+        _require_text(session_token, "session_token")
+        minutes = validate_duration_minutes(session_duration_minutes)
+        body = _EMPTY_BODY if minutes is None else _encode({"session_duration_minutes": minutes})
+        status, data = await self._call("POST", "sessions/authenticate", body, session_token)
+        return self._parse(
+            "POST sessions/authenticate", status, AuthenticateResponse.from_dict, data
+        )
+
+    async def sessions_revoke(self, session_token: str) -> None:
+        """Revoke the session the token belongs to."""
+        _require_text(session_token, "session_token")
+        await self._call("POST", "sessions/revoke", _EMPTY_BODY, session_token)
+
+    async def otps_email_login_or_create(
+        self,
+        email: str,
+        *,
+        expiration_minutes: int | None = None,
+        session_token: str | None = None,
+    ) -> str:
+        """Email a one-time code; returns the ``method_id`` that ``otps_authenticate`` needs."""
+        body: dict[str, Any] = {"email": _require_text(email, "email").strip()}
+        if expiration_minutes is not None:
+            body["expiration_minutes"] = _positive_minutes(expiration_minutes, "expiration")
+        path = "otps/email/login_or_create"
+        status, data = await self._call("POST", path, _encode(body), _optional_token(session_token))
+        method_id = data.get("method_id")
+        if not isinstance(method_id, str) or not method_id:
+            raise StytchResponseError(f"POST {path}: HTTP {status} reply has no method_id", status)
+        return method_id
+
+    async def otps_authenticate(
+        self,
+        code: str,
+        method_id: str,
+        session_duration_minutes: int,
+        *,
+        session_token: str | None = None,
+    ) -> AuthenticateResponse:
+        """Exchange an emailed code for a session. The client API calls the code ``token``."""
+        code = _require_text(code, "code").strip()
+        body = {
+            "token": code,
+            "method_id": _require_text(method_id, "method_id"),
+            "session_duration_minutes": _factor_duration(session_duration_minutes),
+        }
+        return await self._authenticate(
+            "otps/authenticate", body, _optional_token(session_token), (code,)
+        )
+
+    async def magic_links_email_login_or_create(
+        self,
+        email: str,
+        *,
+        login_magic_link_url: str | None = None,
+        signup_magic_link_url: str | None = None,
+        login_expiration_minutes: int | None = None,
+        signup_expiration_minutes: int | None = None,
+        session_token: str | None = None,
+    ) -> None:
+        """Email a sign-in (or sign-up) magic link."""
+        body: dict[str, Any] = {"email": _require_text(email, "email").strip()}
+        for key, url in (
+            ("login_magic_link_url", login_magic_link_url),
+            ("signup_magic_link_url", signup_magic_link_url),
+        ):
+            if url is not None:
+                body[key] = _require_text(url, key)
+        for key, minutes in (
+            ("login_expiration_minutes", login_expiration_minutes),
+            ("signup_expiration_minutes", signup_expiration_minutes),
+        ):
+            if minutes is not None:
+                body[key] = _positive_minutes(minutes, key)
+        await self._call(
+            "POST",
+            "magic_links/email/login_or_create",
+            _encode(body),
+            _optional_token(session_token),
+        )
+
+    async def magic_links_authenticate(
+        self,
+        token: str,
+        session_duration_minutes: int,
+        *,
+        session_token: str | None = None,
+    ) -> AuthenticateResponse:
+        """Exchange the token from a magic link's URL for a session."""
+        token = _require_text(token, "token").strip()
+        body = {
+            "token": token,
+            "session_duration_minutes": _factor_duration(session_duration_minutes),
+        }
+        return await self._authenticate(
+            "magic_links/authenticate", body, _optional_token(session_token), (token,)
+        )
+
+    async def passwords_authenticate(
+        self,
+        email: str,
+        password: str,
+        session_duration_minutes: int,
+        *,
+        session_token: str | None = None,
+    ) -> AuthenticateResponse:
+        """Sign in with an email and password."""
+        body = {
+            "email": _require_text(email, "email").strip(),
+            "password": _require_text(password, "password"),
+            "session_duration_minutes": _factor_duration(session_duration_minutes),
+        }
+        return await self._authenticate(
+            "passwords/authenticate", body, _optional_token(session_token), (password,)
+        )
+
+    async def users_me(self, session_token: str) -> User:
+        """The signed-in user."""
+        _require_text(session_token, "session_token")
+        status, data = await self._call("GET", "users/me", None, session_token)
+        return self._parse("GET users/me", status, User.from_dict, data)
+
+
+def _positive_minutes(minutes: Any, what: str) -> int:
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0:
+        raise ValueError(f"{what} minutes must be a positive whole number, got {minutes!r}")
+    return minutes
