@@ -1,5 +1,41 @@
-"""An authenticated Stytch session inside Jupyter."""
+"""An authenticated Stytch session inside Jupyter.
+
+``%load_ext stytch_jupyter`` in a notebook, or ``from stytch_jupyter import stytch`` anywhere.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from .api.models import SessionToken, SessionTokens
+
+if TYPE_CHECKING:
+    from .ipython.stytch_object import NotebookStytch
+
+    stytch: NotebookStytch
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # The shared ``stytch`` object is created on first use, never at import.
+    if name == "stytch":
+        from .ipython.extension import get_stytch
+
+        return get_stytch()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    from .ipython.extension import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .ipython.extension import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
+__all__ = ["SessionToken", "SessionTokens", "__version__", "stytch"]

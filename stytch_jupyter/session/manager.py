@@ -6,6 +6,7 @@ session loop thread, under one lock, with the token store written before anyone 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Coroutine
@@ -31,6 +32,7 @@ from .namespaces import MagicLinks, OTPs, Passwords, Sessions
 
 if TYPE_CHECKING:
     from ..api.client import StytchClient
+    from .auth import StytchAuth
     from .store import TokenStore
 
 logger = logging.getLogger("stytch_jupyter")
@@ -111,10 +113,8 @@ class SessionManager(HasTraits):
         """Stop the heartbeat and the loop thread; the stored session stays for next time."""
         self.config.unobserve(self._on_config_change)
         if self._loop.running:
-            try:
+            with contextlib.suppress(RuntimeError):
                 self._loop.run(self._shutdown())
-            except RuntimeError:
-                pass
         self._loop.stop()
         self._started = False
 
@@ -346,7 +346,7 @@ class SessionManager(HasTraits):
             self._clear("configuration changed", write_store=False)
             self._load_stored_tokens()
 
-    # ---- the operations (coroutines on the loop thread) -------------------------------------------
+    # ---- the operations (coroutines on the loop thread) -------------------------------------
 
     def _require_token(self) -> str:
         token = self.session_token
@@ -421,6 +421,13 @@ class SessionManager(HasTraits):
     @property
     def signed_in(self) -> bool:
         return self.status == "signed_in"
+
+    @property
+    def auth(self) -> StytchAuth:
+        """An ``httpx.Auth`` (and ``requests`` auth) sending ``Bearer <session_jwt>``."""
+        from .auth import StytchAuth
+
+        return StytchAuth(self)
 
     @property
     def heartbeat(self) -> HeartbeatControl:

@@ -128,7 +128,7 @@ class MagicLinkEmail:
         login_magic_link_url: str | None = None,
         signup_magic_link_url: str | None = None,
     ) -> None:
-        """Email a sign-in link that leads to ``login_magic_link_url`` (signup URL for new users)."""
+        """Email a sign-in link to ``login_magic_link_url`` (the signup URL for new users)."""
         self._m._run(self._send(email, login_magic_link_url, signup_magic_link_url))
 
     async def login_or_create_async(
