@@ -1,0 +1,379 @@
+"""The session core against the emulator over loopback: the fault matrix of issue 3."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stytch_jupyter.api.errors import StytchAPIError, StytchNetworkError
+from stytch_jupyter.api.models import SessionToken, SessionTokens
+from stytch_jupyter.config import Stytch
+from stytch_jupyter.emulator import Emulator
+from stytch_jupyter.session import NotSignedInError, SessionManager
+from stytch_jupyter.session.heartbeat import backoff_delay
+
+PASSWORD = "correct horse battery staple"
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def make_manager(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[..., SessionManager]]:
+    made: list[SessionManager] = []
+
+    def make(**settings: Any) -> SessionManager:
+        settings.setdefault("token_store", "file")
+        settings.setdefault("data_dir", str(tmp_path / "data"))
+        settings.setdefault("heartbeat_interval", 30.0)
+        settings.setdefault("timeout", 2.0)
+        config = Stytch(api_url=emulator.api_url, public_token=emulator.public_token, **settings)
+        manager = SessionManager(config, store_poll_interval=0.1)
+        made.append(manager)
+        manager.start()
+        return manager
+
+    yield make
+    for manager in made:
+        manager.close()
+
+
+def sign_in(manager: SessionManager, emulator: Emulator, email: str = "ada@example.com") -> None:
+    emulator.create_user(email, password=PASSWORD)
+    manager.passwords.authenticate(email, PASSWORD)
+    assert manager.status == "signed_in"
+
+
+# ---- the basics ---------------------------------------------------------------------------------
+
+
+def test_sign_in_sets_every_trait_and_persists(make_manager, emulator) -> None:
+    manager = make_manager()
+    seen: list[str] = []
+    manager.observe(lambda change: seen.append(change["new"]), names="status")
+    sign_in(manager, emulator)
+    assert manager.user is not None and manager.user.email == "ada@example.com"
+    assert manager.session is not None and manager.session.user_id == manager.user.user_id
+    assert isinstance(manager.session_token, SessionToken)
+    assert manager.session_token.kind == "opaque" and manager.session_jwt.kind == "jwt"
+    assert manager.last_validated_at is not None
+    assert seen == ["signed_in"]
+    # A fresh manager on the same store rehydrates the session in the background.
+    other = make_manager()
+    wait_for(lambda: other.status == "signed_in", what="rehydration")
+    assert other.session.session_id == manager.session.session_id
+
+
+def test_factor_sign_in_defaults_to_five_minutes(make_manager, emulator) -> None:
+    manager = make_manager()
+    sign_in(manager, emulator)
+    lifetime = manager.session.expires_at - manager.session.started_at
+    assert abs(lifetime.total_seconds() - 300) < 2
+
+
+def test_authenticate_without_duration_only_checks(make_manager, emulator) -> None:
+    manager = make_manager()
+    sign_in(manager, emulator)
+    expires = manager.session.expires_at
+    opaque = manager.session_token.value
+    manager.sessions.authenticate()
+    assert manager.session.expires_at == expires
+    manager.sessions.authenticate(session_duration_minutes=60)
+    assert (manager.session.expires_at - expires).total_seconds() > 50 * 60
+    assert manager.session_token.value == opaque  # the opaque token is stable
+
+
+def test_bad_duration_changes_nothing(make_manager, emulator) -> None:
+    manager = make_manager()
+    sign_in(manager, emulator)
+    before = manager.session
+    for bad in (4, 527041, 0, -1):
+        with pytest.raises(ValueError, match="session duration"):
+            manager.sessions.authenticate(session_duration_minutes=bad)
+    assert manager.session == before and manager.status == "signed_in"
+
+
+def test_calls_without_a_session_say_so(make_manager) -> None:
+    manager = make_manager()
+    with pytest.raises(NotSignedInError, match="not signed in"):
+        manager.sessions.authenticate()
+    with pytest.raises(NotSignedInError):
+        manager.sessions.revoke()
+
+
+def test_otp_flow_remembers_the_method_id(make_manager, emulator) -> None:
+    manager = make_manager()
+    manager.otps.email.login_or_create("grace@example.com")
+    _, code = emulator.last_otp("grace@example.com")
+    manager.otps.authenticate(code, session_duration_minutes=30)
+    assert manager.user.email == "grace@example.com"
+    assert abs((manager.session.expires_at - manager.session.started_at).total_seconds() - 1800) < 2
+
+
+def test_update_adopts_tokens_and_hydrates_in_the_background(make_manager, emulator) -> None:
+    first = make_manager(token_store="memory")
+    sign_in(first, emulator)
+    tokens = SessionTokens(opaque=first.session_token.value, jwt=first.session_jwt.value)
+    second = make_manager(token_store="memory")
+    second.sessions.update(tokens)
+    assert second.status in ("unconfirmed", "signed_in")
+    wait_for(lambda: second.status == "signed_in", what="hydration after update")
+    assert second.session.session_id == first.session.session_id
+
+
+def test_update_rejects_incomplete_tokens() -> None:
+    with pytest.raises(ValueError, match="jwt"):
+        SessionTokens(opaque="abc", jwt="")
+    with pytest.raises(ValueError, match="JWT"):
+        SessionTokens(opaque="abc", jwt="not-a-jwt")
+
+
+def test_sync_calls_work_inside_a_running_event_loop(make_manager, emulator) -> None:
+    manager = make_manager()
+    sign_in(manager, emulator)
+
+    async def cell() -> tuple[str, str]:
+        # A notebook cell: a loop is running on this thread, and sync calls must not deadlock.
+        sync = manager.sessions.authenticate().session.session_id
+        twin = (await manager.sessions.authenticate_async()).session.session_id
+        return sync, twin
+
+    sync, twin = asyncio.run(cell())
+    assert sync == twin == manager.session.session_id
+
+
+# ---- observers ----------------------------------------------------------------------------------
+
+
+def test_auth_change_fires_on_sign_in_and_out_only(make_manager, emulator, caplog) -> None:
+    manager = make_manager()
+    events: list[SessionToken | None] = []
+
+    def broken(token: SessionToken | None) -> None:
+        raise RuntimeError("observer bug")
+
+    manager.on_auth_change(broken)
+    unsubscribe = manager.on_auth_change(events.append)
+    with caplog.at_level(logging.ERROR, logger="stytch_jupyter"):
+        sign_in(manager, emulator)
+    assert len(events) == 1 and events[0] == manager.session_token
+    assert "callback failed" in caplog.text  # the broken one was logged, the other still ran
+    manager.sessions.authenticate()
+    manager.heartbeat.now()
+    assert len(events) == 1  # checks and JWT refreshes are not auth changes
+    manager.sessions.revoke()
+    assert events[-1] is None and len(events) == 2
+    unsubscribe()
+    sign_in(manager, emulator, "b@example.com")
+    assert len(events) == 2
+
+
+def test_blocking_call_from_a_callback_is_refused_with_a_clear_error(make_manager, emulator):
+    manager = make_manager()
+    errors: list[BaseException] = []
+
+    def callback(token: SessionToken | None) -> None:
+        try:
+            manager.sessions.authenticate()
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    manager.on_auth_change(callback)
+    sign_in(manager, emulator)
+    assert errors and "_async" in str(errors[0])
+
+
+def test_observers_see_the_store_already_written(make_manager, emulator, tmp_path) -> None:
+    manager = make_manager()
+    seen: list[str | None] = []
+
+    def on_token(token: SessionToken | None) -> None:
+        stored = manager._store.load()  # what another process would read right now
+        seen.append(stored.opaque if stored else None)
+
+    manager.on_auth_change(on_token)
+    sign_in(manager, emulator)
+    manager.sessions.revoke()
+    assert seen[0] is not None and seen[1] is None
+
+
+def test_a_response_for_a_replaced_session_is_not_applied(make_manager, emulator) -> None:
+    manager = make_manager()
+    sign_in(manager, emulator, "old@example.com")
+    emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", latency_ms=600, times=1)
+    slow = threading.Thread(target=manager.sessions.authenticate)
+    slow.start()
+    time.sleep(0.1)  # let the slow check leave
+    emulator.create_user("new@example.com", password=PASSWORD)
+    manager.passwords.authenticate("new@example.com", PASSWORD)
+    slow.join()
+    assert manager.user.email == "new@example.com"
+
+
+# ---- the heartbeat and the fault matrix ----------------------------------------------------------
+
+
+def test_backoff_doubles_with_jitter_and_honours_retry_after() -> None:
+    assert backoff_delay(1, 180, rand=lambda: 0.0) == 0.5
+    assert backoff_delay(1, 180, rand=lambda: 1.0) == 1.0
+    assert backoff_delay(4, 180, rand=lambda: 1.0) == 8.0
+    assert backoff_delay(20, 180, rand=lambda: 1.0) == 180.0  # capped at the interval
+    assert backoff_delay(1, 180, retry_after=30, rand=lambda: 1.0) == 30.0
+
+
+def test_next_check_is_at_the_interval_or_the_expiry(make_manager, emulator) -> None:
+    manager = make_manager(heartbeat_interval=3600)
+    sign_in(manager, emulator)  # 5-minute session
+    delay = manager._heartbeat.next_delay()
+    assert delay is not None and 290 < delay <= 300
+    manager.config.heartbeat_interval = 60
+    assert manager._heartbeat.next_delay() == 60
+    wait_for(lambda: manager.heartbeat_state == "scheduled")
+    wait_for(
+        lambda: manager.next_check_at is not None
+        and 55 < (manager.next_check_at - manager.server_now()).total_seconds() <= 60,
+        what="the new interval to reschedule the next beat",
+    )
+
+
+def test_server_side_revoke_is_noticed_within_an_interval(make_manager, emulator) -> None:
+    manager = make_manager(heartbeat_interval=0.3)
+    sign_in(manager, emulator)
+    emulator.revoke_session(session_token=manager.session_token.value)
+    wait_for(lambda: manager.status == "signed_out", timeout=5, what="the heartbeat to clear")
+    assert manager.session is None and manager.session_token is None
+    assert manager._store.load() is None
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 500},
+        {"status": 503},
+        {"status": 429, "retry_after": 1},
+        {"drop": True},
+        {"latency_ms": 3000},  # past the 2 s client timeout
+    ],
+    ids=["500", "503", "429", "dropped", "timeout"],
+)
+def test_recoverable_errors_during_beats_keep_the_session(make_manager, emulator, fault) -> None:
+    manager = make_manager(heartbeat_interval=0.2)
+    sign_in(manager, emulator)
+    session_id = manager.session.session_id
+    emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", times=2, **fault)
+    wait_for(lambda: manager.last_error != "", what="a failed beat")
+    assert manager.status == "signed_in" and manager.session.session_id == session_id
+    assert manager._store.load() is not None
+    wait_for(lambda: manager.last_error == "", timeout=15, what="recovery")
+    assert manager.status == "signed_in"
+
+
+@pytest.mark.parametrize("error", ["session_not_found", "unauthorized_credentials"])
+def test_unrecoverable_errors_clear_the_session(make_manager, emulator, error) -> None:
+    manager = make_manager(heartbeat_interval=0.2)
+    sign_in(manager, emulator)
+    status = 404 if error == "session_not_found" else 401
+    emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", status=status, error_type=error)
+    wait_for(lambda: manager.status == "signed_out", what=f"{error} to clear the session")
+    assert manager._store.load() is None
+
+
+def test_emulator_down_at_start_keeps_tokens_until_it_answers(make_manager, emulator) -> None:
+    first = make_manager()
+    sign_in(first, emulator)
+    first.close()
+    emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", drop=True, times=3)
+    second = make_manager(heartbeat_interval=2)
+    wait_for(lambda: second.last_error != "", what="the failed rehydration")
+    assert second.status == "unconfirmed" and second.session_token is not None
+    wait_for(lambda: second.status == "signed_in", timeout=20, what="the session to come back")
+
+
+def test_unreachable_api_keeps_stored_tokens(make_manager, emulator, tmp_path) -> None:
+    first = make_manager()
+    sign_in(first, emulator)
+    first.close()
+    config = Stytch(
+        api_url="http://127.0.0.1:9",  # nothing listens on the discard port
+        public_token=emulator.public_token,
+        data_dir=str(tmp_path / "data"),
+        token_store="file",
+        timeout=1,
+    )
+    with SessionManager(config) as offline:
+        wait_for(lambda: offline.last_error != "", what="a failed rehydration")
+        assert offline.status == "unconfirmed"
+        assert offline._store.load() is not None
+
+
+def test_expiry_clears_locally_even_with_the_network_down(make_manager, emulator) -> None:
+    manager = make_manager(heartbeat_interval=60)
+    sign_in(manager, emulator)  # 5 minutes
+    emulator.advance_clock(299)
+    manager.sessions.authenticate()  # learns the server's clock: 1 s left
+    emulator.add_fault(path_prefix="/sdk/v1", drop=True, times=1000)
+    wait_for(lambda: manager.status == "signed_out", timeout=10, what="local expiry")
+    assert manager._store.load() is None
+
+
+def test_revoke_offline_keeps_the_session_unless_forced(make_manager, emulator) -> None:
+    manager = make_manager()
+    sign_in(manager, emulator)
+    emulator.add_fault(path_prefix="/sdk/v1/sessions/revoke", drop=True, times=2)
+    with pytest.raises(StytchNetworkError):
+        manager.sessions.revoke()
+    assert manager.status == "signed_in"
+    with pytest.raises(StytchNetworkError):
+        manager.sessions.revoke(force_clear=True)
+    assert manager.status == "signed_out" and manager._store.load() is None
+
+
+def test_revoke_of_a_session_already_gone_clears_it(make_manager, emulator) -> None:
+    manager = make_manager()
+    sign_in(manager, emulator)
+    emulator.revoke_session(session_token=manager.session_token.value)
+    with pytest.raises(StytchAPIError) as info:
+        manager.sessions.revoke()
+    assert info.value.error_type == "session_not_found"
+    assert manager.status == "signed_out"
+
+
+def test_auto_extend_moves_the_expiry(make_manager, emulator) -> None:
+    manager = make_manager(heartbeat_interval=0.3, auto_extend=True, session_duration_minutes=60)
+    sign_in(manager, emulator)  # 5 minutes
+    wait_for(
+        lambda: manager.session.expires_in(manager.server_now()) > 50 * 60,
+        what="a beat to extend the session",
+    )
+
+
+def test_heartbeat_start_stop_and_close_leave_no_thread(make_manager, emulator) -> None:
+    manager = make_manager(heartbeat_interval=0.2)
+    sign_in(manager, emulator)
+    manager.heartbeat.stop()
+    assert manager.heartbeat_state == "stopped"
+    emulator.revoke_session(session_token=manager.session_token.value)
+    time.sleep(0.6)  # three intervals: a running heartbeat would have cleared it
+    assert manager.status == "signed_in"
+    manager.heartbeat.start()
+    wait_for(lambda: manager.status == "signed_out")
+    manager.close()
+    wait_for(lambda: not manager.threads, what="the session thread to end")
+
+
+def test_memory_store_writes_nothing(make_manager, emulator, tmp_path) -> None:
+    manager = make_manager(token_store="memory", data_dir=str(tmp_path / "unused"))
+    sign_in(manager, emulator)
+    assert not (tmp_path / "unused").exists()
