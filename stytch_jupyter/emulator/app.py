@@ -1,0 +1,93 @@
+"""The emulator's ASGI app: the three APIs, Stytch-shaped errors everywhere, faults in front."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from . import errors
+from .backend_api import backend_routes
+from .client_api import client_routes
+from .control_api import control_routes
+from .errors import EmulatorError
+from .faults import FaultMiddleware, FaultRegistry
+from .state import State
+
+logger = logging.getLogger("stytch_jupyter.emulator")
+
+
+async def _emulator_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, EmulatorError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        error = EmulatorError(
+            405,
+            errors.METHOD_NOT_ALLOWED,
+            f"{request.method} is not allowed here.",
+            dict(exc.headers or {}),
+        )
+    elif exc.status_code == 404:
+        error = EmulatorError(404, errors.ROUTE_NOT_FOUND, "No such endpoint.")
+    else:
+        kind = errors.default_error_type(exc.status_code)
+        error = EmulatorError(exc.status_code, kind, exc.detail)
+    return error.response()
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    return EmulatorError(
+        500, errors.INTERNAL_SERVER_ERROR, "The emulator failed on this request."
+    ).response()
+
+
+class _QuietErrors:
+    """Logs a failed request without secrets, instead of uvicorn's full traceback.
+
+    Starlette has already answered with a Stytch-shaped 500 and re-raises for the server to
+    log; the exception's text and the query string can carry tokens, so log neither.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            logger.error(
+                "emulator error: %s in %s:%s (%s) on %s %s",
+                type(exc).__name__,
+                frame.filename,
+                frame.lineno,
+                frame.name,
+                scope.get("method", ""),
+                scope.get("path", ""),
+            )
+
+
+def create_app(state: State, faults: FaultRegistry, *, public_token: str, secret: str) -> ASGIApp:
+    app = Starlette(
+        routes=[
+            *client_routes(state, public_token),
+            *backend_routes(state, state.project_id, secret),
+            *control_routes(state, faults),
+        ],
+        exception_handlers={
+            EmulatorError: _emulator_error,
+            HTTPException: _http_error,
+            Exception: _unexpected_error,
+        },
+    )
+    # Faults sit outermost: a dropped connection needs the server's own ``send``.
+    return FaultMiddleware(_QuietErrors(app), faults)

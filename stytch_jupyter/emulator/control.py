@@ -1,0 +1,166 @@
+"""``EmulatorControl``: a small synchronous client for an emulator's control API.
+
+Works with an emulator in this process (``Emulator.control``) or in another one (``stytch-jupyter
+emulator``): give it the ``api_url`` that emulator printed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from .defaults import CONTROL_PREFIX, DEFAULT_PROJECT_ID, DEFAULT_SECRET
+
+
+class EmulatorControlError(RuntimeError):
+    """The emulator refused a control request (the message is the emulator's own)."""
+
+    def __init__(self, status_code: int, error_type: str, error_message: str) -> None:
+        super().__init__(f"{error_type} ({status_code}): {error_message}")
+        self.status_code = status_code
+        self.error_type = error_type
+        self.error_message = error_message
+
+
+class EmulatorControl:
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        project_id: str = DEFAULT_PROJECT_ID,
+        secret: str = DEFAULT_SECRET,
+        timeout: float = 10.0,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.project_id = project_id
+        # Never through a proxy from the environment: the emulator is on loopback.
+        self._http = httpx.Client(base_url=self.api_url, timeout=timeout, trust_env=False)
+        self._backend_auth = (project_id, secret)
+
+    def __repr__(self) -> str:
+        return f"EmulatorControl({self.api_url!r}, project_id={self.project_id!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> EmulatorControl:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._http.request(method, path, **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            raise EmulatorControlError(
+                response.status_code, "invalid_response", "The answer is not JSON: not an emulator?"
+            ) from None
+        if response.is_error:
+            raise EmulatorControlError(
+                response.status_code, body.get("error_type", ""), body.get("error_message", "")
+            )
+        return body
+
+    def _control(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._call(method, f"{CONTROL_PREFIX}/{path}", **kwargs)
+
+    def outbox(self, email: str | None = None) -> list[dict[str, Any]]:
+        """Emails the emulator would have sent (to ``email`` only, if given), oldest first."""
+        params = {"email": email} if email is not None else None
+        messages: list[dict[str, Any]] = self._control("GET", "outbox", params=params)["messages"]
+        return messages
+
+    def _last(self, email: str, kind: str) -> dict[str, Any]:
+        for message in reversed(self.outbox(email)):
+            if message["kind"] == kind:
+                return message
+        raise LookupError(f"no {kind} email has been sent to {email}")
+
+    def last_otp(self, email: str) -> tuple[str, str]:
+        """``(method_id, code)`` of the latest passcode sent to ``email``."""
+        message = self._last(email, "otp")
+        return message["method_id"], message["code"]
+
+    def last_magic_link(self, email: str) -> str:
+        """The URL of the latest magic link sent to ``email``."""
+        url: str = self._last(email, "magic_link")["url"]
+        return url
+
+    def create_user(
+        self,
+        email: str,
+        password: str | None = None,
+        name: str | dict[str, str] | None = None,
+    ) -> str:
+        """Create an active user (with a password, for password sign-in); returns its user_id."""
+        payload: dict[str, Any] = {"email": email}
+        if password is not None:
+            payload["password"] = password
+        if name is not None:
+            payload["name"] = name
+        user_id: str = self._control("POST", "users", json=payload)["user_id"]
+        return user_id
+
+    def advance_clock(self, seconds: float) -> datetime:
+        """Move the emulator's clock forward; returns its new time (UTC)."""
+        now: str = self._control("POST", "clock", json={"advance_seconds": seconds})["now"]
+        return datetime.fromisoformat(now.replace("Z", "+00:00"))
+
+    def add_fault(
+        self,
+        *,
+        path_prefix: str = "",
+        status: int | None = None,
+        error_type: str | None = None,
+        retry_after: float | None = None,
+        latency_ms: float | None = None,
+        drop: bool = False,
+        times: int = 1,
+    ) -> str:
+        """Make the next ``times`` requests under ``path_prefix`` fail; returns the fault_id."""
+        payload: dict[str, Any] = {"path_prefix": path_prefix, "drop": drop, "times": times}
+        optional = {
+            "status": status,
+            "error_type": error_type,
+            "retry_after": retry_after,
+            "latency_ms": latency_ms,
+        }
+        payload.update({k: v for k, v in optional.items() if v is not None})
+        fault_id: str = self._control("POST", "faults", json=payload)["fault_id"]
+        return fault_id
+
+    def clear_faults(self) -> None:
+        self._control("DELETE", "faults")
+
+    def reset(self) -> None:
+        """Forget every user, session, code, link, email and fault; put the clock back."""
+        self._control("POST", "reset")
+
+    def revoke_session(
+        self,
+        *,
+        session_token: str | None = None,
+        session_id: str | None = None,
+        session_jwt: str | None = None,
+    ) -> None:
+        """Revoke a session the way a backend does: Stytch's backend API, with the secret."""
+        payload = {
+            k: v
+            for k, v in {
+                "session_token": session_token,
+                "session_id": session_id,
+                "session_jwt": session_jwt,
+            }.items()
+            if v is not None
+        }
+        self._call("POST", "/v1/sessions/revoke", json=payload, auth=self._backend_auth)

@@ -1,0 +1,190 @@
+"""``Emulator``: the emulator served by uvicorn on a daemon thread, for tests, demos and scripts."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from .app import create_app
+from .clock import Clock
+from .control import EmulatorControl
+from .defaults import DEFAULT_HOST, DEFAULT_PROJECT_ID, DEFAULT_PUBLIC_TOKEN, DEFAULT_SECRET
+from .faults import FaultRegistry
+from .keys import shared_signing_key
+from .state import State
+
+_START_TIMEOUT = 10.0
+_STOP_TIMEOUT = 5.0
+
+
+class Emulator:
+    """A local Stytch API on loopback.
+
+    ``with Emulator() as emu:`` serves on a free port (``port=0``) until the block ends;
+    ``emu.api_url`` is where to point a client. The helpers (``outbox``, ``last_otp``, ...)
+    go through the control API over HTTP, as they would for an emulator in another process.
+    """
+
+    def __init__(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        *,
+        project_id: str = DEFAULT_PROJECT_ID,
+        public_token: str = DEFAULT_PUBLIC_TOKEN,
+        secret: str = DEFAULT_SECRET,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.project_id = project_id
+        self.public_token = public_token
+        self.secret = secret
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._control: EmulatorControl | None = None
+        self._failure: BaseException | None = None
+
+    def __repr__(self) -> str:
+        where = self.api_url if self.running else "stopped"
+        return f"Emulator({where}, project_id={self.project_id!r})"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def api_url(self) -> str:
+        """``http://HOST:PORT`` (no trailing slash) once started."""
+        if self._thread is None:
+            raise RuntimeError("the emulator is not running: call start() first")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def control(self) -> EmulatorControl:
+        if self._control is None:
+            raise RuntimeError("the emulator is not running: call start() first")
+        return self._control
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        if self._thread is not None:
+            raise RuntimeError("the emulator is already running")
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        # Bind here, not in uvicorn: a busy port fails now, and port 0 reports the real one.
+        sock = socket.create_server((self.host, self.port), family=family)
+        self.port = sock.getsockname()[1]
+        state = State(self.project_id, shared_signing_key(), Clock())
+        app = create_app(state, FaultRegistry(), public_token=self.public_token, secret=self.secret)
+        config = uvicorn.Config(
+            app,
+            http="h11",
+            ws="none",
+            lifespan="off",
+            # URLs can carry tokens: no access log, and no logging set-up of our own.
+            access_log=False,
+            log_config=None,
+            timeout_graceful_shutdown=1,
+        )
+        server = uvicorn.Server(config)
+        self._server = server
+        self._failure = None
+        self._thread = threading.Thread(
+            target=self._serve,
+            args=(server, sock),
+            name=f"stytch-emulator-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the emulator did not start") from self._failure
+            time.sleep(0.001)
+        self._control = EmulatorControl(
+            self.api_url, project_id=self.project_id, secret=self.secret
+        )
+        return self
+
+    def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # reported by start(); a thread has no one else to tell
+            self._failure = exc
+        finally:
+            sock.close()
+
+    def stop(self) -> None:
+        """Stop serving, join the thread and free the port. Safe to call twice."""
+        server, thread = self._server, self._thread
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if server is not None and thread is not None:
+            server.should_exit = True
+            thread.join(_STOP_TIMEOUT)
+            if thread.is_alive():
+                server.force_exit = True
+                thread.join(_STOP_TIMEOUT)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- helpers, through the control API ------------------------------------------------
+
+    def outbox(self, email: str | None = None) -> list[dict[str, Any]]:
+        return self.control.outbox(email)
+
+    def last_otp(self, email: str) -> tuple[str, str]:
+        return self.control.last_otp(email)
+
+    def last_magic_link(self, email: str) -> str:
+        return self.control.last_magic_link(email)
+
+    def create_user(
+        self, email: str, password: str | None = None, name: str | dict[str, str] | None = None
+    ) -> str:
+        return self.control.create_user(email, password, name)
+
+    def advance_clock(self, seconds: float) -> datetime:
+        return self.control.advance_clock(seconds)
+
+    def add_fault(self, **fault: Any) -> str:
+        """See ``EmulatorControl.add_fault`` for the keywords."""
+        return self.control.add_fault(**fault)
+
+    def clear_faults(self) -> None:
+        self.control.clear_faults()
+
+    def reset(self) -> None:
+        self.control.reset()
+
+    def revoke_session(
+        self,
+        *,
+        session_token: str | None = None,
+        session_id: str | None = None,
+        session_jwt: str | None = None,
+    ) -> None:
+        self.control.revoke_session(
+            session_token=session_token, session_id=session_id, session_jwt=session_jwt
+        )

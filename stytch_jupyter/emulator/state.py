@@ -1,0 +1,392 @@
+"""The emulator's in-memory Stytch project: users, sessions, codes, links and the outbox.
+
+Every read and write happens under one lock. Methods raise ``EmulatorError`` with the error
+Stytch would answer; they never see HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import jwt
+
+from . import errors
+from .clock import Clock
+from .defaults import JWT_LIFETIME_SECONDS
+from .errors import EmulatorError
+from .keys import SigningKey
+from .models import Factor, MagicLink, Message, Otp, PasswordHash, Session, User
+
+SESSION_CLAIM = "https://stytch.com/session"
+_RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", SESSION_CLAIM})
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who is asking: recorded on the sessions they start."""
+
+    ip_address: str = ""
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    session: Session
+    user: User
+    session_jwt: str = ""
+
+
+def _session_not_found() -> EmulatorError:
+    return EmulatorError(404, errors.SESSION_NOT_FOUND, "Session could not be found.")
+
+
+def _with_query(url: str, extra: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query = [(k, v) for k, v in query if k not in extra] + list(extra.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class State:
+    def __init__(self, project_id: str, key: SigningKey, clock: Clock) -> None:
+        self.project_id = project_id
+        self.key = key
+        self.clock = clock
+        self._env = "live" if project_id.startswith("project-live-") else "test"
+        self._lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._users: dict[str, User] = {}
+            self._user_by_email: dict[str, str] = {}
+            self._sessions: dict[str, Session] = {}
+            self._session_by_token: dict[str, str] = {}
+            self._otps: list[Otp] = []
+            self._magic_links: dict[str, MagicLink] = {}
+            self._outbox: list[Message] = []
+            self.clock.reset()
+
+    def _new_id(self, kind: str) -> str:
+        return f"{kind}-{self._env}-{uuid.uuid4()}"
+
+    # -- users ---------------------------------------------------------------------------
+
+    def _user_for_email(self, email: str, *, create: bool) -> tuple[User | None, bool]:
+        user_id = self._user_by_email.get(email.lower())
+        if user_id is not None:
+            return self._users[user_id], False
+        if not create:
+            return None, False
+        user = User(
+            user_id=self._new_id("user"),
+            email_id=self._new_id("email"),
+            email=email.lower(),
+            created_at=self.clock.now(),
+        )
+        self._users[user.user_id] = user
+        self._user_by_email[user.email] = user.user_id
+        return user, True
+
+    def create_user(self, email: str, password: str | None, name: dict[str, str]) -> User:
+        with self._lock:
+            if email.lower() in self._user_by_email:
+                raise EmulatorError(
+                    400, errors.DUPLICATE_EMAIL, "A user with this email already exists."
+                )
+            user, _ = self._user_for_email(email, create=True)
+            assert user is not None
+            user.status = "active"
+            user.name.update(name)
+            if password is not None:
+                user.password = PasswordHash.create(self._new_id("password"), password)
+            return user
+
+    def user(self, user_id: str) -> User:
+        with self._lock:
+            found = self._users.get(user_id)
+            if found is None:
+                raise EmulatorError(404, errors.USER_NOT_FOUND, "User could not be found.")
+            return found
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def _start_or_join_session(
+        self, user: User, factor: Factor, minutes: int, current: Session | None, client: Client
+    ) -> Authenticated:
+        """Attach a freshly authenticated factor to the caller's session, or start one."""
+        now = self.clock.now()
+        user.status = "active"
+        if current is not None and current.user_id == user.user_id and current.live_at(now):
+            session = current
+        else:
+            session = Session(
+                session_id=self._new_id("session"),
+                user_id=user.user_id,
+                token=secrets.token_urlsafe(33),
+                started_at=now,
+                last_accessed_at=now,
+                expires_at=now,
+                ip_address=client.ip_address,
+                user_agent=client.user_agent,
+            )
+            self._sessions[session.session_id] = session
+            self._session_by_token[session.token] = session.session_id
+        session.add_factor(factor)
+        session.last_accessed_at = now
+        session.expires_at = now + timedelta(minutes=minutes)
+        return Authenticated(session, user, self._mint_jwt(session, now))
+
+    def _mint_jwt(self, session: Session, now: datetime) -> str:
+        issued = int(now.timestamp())
+        claims: dict[str, Any] = dict(session.custom_claims)
+        claims.update(
+            {
+                "sub": session.user_id,
+                "iss": f"stytch.com/{self.project_id}",
+                "aud": [self.project_id],
+                "iat": issued,
+                "nbf": issued,
+                "exp": issued + JWT_LIFETIME_SECONDS,
+                SESSION_CLAIM: session.jwt_claim(),
+            }
+        )
+        return self.key.mint(claims)
+
+    def _jwt_claims(self, token: str) -> dict[str, Any]:
+        """Claims of a JWT this emulator signed, whatever its times; else 401."""
+        try:
+            return self.key.verify_signature(
+                token, audience=self.project_id, issuer=f"stytch.com/{self.project_id}"
+            )
+        except jwt.InvalidTokenError:
+            raise EmulatorError(
+                401, errors.UNAUTHORIZED_CREDENTIALS, "The session JWT could not be verified."
+            ) from None
+
+    def _live(self, session: Session | None) -> Session:
+        if session is None or not session.live_at(self.clock.now()):
+            raise _session_not_found()
+        return session
+
+    def session_by_token(self, token: str) -> Session:
+        with self._lock:
+            session_id = self._session_by_token.get(token)
+            return self._live(None if session_id is None else self._sessions[session_id])
+
+    def session_by_jwt(self, token: str) -> Session:
+        """A JWT whose own ``exp`` has passed still names its session, as on Stytch."""
+        with self._lock:
+            claim = self._jwt_claims(token).get(SESSION_CLAIM)
+            session_id = claim.get("id") if isinstance(claim, dict) else None
+            return self._live(self._sessions.get(str(session_id)))
+
+    def session_by_id(self, session_id: str) -> Session:
+        with self._lock:
+            return self._live(self._sessions.get(session_id))
+
+    def session_by_credential(self, credential: str) -> Session:
+        """The session an opaque token or a session JWT names (the client API accepts both)."""
+        if credential.count(".") == 2:
+            return self.session_by_jwt(credential)
+        return self.session_by_token(credential)
+
+    def authenticate_session(
+        self,
+        session: Session,
+        minutes: int | None,
+        custom_claims: dict[str, Any] | None = None,
+    ) -> Authenticated:
+        """Check a session; with ``minutes``, set its expiry to now + minutes (not added)."""
+        with self._lock:
+            now = self.clock.now()
+            self._live(session)
+            session.last_accessed_at = now
+            if minutes is not None:
+                session.expires_at = now + timedelta(minutes=minutes)
+            for key, value in (custom_claims or {}).items():
+                if key in _RESERVED_CLAIMS:
+                    continue
+                if value is None:
+                    session.custom_claims.pop(key, None)
+                else:
+                    session.custom_claims[key] = value
+            user = self._users[session.user_id]
+            return Authenticated(session, user, self._mint_jwt(session, now))
+
+    def verify_live_jwt(self, token: str) -> Session:
+        """What a backend does with a session JWT: signature, the JWT's own times, then the
+        session behind it."""
+        with self._lock:
+            claims = self._jwt_claims(token)
+            now = self.clock.now().timestamp()
+            if not (claims["nbf"] <= now < claims["exp"]):
+                raise EmulatorError(401, errors.UNAUTHORIZED_CREDENTIALS, "The JWT has expired.")
+            return self.session_by_jwt(token)
+
+    def revoke(self, session: Session) -> None:
+        with self._lock:
+            self._live(session)
+            session.revoked = True
+            self._session_by_token.pop(session.token, None)
+
+    def sessions_for_user(self, user_id: str) -> list[Session]:
+        with self._lock:
+            self.user(user_id)
+            now = self.clock.now()
+            return [s for s in self._sessions.values() if s.user_id == user_id and s.live_at(now)]
+
+    # -- email OTPs ----------------------------------------------------------------------
+
+    def send_otp(self, email: str, minutes: int) -> tuple[User, bool]:
+        with self._lock:
+            user, created = self._user_for_email(email, create=True)
+            assert user is not None
+            now = self.clock.now()
+            code = f"{secrets.randbelow(10**6):06d}"
+            self._otps.append(
+                Otp(user.email_id, user.user_id, code, now + timedelta(minutes=minutes))
+            )
+            message_id = self._new_id("message")
+            self._post(Message(message_id, user.email, "otp", user.email_id, now, code=code))
+            return user, created
+
+    def authenticate_otp(
+        self, method_id: str, code: str, minutes: int, current: Session | None, client: Client
+    ) -> Authenticated:
+        with self._lock:
+            candidates = [otp for otp in self._otps if otp.method_id == method_id]
+            if not candidates:
+                raise EmulatorError(
+                    400, errors.INVALID_METHOD_ID, "The method_id is not a known email_id."
+                )
+            match = next(
+                (o for o in candidates if not o.used and hmac.compare_digest(o.code, code)), None
+            )
+            if match is None:
+                raise EmulatorError(
+                    404, errors.OTP_CODE_NOT_FOUND, "The passcode is wrong or already used."
+                )
+            if self.clock.now() >= match.expires_at:
+                raise EmulatorError(
+                    401, errors.UNABLE_TO_AUTH_OTP_CODE, "The passcode has expired."
+                )
+            match.used = True
+            user = self._users[match.user_id]
+            user.email_verified = True
+            factor = Factor("otp", "email", user.email_id, user.email, self.clock.now())
+            return self._start_or_join_session(user, factor, minutes, current, client)
+
+    # -- email magic links ---------------------------------------------------------------
+
+    def send_magic_link(
+        self,
+        email: str,
+        *,
+        login_url: str,
+        signup_url: str,
+        login_minutes: int,
+        signup_minutes: int,
+        code_challenge: str | None,
+    ) -> tuple[User, bool]:
+        with self._lock:
+            user, created = self._user_for_email(email, create=True)
+            assert user is not None
+            # A user who never finished signing up still gets the signup link, as on Stytch.
+            signup = created or user.status == "pending"
+            now = self.clock.now()
+            token = secrets.token_urlsafe(33)
+            minutes = signup_minutes if signup else login_minutes
+            self._magic_links[token] = MagicLink(
+                user.user_id, token, now + timedelta(minutes=minutes), code_challenge
+            )
+            url = _with_query(
+                signup_url if signup else login_url,
+                {"stytch_token_type": "magic_links", "token": token},
+            )
+            self._post(
+                Message(
+                    self._new_id("message"),
+                    user.email,
+                    "magic_link",
+                    user.email_id,
+                    now,
+                    token=token,
+                    url=url,
+                )
+            )
+            return user, created
+
+    def authenticate_magic_link(
+        self,
+        token: str,
+        code_verifier: str | None,
+        minutes: int,
+        current: Session | None,
+        client: Client,
+    ) -> Authenticated:
+        with self._lock:
+            link = self._magic_links.get(token)
+            if link is None:
+                raise EmulatorError(
+                    404, errors.MAGIC_LINK_NOT_FOUND, "The magic link could not be found."
+                )
+            if link.used or self.clock.now() >= link.expires_at:
+                raise EmulatorError(
+                    401,
+                    errors.UNABLE_TO_AUTH_MAGIC_LINK,
+                    "The magic link has already been used or has expired.",
+                )
+            if link.code_challenge is not None and not _pkce_matches(
+                link.code_challenge, code_verifier
+            ):
+                raise EmulatorError(
+                    400, errors.PKCE_MISMATCH, "The code_verifier does not match the challenge."
+                )
+            link.used = True
+            user = self._users[link.user_id]
+            user.email_verified = True
+            factor = Factor("magic_link", "email", user.email_id, user.email, self.clock.now())
+            return self._start_or_join_session(user, factor, minutes, current, client)
+
+    # -- passwords -----------------------------------------------------------------------
+
+    def authenticate_password(
+        self, email: str, password: str, minutes: int, current: Session | None, client: Client
+    ) -> Authenticated:
+        with self._lock:
+            user, _ = self._user_for_email(email, create=False)
+            if user is None or user.password is None or not user.password.matches(password):
+                raise EmulatorError(
+                    401, errors.UNAUTHORIZED_CREDENTIALS, "The email or password is wrong."
+                )
+            factor = Factor("password", "knowledge", user.email_id, user.email, self.clock.now())
+            return self._start_or_join_session(user, factor, minutes, current, client)
+
+    # -- outbox --------------------------------------------------------------------------
+
+    def _post(self, message: Message) -> None:
+        self._outbox.append(message)
+
+    def outbox(self, email: str | None = None) -> list[Message]:
+        with self._lock:
+            if email is None:
+                return list(self._outbox)
+            return [m for m in self._outbox if m.to == email.lower()]
+
+
+def _pkce_matches(challenge: str, verifier: str | None) -> bool:
+    if not verifier:
+        return False
+    digest = hashlib.sha256(verifier.encode("utf-8")).digest()
+    expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return hmac.compare_digest(expected, challenge)
