@@ -1,0 +1,348 @@
+"""The encrypted token store: one file per public token, shared by every kernel of the user.
+
+A file holds ``nonce(12) ‖ ciphertext ‖ tag(16)``: AES-256-GCM over the JSON of the opaque token
+and the JWT (tokens only, never session or user data), with associated data that binds it to the
+public token and the format version, so a blob copied to another project's file does not open.
+Content that does not open is deleted and reads as signed out; only an unusable environment
+(unreadable folder, keyring gone, lock timeout) raises, as ``TokenStoreError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+import warnings
+from collections.abc import Hashable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from ..api.models import SessionTokens
+from ._fs import (
+    PRIVATE_DIR,
+    atomic_write,
+    ensure_private_dir,
+    file_lock,
+    fsync_dir,
+    short_path,
+    stale_temps,
+)
+from .keys import (
+    PROBE_TIMEOUT,
+    FileKeyProvider,
+    KeyProvider,
+    KeyringKeyProvider,
+    TokenStoreError,
+    keyring_username,
+    probe_keyring,
+)
+
+if TYPE_CHECKING:
+    from ..config import Stytch
+
+__all__ = [
+    "EncryptedFileStore",
+    "MemoryTokenStore",
+    "TokenStore",
+    "TokenStoreError",
+    "open_token_store",
+    "store_path",
+]
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+NONCE_BYTES = 12
+TAG_BYTES = 16
+_AAD_PREFIX = b"stytch-jupyter/token-store/v%d\x00" % FORMAT_VERSION
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    def load(self) -> SessionTokens | None:
+        """The stored tokens; None when there are none (unreadable ones are deleted, and logged).
+
+        Raises ``TokenStoreError`` (one line) only when the store itself cannot be used: an
+        unreadable folder, a keyring that fails or stops answering, a lock held too long.
+        """
+        ...
+
+    def save(self, tokens: SessionTokens) -> None:
+        """Replace the stored tokens atomically; ``TokenStoreError`` when that is impossible."""
+        ...
+
+    def clear(self) -> None:
+        """Forget the stored tokens (a no-op when there are none)."""
+        ...
+
+    def signature(self) -> Hashable | None:
+        """Cheap; changes whenever anyone saves or clears. None when nothing is stored."""
+        ...
+
+    @property
+    def description(self) -> str: ...
+
+
+class MemoryTokenStore:
+    """Persists nothing: the session lives and dies with this process."""
+
+    def __init__(self) -> None:
+        self._tokens: SessionTokens | None = None
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    @property
+    def description(self) -> str:
+        return "memory only (nothing is written to disk)"
+
+    def load(self) -> SessionTokens | None:
+        return self._tokens
+
+    def save(self, tokens: SessionTokens) -> None:
+        if not isinstance(tokens, SessionTokens):
+            raise TypeError(f"expected SessionTokens, got {type(tokens).__name__}")
+        with self._lock:
+            self._tokens = tokens
+            self._generation += 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens = None
+            self._generation += 1
+
+    def signature(self) -> Hashable | None:
+        with self._lock:
+            return None if self._tokens is None else self._generation
+
+    def __repr__(self) -> str:
+        return "MemoryTokenStore()"
+
+
+def store_path(data_dir: Path, public_token: str) -> Path:
+    """The file for ``public_token``: named by a hash, so the token is not in the file name."""
+    digest = hashlib.sha256(public_token.encode("utf-8")).hexdigest()[:16]
+    return Path(data_dir) / "sessions" / f"{digest}.bin"
+
+
+def associated_data(public_token: str) -> bytes:
+    return _AAD_PREFIX + public_token.encode("utf-8")
+
+
+def seal(key: bytes, public_token: str, tokens: SessionTokens) -> bytes:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    plaintext = json.dumps({"opaque": tokens.opaque, "jwt": tokens.jwt}).encode("utf-8")
+    nonce = os.urandom(NONCE_BYTES)  # fresh per write: GCM must never reuse one under a key
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, associated_data(public_token))
+
+
+class _Unreadable(Exception):
+    """Why a blob does not open; the message never contains any of its content."""
+
+
+def unseal(key: bytes, public_token: str, blob: bytes) -> SessionTokens:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    if len(blob) <= NONCE_BYTES + TAG_BYTES:
+        raise _Unreadable(f"too short ({len(blob)} bytes)")
+    nonce, sealed = blob[:NONCE_BYTES], blob[NONCE_BYTES:]
+    try:
+        plaintext = AESGCM(key).decrypt(nonce, sealed, associated_data(public_token))
+    except InvalidTag:
+        raise _Unreadable(
+            "it does not authenticate: damaged, or written with another key or public token"
+        ) from None
+    try:
+        data = json.loads(plaintext)
+        return SessionTokens(opaque=data["opaque"], jwt=data["jwt"])
+    except (ValueError, TypeError, KeyError):
+        raise _Unreadable("it decrypts but holds no token pair") from None
+
+
+class EncryptedFileStore:
+    """Tokens for one public token in an AES-256-GCM file; the key comes from ``key_provider``."""
+
+    def __init__(self, path: Path, key_provider: KeyProvider, public_token: str) -> None:
+        if not isinstance(public_token, str) or not public_token.strip():
+            raise TokenStoreError("the token store needs a public token (Stytch.public_token)")
+        self.path = Path(path)
+        self.key_provider = key_provider
+        self._public_token = public_token
+        self._lock_path = self.path.with_name(self.path.name + ".lock")
+
+    @property
+    def description(self) -> str:
+        return f"encrypted file {short_path(self.path)}, {self.key_provider.description}"
+
+    def __repr__(self) -> str:
+        return f"EncryptedFileStore({short_path(self.path)!r})"
+
+    def signature(self) -> Hashable | None:
+        # A save is a rename (new inode) stamped with a strictly later mtime, so this pair
+        # changes on every save even when two land within the file system's clock tick.
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def load(self) -> SessionTokens | None:
+        with self._guard("read"):
+            blob = self._read()
+            if blob is None:
+                return None  # nothing stored: no key is needed (or created)
+            try:
+                return unseal(self.key_provider.get_or_create_key(), self._public_token, blob)
+            except _Unreadable:
+                pass
+            return self._load_or_discard()
+
+    def save(self, tokens: SessionTokens) -> None:
+        if not isinstance(tokens, SessionTokens):
+            raise TypeError(f"expected SessionTokens, got {type(tokens).__name__}")
+        with self._guard("write"):
+            self._ensure_dir()
+            blob = seal(self.key_provider.get_or_create_key(), self._public_token, tokens)
+            with file_lock(self._lock_path):
+                self._remove_stale_temps()
+                atomic_write(self.path, blob, mtime_ns=self._next_mtime_ns())
+
+    def clear(self) -> None:
+        with self._guard("clear"):
+            if not self.path.parent.is_dir():
+                return  # never stored anything: do not create the folder just to empty it
+            with file_lock(self._lock_path):
+                self._remove_stale_temps()
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()
+                    fsync_dir(self.path.parent)
+
+    # ---- internals ----------------------------------------------------------------------------
+
+    def _read(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def _load_or_discard(self) -> SessionTokens | None:
+        """The slow path: under the lock, with the key read afresh, decide whether to delete."""
+        with file_lock(self._lock_path):
+            blob = self._read()  # another process may have replaced it meanwhile
+            if blob is None:
+                return None
+            # Another process may have created the key our cache predates (say, after the data
+            # dir was removed): re-read it before calling anyone's blob bad.
+            self.key_provider.invalidate()
+            try:
+                return unseal(self.key_provider.get_or_create_key(), self._public_token, blob)
+            except _Unreadable as exc:
+                reason = str(exc)
+            self.path.unlink()
+            fsync_dir(self.path.parent)
+        logger.warning(
+            "stytch-jupyter: deleted the stored session %s: %s. You are signed out.",
+            short_path(self.path),
+            reason,
+        )
+        return None
+
+    def _ensure_dir(self) -> None:
+        folder = self.path.parent
+        ensure_private_dir(folder)
+        # The sessions folder is ours alone: tighten it if something loosened it.
+        if os.name != "nt" and os.stat(folder).st_mode & 0o077:
+            os.chmod(folder, PRIVATE_DIR)
+
+    def _next_mtime_ns(self) -> int:
+        now = time.time_ns()
+        try:
+            return max(now, os.stat(self.path).st_mtime_ns + 1)
+        except FileNotFoundError:
+            return now
+
+    def _remove_stale_temps(self) -> None:
+        # Only called under the lock: no live writer of this file exists, so any temp is stale.
+        for tmp in stale_temps(self.path):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    @contextlib.contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except TokenStoreError:
+            raise
+        except OSError as exc:  # TimeoutError (a lock) included
+            detail = exc.strerror if exc.strerror else str(exc)
+            raise TokenStoreError(
+                f"cannot {what} the token store {short_path(self.path)}: {detail}"
+            ) from None
+
+
+# ---- choosing a store from the configuration ----------------------------------------------------
+
+_fallback_announced = False
+_announce_lock = threading.Lock()
+
+
+def _announce_key_file(key_file: Path, reason: str) -> None:
+    """Say once per process, loudly, that the key sits in a file rather than the OS keyring."""
+    global _fallback_announced
+    with _announce_lock:
+        if _fallback_announced:
+            return
+        _fallback_announced = True
+    message = (
+        f"stytch-jupyter: {reason}; the token-store key is kept in a 0600 file, "
+        f"{short_path(key_file)}. Set Stytch.token_store to 'keyring' or 'file' "
+        "to choose explicitly."
+    )
+    logger.warning(message)
+    warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+
+def _key_provider(mode: str, data_dir: Path, probe_timeout: float) -> KeyProvider:
+    key_file = data_dir / "key"
+    if mode == "file":
+        return FileKeyProvider(key_file)
+    if mode == "auto" and key_file.exists():
+        # Once fallen back, stay: switching to a keyring later would orphan the stored session.
+        _announce_key_file(key_file, "a key file from an earlier fallback exists")
+        return FileKeyProvider(key_file)
+    probe = probe_keyring(probe_timeout)
+    if probe:
+        return KeyringKeyProvider(
+            username=keyring_username(data_dir),
+            backend=probe.backend,
+            lock_path=data_dir / "key.lock",
+        )
+    if mode == "keyring":
+        raise TokenStoreError(
+            f"Stytch.token_store is 'keyring' but there is no usable OS keyring ({probe.reason}); "
+            "use 'file' for a 0600 key file, or 'auto'"
+        )
+    _announce_key_file(key_file, f"no usable OS keyring ({probe.reason})")
+    return FileKeyProvider(key_file)
+
+
+def open_token_store(config: Stytch, *, probe_timeout: float = PROBE_TIMEOUT) -> TokenStore:
+    """The store ``config.token_store`` asks for. Creates nothing on disk until the first save."""
+    mode = config.token_store
+    if mode == "memory":
+        return MemoryTokenStore()
+    if mode not in ("auto", "keyring", "file"):
+        raise TokenStoreError(
+            f"Stytch.token_store must be auto, keyring, file or memory, not {mode!r}"
+        )
+    public_token = config.public_token.strip()
+    if not public_token:
+        raise TokenStoreError("the token store needs a public token: set Stytch.public_token")
+    data_dir = config.data_path
+    provider = _key_provider(mode, data_dir, probe_timeout)
+    return EncryptedFileStore(store_path(data_dir, public_token), provider, public_token)
