@@ -242,8 +242,10 @@ def test_next_check_is_at_the_interval_or_the_expiry(make_manager, emulator) -> 
     assert manager._heartbeat.next_delay() == 60
     wait_for(lambda: manager.heartbeat_state == "scheduled")
     wait_for(
-        lambda: manager.next_check_at is not None
-        and 55 < (manager.next_check_at - manager.server_now()).total_seconds() <= 60,
+        lambda: (
+            manager.next_check_at is not None
+            and 55 < (manager.next_check_at - manager.server_now()).total_seconds() <= 60
+        ),
         what="the new interval to reschedule the next beat",
     )
 

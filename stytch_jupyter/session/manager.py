@@ -93,7 +93,6 @@ class SessionManager(HasTraits):
         self.otps = OTPs(self)
         self.magic_links = MagicLinks(self)
         self.passwords = Passwords(self)
-        self.config.observe(self._on_config_change)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -102,6 +101,7 @@ class SessionManager(HasTraits):
         if self._started:
             return
         self._started = True
+        self.config.observe(self._on_config_change)
         self._loop.submit(self._start())
 
     async def _start(self) -> None:
@@ -111,7 +111,8 @@ class SessionManager(HasTraits):
 
     def close(self) -> None:
         """Stop the heartbeat and the loop thread; the stored session stays for next time."""
-        self.config.unobserve(self._on_config_change)
+        if self._started:
+            self.config.unobserve(self._on_config_change)
         if self._loop.running:
             with contextlib.suppress(RuntimeError):
                 self._loop.run(self._shutdown())
