@@ -151,6 +151,7 @@ class StytchClient:
         self.public_token = public_token
         self.api_url = check_api_url(api_url or api_url_for(public_token))
         self.base_url = f"{self.api_url}/sdk/v1/"
+        self._loopback = _is_loopback(httpx.URL(self.api_url).host)
         self.timeout = float(timeout)
         self._transport = transport
         # Parsed once: httpx then skips URL merging and parsing on every request.
@@ -181,6 +182,8 @@ class StytchClient:
                 timeout=self.timeout,
                 follow_redirects=False,
                 transport=self._transport,
+                # A proxy from the environment must not capture loopback (the emulator).
+                trust_env=not self._loopback,
             )
             self._loop = loop
         return self._http
@@ -197,9 +200,17 @@ class StytchClient:
         return {"Authorization": _basic(self.public_token, session_token)}
 
     async def aclose(self) -> None:
-        http, self._http, self._loop = self._http, None, None
-        if http is not None:
+        """Close the connection pool. Safe to call twice; the client reopens on next use."""
+        http, owner, self._http, self._loop = self._http, self._loop, None, None
+        if http is None or http.is_closed:
+            return
+        if owner is asyncio.get_running_loop():
             await http.aclose()
+        elif owner is not None and owner.is_running():
+            # Connections belong to the loop that opened them: close them there.
+            closing = asyncio.run_coroutine_threadsafe(http.aclose(), owner)
+            await asyncio.wrap_future(closing)
+        # Else its loop has ended; nothing can run there any more and the sockets go with it.
 
     async def __aenter__(self) -> StytchClient:
         return self
