@@ -21,14 +21,12 @@ import time
 from pathlib import Path
 
 import httpx
+from _emulator_process import emulator_process  # benchmarks/ is on sys.path when run
 
 from stytch_jupyter.config import Stytch
 from stytch_jupyter.emulator import EmulatorControl
 from stytch_jupyter.emulator.defaults import DEFAULT_PUBLIC_TOKEN
 from stytch_jupyter.session import SessionManager
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _emulator_process import emulator_process  # noqa: E402
 
 WORKER = Path(__file__).parent.parent / "tests" / "helpers" / "session_worker.py"
 PASSWORD = "benchmark password 1"
