@@ -159,7 +159,7 @@ def test_bad_public_token_is_refused(token: str) -> None:
         StytchClient(token)
 
 
-@pytest.mark.parametrize("timeout", [0, -1, float("nan")])
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), True])
 def test_bad_timeout_is_refused(timeout: float) -> None:
     with pytest.raises(ValueError, match="timeout"):
         StytchClient("public-token-test-abc", timeout=timeout)

@@ -146,7 +146,11 @@ class StytchClient:
         _require_text(public_token, "public_token")
         if any(ch.isspace() for ch in public_token) or ":" in public_token:
             raise ValueError("public_token must not contain whitespace or ':'")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not 0 < timeout < math.inf
+        ):
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.public_token = public_token
         self.api_url = check_api_url(api_url or api_url_for(public_token))
