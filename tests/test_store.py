@@ -336,11 +336,23 @@ def test_key_file_is_created_once_and_reused(data_dir: Path) -> None:
     assert stat.S_IMODE(os.stat(data_dir / "key").st_mode) == 0o600
 
 
+def test_a_key_file_readable_by_others_is_tightened(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = FileKeyProvider(data_dir / "key").get_or_create_key()
+    os.chmod(data_dir / "key", 0o644)
+    caplog.set_level(logging.WARNING)
+    assert FileKeyProvider(data_dir / "key").get_or_create_key() == key
+    assert stat.S_IMODE(os.stat(data_dir / "key").st_mode) == 0o600
+    assert len(store_warnings(caplog)) == 1
+
+
 def test_a_key_file_that_is_not_a_key_is_replaced(
     data_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     data_dir.mkdir()
     (data_dir / "key").write_text("not base64 at all\n")
+    os.chmod(data_dir / "key", 0o600)
     caplog.set_level(logging.WARNING)
     key = FileKeyProvider(data_dir / "key").get_or_create_key()
     assert len(key) == 32
@@ -467,7 +479,8 @@ def test_a_hanging_keyring_is_given_up_on_and_auto_falls_back(
         started = time.monotonic()
         probe = probe_keyring(timeout=0.2)
         assert not probe and "did not answer" in probe.reason
-        store = open_token_store(config(data_dir, "auto"), probe_timeout=0.2)
+        with pytest.warns(RuntimeWarning, match="did not answer within 0.2 s"):
+            store = open_token_store(config(data_dir, "auto"), probe_timeout=0.2)
         elapsed = time.monotonic() - started
         store.save(TOKENS)
         assert store.load() == TOKENS

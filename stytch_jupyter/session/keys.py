@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from ..api.errors import StytchError
-from ._fs import atomic_write, ensure_private_dir, file_lock, short_path, stale_temps
+from ._fs import PRIVATE_FILE, atomic_write, ensure_private_dir, file_lock, short_path, stale_temps
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ class FileKeyProvider:
     def _read(self) -> bytes | None:
         try:
             text = self.path.read_text(encoding="ascii", errors="replace")
+            self._tighten()
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -108,6 +109,16 @@ class FileKeyProvider:
                 f"cannot read the key file {short_path(self.path)}: {exc.strerror}"
             ) from None
         return _decode_key(text)
+
+    def _tighten(self) -> None:
+        """A key file others can read (copied, restored from a backup) goes back to 0600."""
+        if os.name == "nt" or not os.stat(self.path).st_mode & 0o077:
+            return
+        os.chmod(self.path, PRIVATE_FILE)
+        logger.warning(
+            "stytch-jupyter: the key file %s was readable by others; made it 0600",
+            short_path(self.path),
+        )
 
     def _create(self) -> bytes:
         ensure_private_dir(self.path.parent)
