@@ -144,6 +144,8 @@ def test_base_url(token: str, api_url: str | None, base_url: str) -> None:
         ("127.0.0.1:9010", "http(s)"),
         ("https://user:pw@stytch.example.com", "credentials"),
         ("https://stytch.example.com/?x=1", "query"),
+        ("http://127.0.0.1:notaport", "not a valid URL"),
+        ("http://[::ffff:7f00:1", "not a valid URL"),
     ],
 )
 def test_unsafe_api_url_is_refused(api_url: str, says: str) -> None:

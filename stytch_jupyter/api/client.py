@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -31,11 +30,7 @@ from .models import (
     validate_duration_minutes,
 )
 from .sdk_client_header import SDK_IDENTIFIER, sdk_client_header
-
-# Kept here rather than imported from config.py: config imports traitlets and api.models, so
-# importing it from the api layer would be both a layering break and an import cycle.
-TEST_API_URL = "https://test.stytch.com"
-LIVE_API_URL = "https://api.stytch.com"
+from .urls import api_url_for, check_api_url, is_loopback
 
 T = TypeVar("T")
 
@@ -51,38 +46,6 @@ _PATHS = (
     "passwords/authenticate",
     "users/me",
 )
-
-
-def api_url_for(public_token: str) -> str:
-    """Stytch's client SDKs use the test environment for test tokens, live for the rest."""
-    return TEST_API_URL if public_token.startswith("public-token-test") else LIVE_API_URL
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_api_url(api_url: str) -> str:
-    """The API base URL without a trailing slash; ValueError for one we must not send tokens to."""
-    try:
-        url = httpx.URL(api_url)
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise ValueError(f"api_url is not a valid URL: {exc}") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"api_url must be an http(s) URL with a host, got {api_url[:60]!r}")
-    if url.userinfo or url.query or url.fragment:
-        raise ValueError("api_url must not carry credentials, a query or a fragment")
-    if url.scheme == "http" and not _is_loopback(url.host):
-        raise ValueError(
-            f"api_url {api_url!r} is plain http: session tokens would travel unencrypted; "
-            "use https (http is allowed only for loopback hosts)"
-        )
-    return api_url.rstrip("/")
 
 
 def _basic(user: str, password: str) -> str:
@@ -155,7 +118,7 @@ class StytchClient:
         self.public_token = public_token
         self.api_url = check_api_url(api_url or api_url_for(public_token))
         self.base_url = f"{self.api_url}/sdk/v1/"
-        self._loopback = _is_loopback(httpx.URL(self.api_url).host)
+        self._loopback = is_loopback(httpx.URL(self.api_url).host)
         self.timeout = float(timeout)
         self._transport = transport
         # Parsed once: httpx then skips URL merging and parsing on every request.
