@@ -36,8 +36,14 @@ class EmulatorControl:
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.project_id = project_id
-        # Never through a proxy from the environment: the emulator is on loopback.
-        self._http = httpx.Client(base_url=self.api_url, timeout=timeout, trust_env=False)
+        # Never through a proxy from the environment: the emulator is on loopback. Over plain
+        # http there is no certificate to check, and skipping the CA bundle saves ~25 ms a client.
+        self._http = httpx.Client(
+            base_url=self.api_url,
+            timeout=timeout,
+            trust_env=False,
+            verify=self.api_url.startswith("https://"),
+        )
         self._backend_auth = (project_id, secret)
 
     def __repr__(self) -> str:
