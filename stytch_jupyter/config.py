@@ -14,15 +14,7 @@ from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, default, vali
 from traitlets.config import Configurable
 
 from .api.models import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
-
-TEST_API_URL = "https://test.stytch.com"
-LIVE_API_URL = "https://api.stytch.com"
-
-
-def api_url_for(public_token: str) -> str:
-    """Stytch's client SDKs use the test environment for test tokens, live for the rest."""
-    return TEST_API_URL if public_token.startswith("public-token-test") else LIVE_API_URL
-
+from .api.urls import api_url_for, check_api_url
 
 class Stytch(Configurable):
     """Settings for the Stytch session kept in this kernel."""
@@ -102,7 +94,13 @@ class Stytch(Configurable):
 
     @validate("api_url")
     def _check_api_url(self, proposal: Any) -> str:
-        return str(proposal["value"]).rstrip("/")
+        value = str(proposal["value"])
+        if not value:
+            return value
+        try:
+            return check_api_url(value)
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
 
     @property
     def resolved_api_url(self) -> str:

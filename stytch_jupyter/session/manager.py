@@ -27,6 +27,7 @@ from ..api.models import (
 from ..config import Stytch
 from .errors import ConfigurationError, NotSignedInError
 from .heartbeat import Heartbeat
+from .keys import TokenStoreError
 from .loop import LoopThread
 from .namespaces import MagicLinks, OTPs, Passwords, Sessions
 
@@ -200,14 +201,37 @@ class SessionManager(HasTraits):
         if self._store is None and self.config.public_token:
             from .store import open_token_store
 
-            self._store = open_token_store(self.config)
+            self._store = self._store_call(open_token_store, self.config)
         return self._store
+
+    def _store_call(self, operation: Callable[..., T], *args: Any) -> T | None:
+        try:
+            return operation(*args)
+        except TokenStoreError as exc:
+            self._store_failed(exc)
+            return None
+
+    def _store_write(self, tokens: SessionTokens | None) -> bool:
+        store = self._store_or_none()
+        if store is None:
+            return True
+        try:
+            self._store_signature = store.clear() if tokens is None else store.save(tokens)
+        except TokenStoreError as exc:
+            self._store_failed(exc)
+            return False
+        return True
+
+    def _store_failed(self, exc: TokenStoreError) -> None:
+        # A broken keyring or a full disk must not lose the session held in memory.
+        logger.warning("stytch: %s", exc)
+        self._note_error(exc)
 
     def _load_stored_tokens(self) -> None:
         store = self._store_or_none()
         if store is None:
             return
-        tokens = store.load()
+        tokens = self._store_call(store.load)
         self._store_signature = store.signature()
         if tokens is not None:
             self._adopt_unconfirmed(tokens)
@@ -232,10 +256,7 @@ class SessionManager(HasTraits):
                 return False
             previous = self.session_token.value if self.session_token else None
             tokens = response.tokens
-            store = self._store_or_none()
-            if store is not None:
-                store.save(tokens)
-                self._store_signature = store.signature()
+            stored = self._store_write(tokens)
             self._learn_server_clock(response.session)
             with self.hold_trait_notifications():
                 if previous != tokens.opaque:
@@ -246,7 +267,8 @@ class SessionManager(HasTraits):
                 self.set_trait("user", response.user)
                 self.set_trait("status", "signed_in")
                 self.set_trait("last_validated_at", datetime.now(timezone.utc))
-                self.set_trait("last_error", "")
+                if stored:
+                    self.set_trait("last_error", "")
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
         self._announce()
@@ -254,10 +276,8 @@ class SessionManager(HasTraits):
 
     def _clear(self, reason: str, *, write_store: bool = True) -> None:
         with self._lock:
-            store = self._store_or_none() if write_store else None
-            if store is not None:
-                store.clear()
-                self._store_signature = store.signature()
+            if write_store:
+                self._store_write(None)
             with self.hold_trait_notifications():
                 self._generation += 1
                 for name in ("session", "user", "session_token", "session_jwt"):
@@ -315,7 +335,7 @@ class SessionManager(HasTraits):
         signature = store.signature()
         if signature == self._store_signature:
             return
-        tokens = store.load()
+        tokens = self._store_call(store.load)
         self._store_signature = store.signature()
         mine = self.session_token.value if self.session_token else None
         if tokens is None:
@@ -396,10 +416,7 @@ class SessionManager(HasTraits):
             self._clear("revoked")
 
     async def _update(self, tokens: SessionTokens) -> None:
-        store = self._store_or_none()
-        if store is not None:
-            store.save(tokens)
-            self._store_signature = store.signature()
+        self._store_write(tokens)
         self._adopt_unconfirmed(tokens)
 
     async def _sign_in(

@@ -71,12 +71,16 @@ class TokenStore(Protocol):
         """
         ...
 
-    def save(self, tokens: SessionTokens) -> None:
-        """Replace the stored tokens atomically; ``TokenStoreError`` when that is impossible."""
+    def save(self, tokens: SessionTokens) -> Hashable | None:
+        """Replace the stored tokens atomically; ``TokenStoreError`` when that is impossible.
+
+        Returns the signature of what this call wrote, taken under the lock, so a caller can
+        tell its own write from another process's that lands right after it.
+        """
         ...
 
-    def clear(self) -> None:
-        """Forget the stored tokens (a no-op when there are none)."""
+    def clear(self) -> Hashable | None:
+        """Forget the stored tokens (a no-op when there are none); returns the new signature."""
         ...
 
     def signature(self) -> Hashable | None:
@@ -102,17 +106,19 @@ class MemoryTokenStore:
     def load(self) -> SessionTokens | None:
         return self._tokens
 
-    def save(self, tokens: SessionTokens) -> None:
+    def save(self, tokens: SessionTokens) -> Hashable | None:
         if not isinstance(tokens, SessionTokens):
             raise TypeError(f"expected SessionTokens, got {type(tokens).__name__}")
         with self._lock:
             self._tokens = tokens
             self._generation += 1
+            return self._generation
 
-    def clear(self) -> None:
+    def clear(self) -> Hashable | None:
         with self._lock:
             self._tokens = None
             self._generation += 1
+            return None
 
     def signature(self) -> Hashable | None:
         with self._lock:
@@ -202,7 +208,7 @@ class EncryptedFileStore:
                 pass
             return self._load_or_discard()
 
-    def save(self, tokens: SessionTokens) -> None:
+    def save(self, tokens: SessionTokens) -> Hashable | None:
         if not isinstance(tokens, SessionTokens):
             raise TypeError(f"expected SessionTokens, got {type(tokens).__name__}")
         with self._guard("write"):
@@ -211,16 +217,18 @@ class EncryptedFileStore:
             with file_lock(self._lock_path):
                 self._remove_stale_temps()
                 atomic_write(self.path, blob, mtime_ns=self._next_mtime_ns())
+                return self.signature()
 
-    def clear(self) -> None:
+    def clear(self) -> Hashable | None:
         with self._guard("clear"):
             if not self.path.parent.is_dir():
-                return  # never stored anything: do not create the folder just to empty it
+                return None  # never stored anything: do not create the folder just to empty it
             with file_lock(self._lock_path):
                 self._remove_stale_temps()
                 with contextlib.suppress(FileNotFoundError):
                     self.path.unlink()
                     fsync_dir(self.path.parent)
+                return self.signature()
 
     # ---- internals ----------------------------------------------------------------------------
 
