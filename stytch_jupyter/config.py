@@ -16,6 +16,7 @@ from traitlets.config import Configurable
 from .api.models import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from .api.urls import api_url_for, check_api_url
 
+
 class Stytch(Configurable):
     """Settings for the Stytch session kept in this kernel."""
 
