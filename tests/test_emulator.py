@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -570,6 +571,27 @@ def test_missing_and_mistyped_fields_name_the_field(http, emulator, body, named)
     assert named in error(response, 400, "bad_request")["error_message"]
 
 
+def test_a_bug_answers_a_stytch_shaped_500_and_logs_no_secret(
+    http, emulator, monkeypatch, caplog
+) -> None:
+    # A stand-in for a bug in a handler: the one way to reach this path on purpose.
+    leaked = "secret-value-in-an-exception"
+
+    def broken(self: object, email: str | None = None) -> None:
+        raise KeyError(leaked)
+
+    monkeypatch.setattr("stytch_jupyter.emulator.state.State.outbox", broken)
+    with caplog.at_level("ERROR", logger="stytch_jupyter.emulator"):
+        response = http.get("/emulator/v1/outbox", params={"email": leaked})
+    error(response, 500, "internal_server_error")
+    assert leaked not in response.text
+    assert "KeyError" in caplog.text and "/emulator/v1/outbox" in caplog.text
+    assert leaked not in caplog.text
+    assert "Traceback" not in caplog.text
+    # The server goes on serving.
+    assert http.get(f"/v1/sessions/jwks/{emulator.project_id}").status_code == 200
+
+
 def test_unknown_routes_and_methods_are_stytch_shaped(http, emulator) -> None:
     error(http.get("/sdk/v1/nope"), 404, "route_not_found")
     error(http.post("/v2/anything", json={}), 404, "route_not_found")
@@ -1016,11 +1038,17 @@ def test_cli_prints_its_api_url_and_serves(command) -> None:
             method_id, code = control.last_otp("cli@b.io")
             assert response.json()["data"]["method_id"] == method_id
             assert code not in text
+        # Ctrl-C ends it cleanly.
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
         assert process.stderr is not None
         stderr = process.stderr.read()
         process.stdout.close()  # type: ignore[union-attr]
         process.stderr.close()
     assert "Traceback" not in stderr
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{api_url}/emulator/v1/outbox", trust_env=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import sys
-import threading
 
 from .defaults import (
     DEFAULT_CLI_PORT,
@@ -79,11 +78,10 @@ def run(args: argparse.Namespace) -> int:
             "Serving until Ctrl-C.",
             flush=True,
         )
-        # Wake up now and then so Ctrl-C is seen promptly on every platform.
-        stopped = threading.Event()
-        while emulator.running and not stopped.wait(0.5):
-            pass
-        return 0 if emulator.running else 1
+        emulator.wait()
+        # Only a server that died gets here; Ctrl-C leaves through the handler below.
+        print("error: the emulator stopped unexpectedly", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 0
     finally:

@@ -194,6 +194,16 @@ class Emulator:
         self._server = None
         self._thread = None
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the server stops (True) or ``timeout`` seconds pass (False).
+
+        Ctrl-C interrupts it: that is how the command line serves "until Ctrl-C".
+        """
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.running
+
     def __enter__(self) -> Emulator:
         return self.start()
 
