@@ -18,6 +18,7 @@ from stytch_jupyter.config import Stytch
 from stytch_jupyter.emulator import Emulator
 from stytch_jupyter.session import NotSignedInError, SessionManager
 from stytch_jupyter.session.heartbeat import backoff_delay
+from stytch_jupyter.session.keys import TokenStoreError
 
 PASSWORD = "correct horse battery staple"
 
@@ -379,3 +380,31 @@ def test_memory_store_writes_nothing(make_manager, emulator, tmp_path) -> None:
     manager = make_manager(token_store="memory", data_dir=str(tmp_path / "unused"))
     sign_in(manager, emulator)
     assert not (tmp_path / "unused").exists()
+
+
+class BrokenStore:
+    """A store whose disk (or keyring) has gone away: the one thing here that cannot be real."""
+
+    description = "broken"
+
+    def load(self) -> None:
+        raise TokenStoreError("cannot read the token store: keyring locked")
+
+    def save(self, tokens: SessionTokens) -> None:
+        raise TokenStoreError("cannot write the token store: disk full")
+
+    def clear(self) -> None:
+        raise TokenStoreError("cannot clear the token store: disk full")
+
+    def signature(self) -> None:
+        return None
+
+
+def test_a_failing_store_never_loses_the_session_in_memory(emulator) -> None:
+    config = Stytch(api_url=emulator.api_url, public_token=emulator.public_token)
+    with SessionManager(config, store=BrokenStore()) as manager:
+        sign_in(manager, emulator)
+        assert manager.session is not None
+        assert "disk full" in manager.last_error
+        manager.sessions.revoke()
+        assert manager.status == "signed_out"
