@@ -94,11 +94,11 @@ def one_line(text: str, limit: int = 200) -> str:
 
 _TABLE = (
     '<table class="{cls}" style="border-collapse:collapse;font-size:12px;'
-    'margin:2px 0;text-align:left">{caption}<tbody>{rows}</tbody></table>'
+    'margin:2px 0;text-align:left"><thead>{title}</thead><tbody>{rows}</tbody></table>'
 )
-_CAPTION = (
-    '<caption style="text-align:left;font-weight:600;padding:0 0 2px 0;'
-    'caption-side:top">{}</caption>'
+_TITLE = (
+    '<tr style="background:none"><th colspan="2" style="text-align:left;font-weight:600;'
+    'padding:0 0 2px 0;border:none">{}</th></tr>'
 )
 _ROW = (
     '<tr style="background:none"><th style="text-align:left;font-weight:normal;'
@@ -109,7 +109,7 @@ _ROW = (
 
 def _html_table(title: str, rows: Rows, cls: str) -> str:
     body = "".join(_ROW.format(html.escape(key), html.escape(value)) for key, value in rows)
-    return _TABLE.format(cls=cls, caption=_CAPTION.format(html.escape(title)), rows=body)
+    return _TABLE.format(cls=cls, title=_TITLE.format(html.escape(title)), rows=body)
 
 
 def _text_block(title: str, rows: Rows) -> str:

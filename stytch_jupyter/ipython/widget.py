@@ -65,6 +65,14 @@ STATUS_COLORS = {"signed_in": "#2e7d32", "signed_out": "#616161", "unconfirmed":
 ERROR_COLOR = "#c62828"
 HIDDEN = "none"
 
+# Core widgets size every label to a 28 px line; detail rows read better tighter. A <style> in a
+# (hidden) HTML widget is the one way to style parts without a JavaScript build; it is scoped
+# to this widget's classes and holds no user data (HTML widgets render their value unescaped).
+CSS = """<style>
+.stytch-session-widget .stytch-row { height: 22px; }
+.stytch-session-widget .stytch-row .widget-label { height: 22px; line-height: 22px; }
+</style>"""
+
 
 class _Ticker:
     """One timer per manager, on the manager's own loop, refreshing all its live widgets.
@@ -153,7 +161,10 @@ def ticker_for(manager: SessionManager) -> _Ticker:
 def _row(key: str, value: Label) -> HBox:
     name = Label(key, layout=Layout(width="5.5em", margin="0 4px 0 0"))
     name.style.text_color = "#757575"
-    return HBox([name, value], layout=Layout(margin="0"))
+    name.add_class("stytch-key")
+    row = HBox([name, value], layout=Layout(margin="0"))
+    row.add_class("stytch-row")
+    return row
 
 
 def _button(description: str, cls: str, tooltip: str, style: str = "") -> Button:
@@ -208,7 +219,7 @@ class SessionWidget(VBox):
         )
         self._extend_button = _button("Extend", "stytch-extend", "")
         self._sign_out_button = _button(
-            "Sign out", "stytch-sign-out", "Revoke the session at Stytch", "warning"
+            "Sign out", "stytch-sign-out", "Revoke the session at Stytch"
         )
         self._details = VBox(
             [
@@ -243,6 +254,8 @@ class SessionWidget(VBox):
         self._info_label = _label("stytch-info")
         self._error = _label("stytch-error")
         self._error.style.text_color = ERROR_COLOR
+        style = HTML(CSS, layout=Layout(display=HIDDEN))
+        style.add_class("stytch-style")
 
         super().__init__(
             children=[
@@ -253,6 +266,7 @@ class SessionWidget(VBox):
                 self._form,
                 self._info_label,
                 self._error,
+                style,
             ],
             layout=Layout(
                 border="1px solid #d0d7de",
