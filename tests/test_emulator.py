@@ -583,7 +583,11 @@ def test_a_bug_answers_a_stytch_shaped_500_and_logs_no_secret(
     monkeypatch.setattr("stytch_jupyter.emulator.state.State.outbox", broken)
     with caplog.at_level("ERROR", logger="stytch_jupyter.emulator"):
         response = http.get("/emulator/v1/outbox", params={"email": leaked})
-    error(response, 500, "internal_server_error")
+        error(response, 500, "internal_server_error")
+        # The server logs after it has answered.
+        deadline = time.monotonic() + 10
+        while "KeyError" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
     assert leaked not in response.text
     assert "KeyError" in caplog.text and "/emulator/v1/outbox" in caplog.text
     assert leaked not in caplog.text
