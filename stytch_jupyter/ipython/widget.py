@@ -205,7 +205,7 @@ class SessionWidget(VBox):
         self._method_id: str | None = None
         self._idle = threading.Event()
         self._idle.set()
-        self._closed = False
+        self._closed = True  # until it observes the manager: what close() has to undo
 
         self._status = _label("stytch-status")
         self._status.style.font_weight = "600"
@@ -288,6 +288,7 @@ class SessionWidget(VBox):
         manager.config.observe(self._on_manager_change, names="session_duration_minutes")
         self._ticker = ticker_for(manager)
         self._ticker.add(self)
+        self._closed = False
         self.refresh()
 
     # ---- public ----------------------------------------------------------------------------
@@ -315,7 +316,8 @@ class SessionWidget(VBox):
 
     def close(self) -> None:
         """Stop observing the manager and close this widget and every child widget."""
-        if not self._closed:
+        # getattr: Widget.__del__ calls close(), even on an instance whose __init__ failed.
+        if not getattr(self, "_closed", True):
             self._closed = True
             self._manager.unobserve(self._on_manager_change, names=list(WATCHED))
             self._manager.config.unobserve(
