@@ -1,0 +1,164 @@
+"""The ``%stytch`` command line: argparse that speaks IPython (one-line ``UsageError``s), and
+session durations (``30``, ``30m``, ``2h``, ``7d``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from IPython.core.error import UsageError
+
+from ..api.models import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
+
+PROG = "%stytch"
+
+_DURATION = re.compile(r"(\d+)\s*([mhd]?)", re.IGNORECASE)
+_UNIT_MINUTES = {"": 1, "m": 1, "h": 60, "d": 24 * 60}
+
+
+def parse_duration(text: str) -> int:
+    """Minutes from ``30`` (bare numbers are minutes), ``30m``, ``2h`` or ``7d``."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"{text[:20]!r} is not a duration: use e.g. 30 (minutes), 30m, 2h or 7d"
+        )
+    minutes = int(match[1]) * _UNIT_MINUTES[match[2].lower()]
+    if not MIN_SESSION_MINUTES <= minutes <= MAX_SESSION_MINUTES:
+        raise argparse.ArgumentTypeError(
+            f"{text.strip()} is out of range: a session lasts 5 minutes to 366 days"
+        )
+    return minutes
+
+
+class HelpShown(Exception):
+    """``--help`` was printed: the magic has nothing more to do (argparse would exit)."""
+
+
+class MagicArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose mistakes are one-line ``UsageError``s and whose ``--help``
+    never raises ``SystemExit`` into a notebook."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if status:
+            raise UsageError(f"{self.prog}: {(message or 'invalid arguments').strip()}")
+        raise HelpShown
+
+    def parse_line(self, line: str) -> argparse.Namespace:
+        """Parse a magic's line; unknown words are rejected without being echoed back,
+        since they may be a secret typed where it does not belong."""
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:  # an unbalanced quote
+            raise UsageError(f"{self.prog}: {exc}") from None
+        namespace, extra = self.parse_known_args(words)
+        if extra:
+            options = sorted({word.split("=", 1)[0] for word in extra if word.startswith("-")})
+            what = (
+                f"unrecognized option {', '.join(options)}"
+                if options
+                else f"unexpected argument{'s' if len(extra) > 1 else ''}"
+            )
+            raise UsageError(
+                f"{self.prog}: {what}. Codes, passwords and links are asked for with a hidden "
+                f"prompt, never typed on the command line (see {self.prog} --help)"
+            )
+        return namespace
+
+
+def _add_duration(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument(
+        "--duration",
+        type=parse_duration,
+        metavar="D",
+        help=f"{help}: 30 (minutes), 30m, 2h, 7d; 5 minutes to 366 days",
+    )
+
+
+def build_parser() -> MagicArgumentParser:
+    parser = MagicArgumentParser(
+        prog=PROG,
+        description="Sign in to Stytch and manage the session kept in this kernel.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
+
+    sub.add_parser("status", help="show the session (no request)")
+
+    authenticate = sub.add_parser(
+        "authenticate", help="check the session with Stytch; with --duration, extend it"
+    )
+    _add_duration(authenticate, "extend the session to now + D")
+
+    revoke = sub.add_parser("revoke", help="sign out at Stytch and here")
+    revoke.add_argument(
+        "--force", action="store_true", help="forget the session here even if Stytch fails"
+    )
+
+    sub.add_parser("update", help="adopt a session token and JWT (asked for, hidden)")
+
+    login = sub.add_parser("login", help="sign in: otp, magic-link or password")
+    methods = login.add_subparsers(dest="method", metavar="METHOD", required=True)
+    otp = methods.add_parser("otp", help="email a one-time code, then ask for it")
+    magic_link = methods.add_parser("magic-link", help="email a sign-in link")
+    password = methods.add_parser("password", help="ask for the password (hidden)")
+    for method in (otp, magic_link, password):
+        method.add_argument("--email", required=True, metavar="E", help="the user's email")
+        _add_duration(method, "session length")
+    magic_link.add_argument(
+        "--paste",
+        action="store_true",
+        help="paste the link here instead of opening it (for a kernel on another machine)",
+    )
+
+    sub.add_parser("widget", help="a live view of the session, with sign-in and sign-out")
+
+    heartbeat = sub.add_parser("heartbeat", help="the background session check")
+    heartbeat.add_argument(
+        "action",
+        nargs="?",
+        default="status",
+        choices=["status", "start", "stop", "now"],
+        help="status (default), start, stop, or check now",
+    )
+    return parser
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def complete(parser: argparse.ArgumentParser, words: Sequence[str], current: str) -> list[str]:
+    """What may follow ``words`` (the arguments before the cursor) when ``current`` is being
+    typed: read off the parser itself, so completion never drifts from what is accepted."""
+    for index, word in enumerate(words):
+        children = _subparsers(parser)
+        if word in children:
+            return complete(children[word], words[index + 1 :], current)
+    children = _subparsers(parser)
+    if children:
+        return sorted(children) if not current.startswith("-") else ["--help"]
+    if words and words[-1] == "--duration":
+        return ["30m", "2h", "1d", "7d"]
+    used = set(words)
+    options: list[str] = []
+    positionals: list[str] = []
+    for action in parser._actions:
+        if action.option_strings:
+            options += [o for o in action.option_strings if o not in used and o.startswith("--")]
+        elif action.choices and not used & set(action.choices):
+            positionals += list(action.choices)
+    return positionals + options if not current.startswith("-") else options

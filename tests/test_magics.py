@@ -1,0 +1,847 @@
+"""``%stytch`` in IPython's own shell, against the emulator over loopback.
+
+Cells are run with ``ip.run_cell`` (history, ``Out`` and error display as in a notebook);
+``getpass.getpass`` is the one thing replaced, since there is no human to type a code.
+"""
+
+from __future__ import annotations
+
+import getpass
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from IPython.core.completer import provisionalcompleter
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
+
+from stytch_jupyter.api.models import parse_timestamp
+from stytch_jupyter.config import Stytch
+from stytch_jupyter.emulator import Emulator
+from stytch_jupyter.ipython import magics as magics_module
+from stytch_jupyter.ipython.magic_link_listener import (
+    MagicLinkError,
+    MagicLinkListener,
+    token_from_link,
+)
+from stytch_jupyter.ipython.magics import REMOTE_ENV, REMOTE_HINT_ENVS, StytchCommandError
+from stytch_jupyter.ipython.stytch_object import NotebookStytch
+from stytch_jupyter.session import SessionManager
+from tests.secret_scan import assert_no_secrets
+
+EMAIL = "ada@example.com"
+PASSWORD = "correct horse battery staple"
+BAD_DURATIONS = ["4m", "367d", "abc", "0", "-5", "4", "30s", "1.5h"]
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(0.02)
+
+
+# ---- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ip(emulator: Emulator, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """IPython's shell, pointed at the emulator the way a user would: environment variables
+    and the shell's traitlets config (what ``c.Stytch.x`` in ipython_config.py sets)."""
+    shell = InteractiveShell.instance()
+    monkeypatch.setenv("STYTCH_API_URL", emulator.api_url)
+    monkeypatch.setenv("STYTCH_PUBLIC_TOKEN", emulator.public_token)
+    monkeypatch.setenv("STYTCH_JUPYTER_DATA_DIR", str(tmp_path / "stytch-data"))
+    for name in (REMOTE_ENV, *REMOTE_HINT_ENVS):
+        monkeypatch.delenv(name, raising=False)
+    shell.config.Stytch.token_store = "file"
+    shell.config.Stytch.timeout = 5.0
+    yield shell
+    if "stytch_jupyter" in shell.extension_manager.loaded:
+        shell.run_line_magic("unload_ext", "stytch_jupyter")
+    shell.config.pop("Stytch", None)
+
+
+@pytest.fixture
+def stytch(ip: Any) -> NotebookStytch:
+    ip.run_line_magic("load_ext", "stytch_jupyter")
+    manager: NotebookStytch = ip.user_ns["stytch"]
+    wait_for(lambda: manager.heartbeat_state != "stopped", what="the session thread to start")
+    return manager
+
+
+class Prompts:
+    """Stands in for ``getpass.getpass``: records each prompt, answers from a list."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self._answers: list[str | Callable[[], str]] = []
+
+    def answer(self, *answers: str | Callable[[], str]) -> Prompts:
+        self._answers.extend(answers)
+        return self
+
+    def __call__(self, prompt: str = "Password: ", stream: Any = None) -> str:
+        self.asked.append(prompt)
+        if not self._answers:
+            raise AssertionError(f"unexpected prompt {prompt!r}")
+        answer = self._answers.pop(0)
+        return answer() if callable(answer) else answer
+
+
+@pytest.fixture
+def prompts(monkeypatch: pytest.MonkeyPatch) -> Prompts:
+    fake = Prompts()
+    monkeypatch.setattr(getpass, "getpass", fake)
+    return fake
+
+
+def run(ip: Any, line: str) -> ExecutionResult:
+    return ip.run_cell(line, store_history=True)
+
+
+def otp_code(emulator: Emulator, email: str = EMAIL) -> Callable[[], str]:
+    return lambda: emulator.last_otp(email)[1]
+
+
+def sign_in(ip: Any, emulator: Emulator, prompts: Prompts, extra: str = "") -> None:
+    prompts.answer(otp_code(emulator))
+    result = run(ip, f"%stytch login otp --email {EMAIL} {extra}")
+    assert result.success, result.error_in_exec
+
+
+def emulator_sessions(emulator: Emulator, user_id: str) -> list[dict[str, Any]]:
+    """The user's live sessions, as Stytch's backend API lists them."""
+    response = httpx.get(
+        f"{emulator.api_url}/v1/sessions",
+        params={"user_id": user_id},
+        auth=(emulator.project_id, emulator.secret),
+    )
+    response.raise_for_status()
+    sessions: list[dict[str, Any]] = response.json()["sessions"]
+    return sessions
+
+
+def snapshot(stytch: NotebookStytch, emulator: Emulator) -> tuple[Any, ...]:
+    """Everything a failed command must leave as it was, here and at the emulator."""
+    user_id = stytch.user.user_id if stytch.user is not None else None
+    remote = emulator_sessions(emulator, user_id) if user_id else []
+    return (
+        stytch.status,
+        stytch.session_token,
+        stytch.session_jwt,
+        stytch.session,
+        len(emulator.outbox()),
+        remote,
+    )
+
+
+def error_line(result: ExecutionResult, captured: Any, kind: type[BaseException]) -> str:
+    """The one line IPython showed for a failed cell (and no traceback)."""
+    assert isinstance(result.error_in_exec, kind), result.error_in_exec
+    shown = (captured.out + captured.err).strip()
+    assert "Traceback" not in shown
+    lines = shown.splitlines()
+    assert len(lines) == 1, shown
+    return lines[0]
+
+
+def expires_in_minutes(stytch: NotebookStytch) -> float:
+    assert stytch.session is not None and stytch.session.expires_at is not None
+    return (stytch.session.expires_at - stytch.server_now()).total_seconds() / 60
+
+
+def assert_secrets_nowhere(ip: Any, captured: Any, secrets: dict[str, str]) -> None:
+    """Not in what was printed, not in ``Out``, not in the input history (memory or sqlite)."""
+    texts = {
+        "stdout": captured.out,
+        "stderr": captured.err,
+        "Out": repr(ip.user_ns.get("Out")),
+        "input_hist_raw": "\n".join(ip.history_manager.input_hist_raw),
+        "input_hist_parsed": "\n".join(ip.history_manager.input_hist_parsed),
+        "output_hist": repr(ip.history_manager.output_hist),
+    }
+    ip.history_manager.writeout_cache()
+    stored = "\n".join(str(row) for row in ip.history_manager.get_range(output=True))
+    texts["history db"] = stored
+    assert_no_secrets(secrets, texts=texts)
+
+
+# ---- help, status, usage errors ---------------------------------------------------------------
+
+
+def test_docstring_lists_every_subcommand(ip: Any, stytch: NotebookStytch, capsys: Any) -> None:
+    doc = ip.find_line_magic("stytch").__doc__
+    for usage in (
+        "status",
+        "authenticate [--duration 30m]",
+        "revoke [--force]",
+        "update",
+        "login otp --email E",
+        "login magic-link --email E [--paste]",
+        "login password --email E",
+        "widget",
+        "heartbeat [status|start|stop|now]",
+    ):
+        assert usage in doc
+    ip.run_cell("%stytch?")
+    assert "login magic-link" in capsys.readouterr().out
+
+
+def test_status_signed_out_makes_no_request(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, capsys: Any
+) -> None:
+    for line in ("%stytch", "%stytch status"):
+        result = run(ip, line)
+        assert result.success and result.result is None
+        out = capsys.readouterr().out
+        assert "signed out" in out
+        assert "%stytch login otp" in out
+        assert emulator.api_url in out
+    assert emulator.outbox() == []
+
+
+@pytest.mark.parametrize("word", ["--help", "-h"])
+@pytest.mark.parametrize(
+    "line", ["", "status", "authenticate", "login", "login otp", "login magic-link", "heartbeat"]
+)
+def test_help_prints_and_does_not_exit(
+    ip: Any, stytch: NotebookStytch, capsys: Any, line: str, word: str
+) -> None:
+    result = run(ip, f"%stytch {line} {word}")
+    assert result.success, result.error_in_exec
+    assert result.result is None
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: %stytch {line}".rstrip())
+    if line == "login otp":
+        assert "--email E" in out and "--duration D" in out and "366" in out
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("frobnicate", "invalid choice: 'frobnicate'"),
+        ("login", "required: METHOD"),
+        ("login otp", "required: --email"),
+        ("login sms --email a@b.co", "invalid choice: 'sms'"),
+        ("login password --email", "expected one argument"),
+        ("login otp --email not-an-email", "is not an email"),
+        ("revoke --forse", "unrecognized option --forse"),
+        ("status now", "unexpected argument"),
+        ("heartbeat pause", "invalid choice: 'pause'"),
+        ("login otp --email 'a@b.co", "No closing quotation"),
+        ("authenticate --dur 30m", "unrecognized option --dur"),
+    ],
+)
+def test_usage_mistakes_are_one_line_and_change_nothing(
+    ip: Any,
+    stytch: NotebookStytch,
+    emulator: Emulator,
+    prompts: Prompts,
+    capsys: Any,
+    line: str,
+    expected: str,
+) -> None:
+    sign_in(ip, emulator, prompts)
+    before = snapshot(stytch, emulator)
+    capsys.readouterr()
+    result = run(ip, f"%stytch {line}")
+    shown = error_line(result, capsys.readouterr(), UsageError)
+    assert shown.startswith("UsageError: %stytch")
+    assert expected in shown
+    assert snapshot(stytch, emulator) == before
+    assert prompts.asked == ["Code from the email: "]  # only the sign-in's
+
+
+@pytest.mark.parametrize("duration", BAD_DURATIONS)
+@pytest.mark.parametrize("command", ["authenticate", f"login otp --email {EMAIL}"])
+def test_bad_durations_fail_before_any_request(
+    ip: Any,
+    stytch: NotebookStytch,
+    emulator: Emulator,
+    prompts: Prompts,
+    capsys: Any,
+    command: str,
+    duration: str,
+) -> None:
+    sign_in(ip, emulator, prompts)
+    before = snapshot(stytch, emulator)
+    capsys.readouterr()
+    result = run(ip, f"%stytch {command} --duration={duration}")
+    shown = error_line(result, capsys.readouterr(), UsageError)
+    assert "--duration" in shown
+    assert "out of range" in shown or "is not a duration" in shown
+    # Nothing reached the emulator: no email, the session's last access unchanged.
+    assert snapshot(stytch, emulator) == before
+
+
+def test_a_secret_typed_as_an_option_is_rejected_and_not_echoed(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, capsys: Any
+) -> None:
+    for line in (
+        f"%stytch login otp --email {EMAIL} --code 493817",
+        f"%stytch login otp --email {EMAIL} --code=493817",
+        f"%stytch login password --email {EMAIL} --password hunter2-secret",
+        f"%stytch login otp --email {EMAIL} 493817",
+    ):
+        result = run(ip, line)
+        shown = error_line(result, capsys.readouterr(), UsageError)
+        assert "493817" not in shown and "hunter2-secret" not in shown
+        assert "hidden prompt" in shown
+    assert emulator.outbox() == []
+    assert stytch.status == "signed_out"
+
+
+# ---- sign-in ----------------------------------------------------------------------------------
+
+
+def test_login_otp_signs_in_and_no_secret_is_left_anywhere(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    prompts.answer(otp_code(emulator))
+    result = run(ip, f"%stytch login otp --email {EMAIL} --duration 2h")
+    assert result.success, result.error_in_exec
+    assert result.result is None
+    assert prompts.asked == ["Code from the email: "]
+    assert stytch.status == "signed_in"
+    assert stytch.user is not None and stytch.user.email == EMAIL
+    assert 115 < expires_in_minutes(stytch) <= 120
+    captured = capsys.readouterr()
+    assert f"Sent a one-time code to {EMAIL}." in captured.out
+    assert f"Signed in as {EMAIL}, expires " in captured.out
+    assert "(in 119 min)" in captured.out or "(in 120 min)" in captured.out
+
+    run(ip, "%stytch status")
+    run(ip, "stytch")
+    run(ip, "stytch.session_token")
+    captured_after = capsys.readouterr()
+    assert "signed in as ada@example.com" in captured_after.out
+    assert stytch.session_token is not None and stytch.session_jwt is not None
+    _, code = emulator.last_otp(EMAIL)
+    secrets = {
+        "otp code": code,
+        "session token": stytch.session_token.value,
+        "session jwt": stytch.session_jwt.value,
+    }
+    assert_secrets_nowhere(ip, _join(captured, captured_after), secrets)
+
+
+def test_login_otp_with_a_wrong_code_is_one_line_and_changes_nothing(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    prompts.answer(lambda: "000000" if otp_code(emulator)() != "000000" else "111111")
+    result = run(ip, f"%stytch login otp --email {EMAIL}")
+    captured = capsys.readouterr()
+    assert isinstance(result.error_in_exec, StytchCommandError)
+    shown = (captured.out + captured.err).strip().splitlines()
+    assert shown[0] == f"Sent a one-time code to {EMAIL}."
+    assert len(shown) == 2 and shown[1].startswith("StytchAPIError: ")
+    assert "Traceback" not in captured.out + captured.err
+    assert stytch.status == "signed_out" and stytch.session_token is None
+
+
+def test_an_empty_answer_is_a_usage_error(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    prompts.answer("   ")
+    result = run(ip, f"%stytch login otp --email {EMAIL}")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert "nothing was entered" in capsys.readouterr().err
+    assert stytch.status == "signed_out"
+
+
+def test_login_password(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    emulator.create_user(EMAIL, password=PASSWORD)
+    prompts.answer("not the password at all")
+    result = run(ip, f"%stytch login password --email {EMAIL}")
+    assert isinstance(result.error_in_exec, StytchCommandError)
+    assert stytch.status == "signed_out"
+
+    prompts.answer(PASSWORD)
+    result = run(ip, f"%stytch login password --email {EMAIL} --duration 1d")
+    assert result.success, result.error_in_exec
+    assert prompts.asked == [f"Password for {EMAIL}: "] * 2
+    assert stytch.status == "signed_in"
+    assert 1435 < expires_in_minutes(stytch) <= 1440
+    captured = capsys.readouterr()
+    assert f"Signed in as {EMAIL}" in captured.out
+    assert stytch.session_token is not None
+    assert_secrets_nowhere(
+        ip,
+        captured,
+        {"password": PASSWORD, "wrong password": "not the password at all"},
+    )
+
+
+def test_login_magic_link_through_the_loopback_listener(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, capsys: Any
+) -> None:
+    browser: dict[str, Any] = {}
+
+    def open_link_in_browser() -> None:
+        wait_for(lambda: any(m["kind"] == "magic_link" for m in emulator.outbox(EMAIL)))
+        url = emulator.last_magic_link(EMAIL)
+        browser["url"] = url
+        browser["response"] = httpx.get(url, follow_redirects=True, timeout=30)
+
+    opener = threading.Thread(target=open_link_in_browser)
+    opener.start()
+    result = run(ip, f"%stytch login magic-link --email {EMAIL} --duration 45")
+    opener.join(30)
+    assert result.success, result.error_in_exec
+
+    link = urlsplit(browser["url"])
+    assert link.scheme == "http" and link.hostname == "127.0.0.1"
+    assert link.path.startswith("/stytch-jupyter/") and len(link.path) > 30
+    token = parse_qs(link.query)["token"][0]
+    page: httpx.Response = browser["response"]
+    assert page.status_code == 200
+    assert "You&#x27;re signed in" in page.text or "You're signed in" in page.text
+    assert EMAIL in page.text and "notebook" in page.text
+    assert token not in page.text
+    assert page.headers["cache-control"] == "no-store"
+
+    assert stytch.status == "signed_in" and stytch.user is not None
+    assert stytch.user.email == EMAIL
+    assert 40 < expires_in_minutes(stytch) <= 45
+    assert not [t for t in threading.enumerate() if t.name == "stytch-magic-link"]
+    captured = capsys.readouterr()
+    assert "Open it in a browser on this machine" in captured.out
+    assert f"Signed in as {EMAIL}" in captured.out
+    assert stytch.session_token is not None
+    assert_secrets_nowhere(
+        ip, captured, {"magic link token": token, "session": stytch.session_token.value}
+    )
+
+
+def test_a_magic_link_the_server_refuses_tells_the_browser_and_the_cell(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, capsys: Any
+) -> None:
+    browser: dict[str, Any] = {}
+
+    def open_link() -> None:
+        wait_for(lambda: any(m["kind"] == "magic_link" for m in emulator.outbox(EMAIL)))
+        emulator.add_fault(path_prefix="/sdk/v1/magic_links/authenticate", status=500)
+        browser["response"] = httpx.get(emulator.last_magic_link(EMAIL), timeout=30)
+
+    opener = threading.Thread(target=open_link)
+    opener.start()
+    result = run(ip, f"%stytch login magic-link --email {EMAIL}")
+    opener.join(30)
+    assert isinstance(result.error_in_exec, StytchCommandError)
+    page: httpx.Response = browser["response"]
+    assert page.status_code == 400 and "Not signed in" in page.text
+    assert stytch.status == "signed_out"
+    assert not [t for t in threading.enumerate() if t.name == "stytch-magic-link"]
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("StytchAPIError: ")
+
+
+def test_login_magic_link_by_paste(
+    ip: Any,
+    stytch: NotebookStytch,
+    emulator: Emulator,
+    prompts: Prompts,
+    capsys: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def listeners() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "stytch-magic-link"]
+
+    prompts.answer(lambda: emulator.last_magic_link(EMAIL))
+    result = run(ip, f"%stytch login magic-link --email {EMAIL} --paste")
+    assert result.success, result.error_in_exec
+    assert prompts.asked == ["Sign-in link: "]
+    assert stytch.status == "signed_in"
+    link = emulator.last_magic_link(EMAIL)
+    # No listener: the link goes to the project's own redirect URL (the emulator's page).
+    assert link.startswith(emulator.api_url)
+
+    # A remote kernel (here: said so by the environment) pastes too; a bare token is fine.
+    monkeypatch.setenv(REMOTE_ENV, "1")
+    prompts.answer(lambda: parse_qs(urlsplit(emulator.last_magic_link(EMAIL)).query)["token"][0])
+    result = run(ip, f"%stytch login magic-link --email {EMAIL}")
+    assert result.success, result.error_in_exec
+    assert not listeners()
+    captured = capsys.readouterr()
+    assert captured.out.count(f"Signed in as {EMAIL}") == 2
+    tokens = [parse_qs(urlsplit(m["url"]).query)["token"][0] for m in emulator.outbox(EMAIL)]
+    assert_secrets_nowhere(ip, captured, {f"link {i}": t for i, t in enumerate(tokens)})
+
+
+def test_pasting_something_that_is_not_a_link_changes_nothing(
+    ip: Any,
+    stytch: NotebookStytch,
+    emulator: Emulator,
+    prompts: Prompts,
+    capsys: Any,
+) -> None:
+    prompts.answer("https://example.com/welcome?stytch_token_type=oauth&token=abc")
+    result = run(ip, f"%stytch login magic-link --email {EMAIL} --paste")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert "not a magic link" in capsys.readouterr().err
+    assert stytch.status == "signed_out"
+
+
+def test_a_network_failure_is_one_line(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, capsys: Any
+) -> None:
+    emulator.add_fault(path_prefix="/sdk/v1/otps", drop=True)
+    stytch.config.timeout = 1.0
+    result = run(ip, f"%stytch login otp --email {EMAIL}")
+    shown = error_line(result, capsys.readouterr(), StytchCommandError)
+    assert shown.startswith(("StytchNetworkError: ", "StytchTimeoutError: "))
+    assert stytch.status == "signed_out"
+
+
+def test_no_public_token_is_one_line(
+    ip: Any, emulator: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.delenv("STYTCH_PUBLIC_TOKEN")
+    run(ip, "%load_ext stytch_jupyter")
+    result = run(ip, f"%stytch login otp --email {EMAIL}")
+    shown = error_line(result, capsys.readouterr(), StytchCommandError)
+    assert shown.startswith("ConfigurationError: no Stytch public token")
+
+
+# ---- the session: authenticate, revoke, update ----------------------------------------------
+
+
+def test_authenticate_checks_and_extends(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    result = run(ip, "%stytch authenticate")
+    shown = error_line(result, capsys.readouterr(), StytchCommandError)
+    assert shown.startswith("NotSignedInError: not signed in")
+
+    sign_in(ip, emulator, prompts)
+    assert expires_in_minutes(stytch) <= 5
+    capsys.readouterr()
+    result = run(ip, "%stytch authenticate")
+    assert result.success and result.result is None
+    out = capsys.readouterr().out.strip()
+    assert out.startswith(f"Session valid for {EMAIL}, expires 20")
+    assert out.endswith("min).")
+    assert expires_in_minutes(stytch) <= 5
+
+    result = run(ip, "%stytch authenticate --duration 30m")
+    assert result.success
+    out = capsys.readouterr().out.strip()
+    assert out.startswith(f"Session extended for {EMAIL}, expires ")
+    assert "(in 29 min)" in out or "(in 30 min)" in out
+    assert 29 < expires_in_minutes(stytch) <= 30
+    remote = emulator_sessions(emulator, stytch.session.user_id if stytch.session else "")
+    remote_expiry = parse_timestamp(remote[0]["expires_at"])
+    assert remote_expiry == stytch.session.expires_at if stytch.session else False
+
+
+def test_authenticate_of_a_session_revoked_elsewhere_signs_out(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    sign_in(ip, emulator, prompts)
+    assert stytch.session_token is not None
+    emulator.revoke_session(session_token=stytch.session_token.value)
+    capsys.readouterr()
+    result = run(ip, "%stytch authenticate")
+    shown = error_line(result, capsys.readouterr(), StytchCommandError)
+    assert shown.startswith("StytchAPIError: session_not_found")
+    assert stytch.status == "signed_out"
+
+
+def test_revoke(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    sign_in(ip, emulator, prompts)
+    assert stytch.user is not None
+    user_id = stytch.user.user_id
+    assert len(emulator_sessions(emulator, user_id)) == 1
+
+    # Stytch fails: without --force nothing changes, here or there.
+    emulator.add_fault(path_prefix="/sdk/v1/sessions/revoke", status=500)
+    before = snapshot(stytch, emulator)
+    capsys.readouterr()
+    result = run(ip, "%stytch revoke")
+    shown = error_line(result, capsys.readouterr(), StytchCommandError)
+    assert shown.startswith("StytchAPIError: ")
+    assert snapshot(stytch, emulator) == before
+
+    result = run(ip, "%stytch revoke")
+    assert result.success, result.error_in_exec
+    assert "revoked at Stytch" in capsys.readouterr().out
+    assert stytch.status == "signed_out" and stytch.session_token is None
+    assert emulator_sessions(emulator, user_id) == []
+
+    result = run(ip, "%stytch revoke")
+    assert error_line(result, capsys.readouterr(), StytchCommandError).startswith(
+        "NotSignedInError: "
+    )
+
+
+def test_revoke_force_forgets_the_session_even_when_stytch_fails(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    sign_in(ip, emulator, prompts)
+    emulator.add_fault(path_prefix="/sdk/v1/sessions/revoke", status=503)
+    capsys.readouterr()
+    result = run(ip, "%stytch revoke --force")
+    assert result.success, result.error_in_exec
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("Warning: Stytch could not revoke the session") and "--force" in err
+    assert len(err.splitlines()) == 1
+    assert stytch.status == "signed_out" and stytch.session_token is None
+
+
+def _tokens_from_elsewhere(emulator: Emulator) -> tuple[str, str, str]:
+    """A session signed in by another program: (opaque, jwt, session_id)."""
+    config = Stytch(
+        public_token=emulator.public_token, api_url=emulator.api_url, token_store="memory"
+    )
+    with SessionManager(config) as other:
+        method_id = other.otps.email.login_or_create(EMAIL)
+        response = other.otps.authenticate(emulator.last_otp(EMAIL)[1], method_id)
+    return response.session_token, response.session_jwt, response.session.session_id
+
+
+def test_update_adopts_tokens_typed_at_hidden_prompts(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    opaque, jwt, session_id = _tokens_from_elsewhere(emulator)
+    prompts.answer(opaque, jwt)
+    result = run(ip, "%stytch update")
+    assert result.success, result.error_in_exec
+    assert prompts.asked == ["Session token (opaque): ", "Session JWT: "]
+    assert stytch.status == "signed_in"
+    assert stytch.session is not None and stytch.session.session_id == session_id
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"Tokens adopted: signed in as {EMAIL}")
+    assert_secrets_nowhere(ip, captured, {"opaque": opaque, "jwt": jwt})
+
+
+def test_update_with_malformed_tokens_changes_nothing(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    sign_in(ip, emulator, prompts)
+    before = snapshot(stytch, emulator)
+    capsys.readouterr()
+    prompts.answer("an-opaque-token-of-sorts", "not-a-jwt")
+    result = run(ip, "%stytch update")
+    shown = error_line(result, capsys.readouterr(), UsageError)
+    assert "not a JWT" in shown and "not-a-jwt" not in shown
+    assert snapshot(stytch, emulator) == before
+
+
+def test_update_with_revoked_tokens_ends_signed_out(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    opaque, jwt, _ = _tokens_from_elsewhere(emulator)
+    emulator.revoke_session(session_token=opaque)
+    prompts.answer(opaque, jwt)
+    result = run(ip, "%stytch update")
+    shown = error_line(result, capsys.readouterr(), StytchCommandError)
+    assert shown.startswith("StytchAPIError: ")
+    assert opaque not in shown and jwt not in shown
+    wait_for(lambda: stytch.status == "signed_out")
+
+
+# ---- widget and heartbeat ---------------------------------------------------------------------
+
+
+def test_widget_is_returned_for_display(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts
+) -> None:
+    from stytch_jupyter.ipython.widget import SessionWidget
+
+    sign_in(ip, emulator, prompts)
+    result = run(ip, "%stytch widget")
+    assert result.success, result.error_in_exec
+    widget = result.result
+    try:
+        assert isinstance(widget, SessionWidget)
+        assert "stytch-session-widget" in widget._dom_classes
+    finally:
+        widget.close()
+
+
+def test_heartbeat_subcommands(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    run(ip, "%stytch heartbeat now")
+    assert capsys.readouterr().out.strip() == "Not signed in: nothing to check."
+
+    sign_in(ip, emulator, prompts)
+    wait_for(lambda: stytch.heartbeat_state == "scheduled")
+    capsys.readouterr()
+    for line in ("%stytch heartbeat", "%stytch heartbeat status"):
+        run(ip, line)
+        out = capsys.readouterr().out.strip()
+        assert out.startswith("Heartbeat: scheduled, next check in ")
+        assert "(every 180 s, checks only)" in out
+
+    run(ip, "%stytch heartbeat stop")
+    assert stytch.heartbeat_state == "stopped"
+    assert capsys.readouterr().out.strip().startswith("Heartbeat: stopped")
+
+    validated = stytch.last_validated_at
+    run(ip, "%stytch heartbeat now")
+    out = capsys.readouterr().out
+    assert out.startswith("Checked: session valid, expires ")
+    assert stytch.last_validated_at is not None and validated is not None
+    assert stytch.last_validated_at > validated
+
+    run(ip, "%stytch heartbeat start")
+    assert stytch.heartbeat_state == "scheduled"
+    assert capsys.readouterr().out.strip().startswith("Heartbeat: scheduled")
+
+    emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", status=503)
+    run(ip, "%stytch heartbeat now")
+    out = capsys.readouterr().out
+    assert out.startswith("Checked: ") and "session is kept" in out
+    assert stytch.status == "signed_in"
+
+
+# ---- completion -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "expected", "absent"),
+    [
+        ("%stytch ", {"status", "authenticate", "login", "heartbeat", "widget"}, {"--email"}),
+        ("%stytch lo", {"login"}, {"status"}),
+        ("%stytch login ", {"otp", "magic-link", "password"}, {"status"}),
+        ("%stytch login m", {"magic-link"}, {"otp"}),
+        ("%stytch login magic-link --", {"--email", "--paste", "--duration"}, {"--code"}),
+        ("%stytch login otp --email a@b.co --", {"--duration"}, {"--email", "--paste"}),
+        ("%stytch revoke --", {"--force"}, set()),
+        ("%stytch heartbeat ", {"status", "start", "stop", "now"}, set()),
+        ("%stytch authenticate --duration ", {"30m", "2h"}, set()),
+    ],
+)
+def test_completion(
+    ip: Any, stytch: NotebookStytch, line: str, expected: set[str], absent: set[str]
+) -> None:
+    found = completions(ip, line)
+    assert expected <= found, found
+    assert not absent & found
+    assert "abs" not in found  # no Python builtins after %stytch (Jedi is held back)
+
+
+def completions(ip: Any, line: str) -> set[str]:
+    """What a notebook's Tab offers (ipykernel asks ``Completer.completions``)."""
+    with provisionalcompleter():
+        offered = list(ip.Completer.completions(line, len(line)))
+    # A completion replaces line[start:end]: ours must extend what was typed.
+    for completion in offered if line.startswith("%stytch") else ():
+        typed = line[completion.start : completion.end]
+        assert completion.text.startswith(typed), (completion, typed)
+    return {completion.text for completion in offered}
+
+
+def test_completion_leaves_other_lines_alone(ip: Any, stytch: NotebookStytch) -> None:
+    assert "status" in completions(ip, "stytch.sta")  # the object's trait, not a subcommand
+    assert "login" not in completions(ip, "x = 1; lo")
+
+
+def test_completion_is_gone_after_unload(ip: Any, stytch: NotebookStytch) -> None:
+    assert "magic-link" in completions(ip, "%stytch login ")
+    ip.run_line_magic("unload_ext", "stytch_jupyter")
+    assert "magic-link" not in completions(ip, "%stytch login ")
+
+
+# ---- the listener on its own ------------------------------------------------------------------
+
+
+def test_token_from_link() -> None:
+    url = "http://127.0.0.1:5/x?stytch_token_type=magic_links&token=abc-DEF_123"
+    assert token_from_link(url) == "abc-DEF_123"
+    assert token_from_link("  abc-DEF_123\n") == "abc-DEF_123"
+    assert token_from_link("https://example.com/cb?token=t0k3n") == "t0k3n"
+    for bad in ("", "   ", "https://example.com/cb?x=1", "two words", "https://x/?token="):
+        with pytest.raises(MagicLinkError):
+            token_from_link(bad)
+
+
+def test_listener_ignores_stray_requests_and_serves_once() -> None:
+    with MagicLinkListener(timeout=10) as listener:
+        url = listener.start()
+        base = url.rsplit("/", 1)[0]
+        assert httpx.get(f"{base}/wrong-nonce?token=t").status_code == 404
+        assert httpx.get(url).status_code == 400  # no token
+        assert httpx.get(f"{url}?stytch_token_type=oauth&token=t").status_code == 400
+        answers: dict[str, httpx.Response] = {}
+        opener = threading.Thread(
+            target=lambda: answers.update(page=httpx.get(f"{url}?token=tok-123", timeout=10))
+        )
+        opener.start()
+        assert listener.wait(5) == "tok-123"
+        listener.respond(True, "Signed in as <script>x</script>.")
+        opener.join(10)
+        page = answers["page"]
+        assert page.status_code == 200 and "tok-123" not in page.text
+        assert "&lt;script&gt;" in page.text and "<script>" not in page.text
+    assert not listener.running
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url)
+
+
+def test_listener_times_out_and_close_answers_a_waiting_browser() -> None:
+    listener = MagicLinkListener(timeout=0.3)
+    listener.start()
+    with pytest.raises(TimeoutError):
+        listener.wait()
+    listener.close()
+    assert not listener.running
+
+    with MagicLinkListener(timeout=10) as listener:
+        url = listener.start()
+        answers: dict[str, httpx.Response] = {}
+        opener = threading.Thread(
+            target=lambda: answers.update(page=httpx.get(f"{url}?token=tok", timeout=10))
+        )
+        opener.start()
+        assert listener.wait(5) == "tok"
+    opener.join(10)
+    assert "cancelled" in answers["page"].text
+
+
+def test_magic_link_times_out_as_one_line(
+    ip: Any,
+    stytch: NotebookStytch,
+    emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+) -> None:
+    monkeypatch.setattr(magics_module, "LISTENER_TIMEOUT_SECONDS", 0.5)
+    result = run(ip, f"%stytch login magic-link --email {EMAIL}")
+    lines = (capsys.readouterr().out).strip().splitlines()
+    assert isinstance(result.error_in_exec, StytchCommandError)
+    assert lines[-1].startswith("TimeoutError: nobody opened the sign-in link")
+    assert stytch.status == "signed_out"
+    assert not [t for t in threading.enumerate() if t.name == "stytch-magic-link"]
+
+
+def _join(*captures: Any) -> Any:
+    class Joined:
+        out = "".join(c.out for c in captures)
+        err = "".join(c.err for c in captures)
+
+    return Joined
+
+
+def test_expiry_wording_matches_the_reprs() -> None:
+    now = datetime.now(timezone.utc)
+    config = Stytch(public_token="public-token-test-x", token_store="memory")
+    manager = NotebookStytch(config)
+    try:
+        text = magics_module.expiry(manager, now + timedelta(minutes=30, seconds=30))
+        assert text.startswith("expires 20") and text.endswith("UTC (in 30 min)")
+        assert magics_module.expiry(manager, None) == "expiry unknown"
+    finally:
+        manager.close()
