@@ -962,6 +962,19 @@ def test_stop_joins_the_thread_and_frees_the_port() -> None:
         httpx.get(f"http://127.0.0.1:{port}/emulator/v1/outbox", trust_env=False)
 
 
+def test_restart_serves_the_same_sessions_on_the_same_port() -> None:
+    with Emulator() as emu, httpx.Client(base_url=emu.api_url, trust_env=False) as http:
+        signed_in = otp_sign_in(http, emu)
+        api_url = emu.api_url
+        emu.stop()
+        with pytest.raises(httpx.TransportError):
+            sdk(http, emu, "sessions/authenticate", {}, signed_in["session_token"])
+        emu.start()
+        assert emu.api_url == api_url
+        again = data(sdk(http, emu, "sessions/authenticate", {}, signed_in["session_token"]))
+        assert again["session"]["session_id"] == signed_in["session"]["session_id"]
+
+
 def test_a_busy_port_fails_at_start(emulator) -> None:
     with pytest.raises(OSError):
         Emulator(port=emulator.port).start()

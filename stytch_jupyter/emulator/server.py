@@ -88,6 +88,8 @@ class Emulator:
     ``with Emulator() as emu:`` serves on a free port (``port=0``) until the block ends;
     ``emu.api_url`` is where to point a client. The helpers (``outbox``, ``last_otp``, ...)
     go through the control API over HTTP, as they would for an emulator in another process.
+    ``start()`` after ``stop()`` serves the same users and sessions on the same port again:
+    an outage and a recovery, as a client sees them.
     """
 
     def __init__(
@@ -104,6 +106,8 @@ class Emulator:
         self.project_id = project_id
         self.public_token = public_token
         self.secret = secret
+        self._state = State(project_id, shared_signing_key(), Clock())
+        self._faults = FaultRegistry()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._control: EmulatorControl | None = None
@@ -138,8 +142,9 @@ class Emulator:
             raise RuntimeError("the emulator is already running")
         sock = _listening_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
-        state = State(self.project_id, shared_signing_key(), Clock())
-        app = create_app(state, FaultRegistry(), public_token=self.public_token, secret=self.secret)
+        app = create_app(
+            self._state, self._faults, public_token=self.public_token, secret=self.secret
+        )
         config = uvicorn.Config(
             app,
             http="h11",
@@ -234,9 +239,26 @@ class Emulator:
     def advance_clock(self, seconds: float) -> datetime:
         return self.control.advance_clock(seconds)
 
-    def add_fault(self, **fault: Any) -> str:
-        """See ``EmulatorControl.add_fault`` for the keywords."""
-        return self.control.add_fault(**fault)
+    def add_fault(
+        self,
+        *,
+        path_prefix: str = "",
+        status: int | None = None,
+        error_type: str | None = None,
+        retry_after: float | None = None,
+        latency_ms: float | None = None,
+        drop: bool = False,
+        times: int = 1,
+    ) -> str:
+        return self.control.add_fault(
+            path_prefix=path_prefix,
+            status=status,
+            error_type=error_type,
+            retry_after=retry_after,
+            latency_ms=latency_ms,
+            drop=drop,
+            times=times,
+        )
 
     def clear_faults(self) -> None:
         self.control.clear_faults()
