@@ -265,7 +265,7 @@ def test_sign_out_button_revokes(make_stytch, widgets, emulator) -> None:
     part(widget, "stytch-sign-out").click()
     widget.wait(10)
     assert stytch.status == "signed_out"
-    assert part(widget, "stytch-status").value == "Signed out"
+    assert part(widget, "stytch-status").value == "Signed out (revoked)"
     assert (
         part(widget, "stytch-session-id").value == "" and part(widget, "stytch-expires").value == ""
     )
@@ -320,7 +320,12 @@ def test_server_side_revoke_reaches_the_widget(make_stytch, widgets, emulator) -
     threads: set[str] = set()
     widget.observe(lambda change: threads.add(threading.current_thread().name), "_dom_classes")
     emulator.revoke_session(session_token=stytch.session_token.value)
-    wait_for(lambda: part(widget, "stytch-status").value == "Signed out", what="the heartbeat")
+    wait_for(
+        lambda: (
+            part(widget, "stytch-status").value == "Signed out (ended by Stytch: session_not_found)"
+        ),
+        what="the heartbeat",
+    )
     assert "stytch-signed-out" in widget._dom_classes
     assert part(widget, "stytch-session-id").value == ""
     assert visible(widget, "stytch-email")
@@ -350,7 +355,7 @@ def test_two_widgets_stay_in_step(make_stytch, widgets, emulator) -> None:
         assert part(widget, "stytch-status").value == f"Signed in as {EMAIL}"
     part(first, "stytch-sign-out").click()
     first.wait(10)
-    assert part(second, "stytch-status").value == "Signed out"
+    assert part(second, "stytch-status").value == "Signed out (revoked)"
 
 
 # ---- text forms ------------------------------------------------------------------------------

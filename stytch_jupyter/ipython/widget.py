@@ -57,6 +57,7 @@ WATCHED = (
     "status",
     "last_validated_at",
     "last_error",
+    "signed_out_reason",
     "heartbeat_state",
     "next_check_at",
 )
@@ -370,7 +371,8 @@ class SessionWidget(VBox):
         elif status == "unconfirmed":
             self._status.value = "Checking the stored session…"
         else:
-            self._status.value = "Signed out"
+            reason = manager.signed_out_reason
+            self._status.value = f"Signed out ({reason})" if reason else "Signed out"
         self._status.style.text_color = STATUS_COLORS[status]
 
         if signed_in and session is not None:

@@ -59,6 +59,7 @@ class SessionManager(HasTraits):
     )
     last_validated_at = Instance(datetime, allow_none=True, read_only=True)
     last_error = Unicode("", read_only=True, help="the last recoverable error, one line")
+    signed_out_reason = Unicode("", read_only=True, help="why the last session ended")
     heartbeat_state = Enum(
         ["stopped", "idle", "scheduled", "checking", "retrying"],
         default_value="stopped",
@@ -266,6 +267,7 @@ class SessionManager(HasTraits):
                 self.set_trait("session", response.session)
                 self.set_trait("user", response.user)
                 self.set_trait("status", "signed_in")
+                self.set_trait("signed_out_reason", "")
                 self.set_trait("last_validated_at", datetime.now(timezone.utc))
                 if stored:
                     self.set_trait("last_error", "")
@@ -283,6 +285,7 @@ class SessionManager(HasTraits):
                 for name in ("session", "user", "session_token", "session_jwt"):
                     self.set_trait(name, None)
                 self.set_trait("status", "signed_out")
+                self.set_trait("signed_out_reason", reason)
         logger.info("stytch: signed out (%s)", reason)
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
@@ -386,7 +389,7 @@ class SessionManager(HasTraits):
             response = await client.sessions_authenticate(token, session_duration_minutes)
         except StytchAPIError as exc:
             if exc.unrecoverable and generation == self._generation:
-                self._clear(exc.error_type)
+                self._clear(f"ended by Stytch: {exc.error_type}")
             raise
         self._apply(response, generation)
         return response
@@ -406,7 +409,7 @@ class SessionManager(HasTraits):
             await self._client_or_raise().sessions_revoke(token)
         except StytchAPIError as exc:
             if (force_clear or exc.unrecoverable) and generation == self._generation:
-                self._clear("revoked" if force_clear else exc.error_type)
+                self._clear("revoked" if force_clear else f"ended by Stytch: {exc.error_type}")
             raise
         except Exception:
             if force_clear and generation == self._generation:
