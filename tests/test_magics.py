@@ -23,6 +23,7 @@ from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 from stytch_jupyter.api.models import parse_timestamp
 from stytch_jupyter.config import Stytch
 from stytch_jupyter.emulator import Emulator
+from stytch_jupyter.ipython import extension
 from stytch_jupyter.ipython import magics as magics_module
 from stytch_jupyter.ipython.magic_link_listener import (
     MagicLinkError,
@@ -50,22 +51,34 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "
 # ---- fixtures -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def ip(emulator: Emulator, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def prepared_shell(emulator: Emulator, data_dir: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """IPython's shell, pointed at the emulator the way a user would: environment variables
     and the shell's traitlets config (what ``c.Stytch.x`` in ipython_config.py sets)."""
     shell = InteractiveShell.instance()
     monkeypatch.setenv("STYTCH_API_URL", emulator.api_url)
     monkeypatch.setenv("STYTCH_PUBLIC_TOKEN", emulator.public_token)
-    monkeypatch.setenv("STYTCH_JUPYTER_DATA_DIR", str(tmp_path / "stytch-data"))
+    monkeypatch.setenv("STYTCH_JUPYTER_DATA_DIR", str(data_dir))
     for name in (REMOTE_ENV, *REMOTE_HINT_ENVS):
         monkeypatch.delenv(name, raising=False)
     shell.config.Stytch.token_store = "file"
     shell.config.Stytch.timeout = 5.0
-    yield shell
+    return shell
+
+
+def clean_shell(shell: Any) -> None:
+    """Unload whatever a test left loaded, and forget its config."""
     if "stytch_jupyter" in shell.extension_manager.loaded:
         shell.run_line_magic("unload_ext", "stytch_jupyter")
+    elif extension._instance is not None:  # made by get_stytch() without %load_ext
+        extension.unload_ipython_extension(shell)
     shell.config.pop("Stytch", None)
+
+
+@pytest.fixture
+def ip(emulator: Emulator, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    shell = prepared_shell(emulator, tmp_path / "stytch-data", monkeypatch)
+    yield shell
+    clean_shell(shell)
 
 
 @pytest.fixture
