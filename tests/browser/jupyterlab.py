@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -280,6 +281,18 @@ class JupyterLabServer:
             response.raise_for_status()
             result: list[dict[str, Any]] = response.json()
             return result
+
+    def lab_extensions(self) -> list[str]:
+        """Names of the prebuilt Lab extensions the page will load (from its page config)."""
+        with self.api() as client:
+            page = client.get("/lab").text
+        found = re.search(
+            r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S
+        )
+        if found is None:
+            raise JupyterLabError("no page config in /lab: not a JupyterLab server?")
+        config = json.loads(found.group(1))
+        return [extension["name"] for extension in config.get("federated_extensions", [])]
 
     def shutdown_kernels(self) -> None:
         with self.api() as client:

@@ -67,6 +67,8 @@ PLANTED = "planted-secret-0123456789abcdef"
 
 
 def test_widget_renders_reacts_and_updates_live_during_a_running_cell(lab: Lab) -> None:
+    # The isolated JUPYTER_DATA_DIR must still let Lab find the venv's widget manager.
+    assert "@jupyter-widgets/jupyterlab-manager" in lab.server.lab_extensions()
     lab.open_notebook("smoke.ipynb", [SETUP, START_THREAD, SLEEPER])
     status = lab.page.locator(".smoke-status")
     button = lab.output(0).get_by_role("button", name="Go")
@@ -100,9 +102,12 @@ def test_widget_renders_reacts_and_updates_live_during_a_running_cell(lab: Lab) 
     assert saved.exists()
     notebook = nbformat.read(saved, as_version=4)
     assert notebook.cells[2].outputs[0]["text"] == "slept\n"
-    # Lab saves the widget state in the notebook (saveState), with the label's latest text.
+    # Lab saves the widget state in the notebook (saveState), with the label's latest text, and
+    # the secret scan reaches it there: what a leaked token in a widget would look like.
     state = json.dumps(notebook.metadata["widgets"][WIDGET_STATE])
     assert "clicked 2, sleeper finished: True" in state
+    findings = find_secrets({"label text": "clicked 2, sleeper"}, files=[saved])
+    assert any(f"['widgets'][{WIDGET_STATE!r}]" in f.location for f in findings), findings
     lab.screenshot("saved")
 
 
