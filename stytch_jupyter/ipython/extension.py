@@ -47,22 +47,24 @@ def _config_for(shell: Any) -> Stytch:
     return config
 
 
-def get_stytch(shell: Any = None) -> NotebookStytch:
-    """The process-wide ``stytch`` object, created (and started) on first use."""
+def _get_or_create(shell: Any) -> NotebookStytch:
     global _instance
     with _lock:
         if _instance is None:
-            if shell is None:
-                shell = _current_shell()
             _instance = NotebookStytch(_config_for(shell))
-        instance = _instance
+        return _instance
+
+
+def get_stytch() -> NotebookStytch:
+    """The process-wide ``stytch`` object, created (and started) on first use."""
+    instance = _get_or_create(_current_shell())
     instance.start()  # idempotent; rehydrates in the background
     return instance
 
 
 def load_ipython_extension(ip: Any) -> None:
     global _shadowed
-    stytch = get_stytch(ip)
+    stytch = _get_or_create(ip)
     if not _magic_is_ours(ip, stytch):
         from .magics import StytchMagics
 
@@ -81,6 +83,9 @@ def load_ipython_extension(ip: Any) -> None:
         ip.push({NAMESPACE_NAME: stytch})
 
     _formatters("register_formatters", ip)
+    # Last: the session thread's imports and disk reads would otherwise compete with the
+    # registrations above for the GIL while the kernel waits.
+    stytch.start()
 
 
 def unload_ipython_extension(ip: Any) -> None:

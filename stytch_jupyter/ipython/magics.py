@@ -7,6 +7,7 @@ output; the command line rejects any option it does not know rather than echo it
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import sys
@@ -23,7 +24,7 @@ from ..api.errors import StytchAPIError, StytchError, StytchNetworkError
 from ..api.models import AuthenticateResponse, SessionTokens
 from ..session.errors import NotSignedInError
 from . import reprs
-from .arguments import HelpShown, build_parser, complete
+from .arguments import HelpShown, MagicArgumentParser, build_parser, complete
 
 if TYPE_CHECKING:
     import argparse
@@ -36,7 +37,11 @@ REMOTE_ENV = "STYTCH_JUPYTER_REMOTE"
 REMOTE_HINT_ENVS = ("JUPYTERHUB_API_TOKEN", "SSH_CONNECTION", "COLAB_RELEASE_TAG")
 LISTENER_TIMEOUT_SECONDS = 300.0
 
-_PARSER = build_parser()
+
+@functools.cache
+def parser() -> MagicArgumentParser:
+    # Built on first use, not at import: %load_ext should cost the kernel as little as it can.
+    return build_parser()
 
 
 class StytchCommandError(StytchError):
@@ -130,7 +135,7 @@ class StytchMagics(Magics):
         The same session is the ``stytch`` object: stytch.session, stytch.user, ...
         """
         try:
-            args = _PARSER.parse_line(line if line.strip() else "status")
+            args = parser().parse_line(line if line.strip() else "status")
         except HelpShown:
             return None
         handler: Callable[[argparse.Namespace], Any] = getattr(
@@ -355,7 +360,7 @@ def complete_stytch(context: CompletionContext) -> dict[str, Any]:
         return {"completions": []}
     words = words[1:]
     current = "" if text[-1:].isspace() else words.pop()
-    found = [word for word in complete(_PARSER, words, current) if word.startswith(current)]
+    found = [word for word in complete(parser(), words, current) if word.startswith(current)]
     return {
         "completions": [SimpleCompletion(text=word, type="magic") for word in found],
         "matched_fragment": current,
