@@ -6,6 +6,7 @@ Cells are run with ``ip.run_cell`` (history, ``Out`` and error display as in a n
 
 from __future__ import annotations
 
+import _thread
 import getpass
 import threading
 import time
@@ -488,6 +489,44 @@ def test_login_magic_link_by_paste(
     assert captured.out.count(f"Signed in as {EMAIL}") == 2
     tokens = [parse_qs(urlsplit(m["url"]).query)["token"][0] for m in emulator.outbox(EMAIL)]
     assert_secrets_nowhere(ip, captured, {f"link {i}": t for i, t in enumerate(tokens)})
+
+
+def test_when_the_listener_cannot_bind_the_link_is_pasted(
+    ip: Any,
+    stytch: NotebookStytch,
+    emulator: Emulator,
+    prompts: Prompts,
+    capsys: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A documentation address (TEST-NET-1) is on no interface here: binding it fails for real.
+    monkeypatch.setattr(magics_module, "LISTENER_HOST", "192.0.2.1")
+    prompts.answer(lambda: emulator.last_magic_link(EMAIL))
+    result = run(ip, f"%stytch login magic-link --email {EMAIL}")
+    assert result.success, result.error_in_exec
+    assert prompts.asked == ["Sign-in link: "]
+    assert stytch.status == "signed_in"
+    err = capsys.readouterr().err
+    assert err.startswith("Cannot listen on 192.0.2.1") and "paste the link" in err
+
+
+def test_interrupting_the_wait_for_a_magic_link_closes_the_listener(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, capsys: Any
+) -> None:
+    def interrupt_once_the_link_is_sent() -> None:
+        wait_for(lambda: any(m["kind"] == "magic_link" for m in emulator.outbox(EMAIL)))
+        _thread.interrupt_main()  # what Ctrl-C / "interrupt the kernel" does
+
+    interrupter = threading.Thread(target=interrupt_once_the_link_is_sent)
+    interrupter.start()
+    result = run(ip, f"%stytch login magic-link --email {EMAIL}")
+    interrupter.join(10)
+    assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    assert not [t for t in threading.enumerate() if t.name == "stytch-magic-link"]
+    assert stytch.status == "signed_out"
+    # The link now leads nowhere: nothing listens at its address any more.
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(emulator.last_magic_link(EMAIL))
 
 
 def test_pasting_something_that_is_not_a_link_changes_nothing(

@@ -36,6 +36,7 @@ REMOTE_ENV = "STYTCH_JUPYTER_REMOTE"
 # Set where a browser on the user's machine cannot reach this kernel's 127.0.0.1.
 REMOTE_HINT_ENVS = ("JUPYTERHUB_API_TOKEN", "SSH_CONNECTION", "COLAB_RELEASE_TAG")
 LISTENER_TIMEOUT_SECONDS = 300.0
+LISTENER_HOST = "127.0.0.1"
 
 
 @functools.cache
@@ -336,12 +337,12 @@ def _wait_for(condition: Callable[[], bool], timeout: float) -> None:
 def _start_listener() -> MagicLinkListener | None:
     from .magic_link_listener import MagicLinkListener
 
-    listener = MagicLinkListener(timeout=LISTENER_TIMEOUT_SECONDS)
+    listener = MagicLinkListener(timeout=LISTENER_TIMEOUT_SECONDS, host=LISTENER_HOST)
     try:
         listener.start()
     except OSError as exc:
         print(
-            f"Cannot listen on 127.0.0.1 ({exc.strerror or exc}): paste the link instead.",
+            f"Cannot listen on {LISTENER_HOST} ({exc.strerror or exc}): paste the link instead.",
             file=sys.stderr,
         )
         return None
