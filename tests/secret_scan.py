@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 # An OTP code is 6 digits: the shortest secret this project has. Shorter strings would match by
 # chance (and a scan that cannot fail proves nothing), so they are refused, loudly.
@@ -343,29 +343,19 @@ def assert_no_secrets(
 
 
 class OutboxSource(Protocol):
-    """``Emulator`` or ``EmulatorControl``: anything with the emulator's outbox."""
+    """``Emulator`` or ``EmulatorControl``: anything that lists what the emulator issued."""
 
-    def outbox(self, email: str | None = None) -> list[dict[str, Any]]: ...
+    def issued(self) -> dict[str, list[str]]: ...
 
 
 def secrets_from_emulator(control: OutboxSource) -> dict[str, str]:
-    """Every OTP code and magic-link token in the emulator's outbox, and its project secret.
-
-    Session tokens and JWTs the emulator issued are NOT here: its control API cannot list them
-    yet. Until it can, pass the ones a test knows through ``collect_emulator_secrets(extra=...)``.
-    """
+    """Every secret the emulator minted or received (session tokens, JWTs, OTP codes, magic-link
+    tokens, passwords: its ``issued()`` list), and its project secret."""
     found: dict[str, str] = {}
-    for number, message in enumerate(control.outbox(), start=1):
-        kind = message.get("kind", "message")
-        code = message.get("code")
-        if code:
-            found[f"otp code #{number}"] = code
-        token = message.get("token")
-        url = message.get("url")
-        if not token and url:
-            token = (parse_qs(urlsplit(url).query).get("token") or [None])[0]
-        if token:
-            found[f"{kind} token #{number}"] = token
+    for kind, values in control.issued().items():
+        for number, value in enumerate(values, start=1):
+            if value and value not in found.values():
+                found[f"{kind.rstrip('s')} #{number}"] = value
     secret = getattr(control, "secret", None)
     if isinstance(secret, str) and secret:
         found["project secret"] = secret

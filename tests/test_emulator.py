@@ -1069,3 +1069,27 @@ def test_cli_prints_its_api_url_and_serves(command) -> None:
     assert "Traceback" not in stderr
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{api_url}/emulator/v1/outbox", trust_env=False)
+
+
+def test_issued_lists_every_secret_minted_or_received(emulator) -> None:
+    emulator.create_user("ivy@example.com", password="ivy password 1")
+    basic = httpx.BasicAuth(emulator.public_token, emulator.public_token)
+    url = f"{emulator.api_url}/sdk/v1"
+    response = httpx.post(
+        f"{url}/passwords/authenticate",
+        json={
+            "email": "ivy@example.com",
+            "password": "ivy password 1",
+            "session_duration_minutes": 5,
+        },
+        auth=basic,
+    ).json()["data"]
+    httpx.post(f"{url}/otps/email/login_or_create", json={"email": "ivy@example.com"}, auth=basic)
+    _, code = emulator.last_otp("ivy@example.com")
+    issued = emulator.issued()
+    assert issued["session_tokens"] == [response["session_token"]]
+    assert issued["session_jwts"] == [response["session_jwt"]]
+    assert issued["passwords"] == ["ivy password 1", "ivy password 1"]  # created, then received
+    assert issued["otp_codes"] == [code]
+    emulator.reset()
+    assert all(not values for values in emulator.issued().values())

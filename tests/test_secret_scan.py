@@ -251,16 +251,15 @@ def test_collects_what_the_emulator_sent_and_finds_it(emulator: Emulator, tmp_pa
     data = signed_in.json()["data"]
     link_token = emulator.last_magic_link("bob@example.com").split("token=")[-1]
 
-    collected = collect_emulator_secrets(
-        emulator, extra={"session_token": data["session_token"], "session_jwt": data["session_jwt"]}
-    )
+    collected = collect_emulator_secrets(emulator, extra={"a password": "typed by the test"})
     values = set(collected.values())
-    assert {code, link_token, emulator.secret, data["session_token"], data["session_jwt"]} <= values
-    assert set(secrets_from_emulator(emulator.control).values()) == {code, link_token}
+    issued = {code, link_token, data["session_token"], data["session_jwt"]}
+    assert issued | {emulator.secret, "typed by the test"} <= values
+    assert set(secrets_from_emulator(emulator.control).values()) == issued
 
     clean = write_notebook(tmp_path / "clean.ipynb", output="signed in as ada@example.com")
     log = tmp_path / "kernel.log"
     log.write_text(f"heartbeat ok\njwt {data['session_jwt']}\n")
     findings = find_secrets(collected, files=[clean, log])
     assert [(f.path, f.location) for f in findings] == [(str(log), "line 2")]
-    assert findings[0].secret.startswith("session_jwt eyJ")
+    assert findings[0].secret.startswith("session_jwt #1 eyJ")

@@ -86,6 +86,11 @@ class EmulatorControl:
         messages: list[dict[str, Any]] = self._control("GET", "outbox", params=params)["messages"]
         return messages
 
+    def issued(self) -> dict[str, list[str]]:
+        """Every secret the emulator minted or received, by kind (for leak scans in tests)."""
+        issued: dict[str, list[str]] = self._control("GET", "issued")
+        return issued
+
     def _last(self, email: str, kind: str) -> dict[str, Any]:
         for message in reversed(self.outbox(email)):
             if message["kind"] == kind:

@@ -88,6 +88,9 @@ def control_routes(state: State, faults: FaultRegistry) -> list[Route]:
         email = request.query_params.get("email")
         return JSONResponse({"messages": [m.to_json() for m in state.outbox(email)]})
 
+    async def issued(request: Request) -> JSONResponse:
+        return JSONResponse(state.issued())
+
     async def create_user(request: Request) -> JSONResponse:
         body = await read_body(request)
         email = body.email()
@@ -136,6 +139,7 @@ def control_routes(state: State, faults: FaultRegistry) -> list[Route]:
 
     return [
         Route(f"{CONTROL_PREFIX}/outbox", outbox, methods=["GET"]),
+        Route(f"{CONTROL_PREFIX}/issued", issued, methods=["GET"]),
         Route(f"{CONTROL_PREFIX}/users", create_user, methods=["POST"]),
         Route(f"{CONTROL_PREFIX}/clock", clock, methods=["POST"]),
         Route(f"{CONTROL_PREFIX}/faults", add_fault, methods=["POST"]),

@@ -228,6 +228,9 @@ class Emulator:
     def last_otp(self, email: str) -> tuple[str, str]:
         return self.control.last_otp(email)
 
+    def issued(self) -> dict[str, list[str]]:
+        return self.control.issued()
+
     def last_magic_link(self, email: str) -> str:
         return self.control.last_magic_link(email)
 

@@ -74,6 +74,14 @@ class State:
             self._otps: list[Otp] = []
             self._magic_links: dict[str, MagicLink] = {}
             self._outbox: list[Message] = []
+            # Every secret minted or received, so tests can prove none of them leaks anywhere.
+            self._issued: dict[str, list[str]] = {
+                "session_tokens": [],
+                "session_jwts": [],
+                "otp_codes": [],
+                "magic_link_tokens": [],
+                "passwords": [],
+            }
             self.clock.reset()
 
     def _new_id(self, kind: str) -> str:
@@ -109,6 +117,7 @@ class State:
             user.name.update(name)
             if password is not None:
                 user.password = PasswordHash.create(self._new_id("password"), password)
+                self._issued["passwords"].append(password)
             return user
 
     def user(self, user_id: str) -> User:
@@ -141,6 +150,7 @@ class State:
             )
             self._sessions[session.session_id] = session
             self._session_by_token[session.token] = session.session_id
+            self._issued["session_tokens"].append(session.token)
         session.add_factor(factor)
         session.last_accessed_at = now
         session.expires_at = now + timedelta(minutes=minutes)
@@ -160,7 +170,9 @@ class State:
                 SESSION_CLAIM: session.jwt_claim(),
             }
         )
-        return self.key.mint(claims)
+        minted = self.key.mint(claims)
+        self._issued["session_jwts"].append(minted)
+        return minted
 
     def _jwt_claims(self, token: str) -> dict[str, Any]:
         """Claims of a JWT this emulator signed, whatever its times; else 401."""
@@ -364,6 +376,7 @@ class State:
         self, email: str, password: str, minutes: int, current: Session | None, client: Client
     ) -> Authenticated:
         with self._lock:
+            self._issued["passwords"].append(password)
             user, _ = self._user_for_email(email, create=False)
             if user is None or user.password is None or not user.password.matches(password):
                 raise EmulatorError(
@@ -376,6 +389,15 @@ class State:
 
     def _post(self, message: Message) -> None:
         self._outbox.append(message)
+        if message.code:
+            self._issued["otp_codes"].append(message.code)
+        if message.token:
+            self._issued["magic_link_tokens"].append(message.token)
+
+    def issued(self) -> dict[str, list[str]]:
+        """Every session token, JWT, code and link token minted, and every password received."""
+        with self._lock:
+            return {kind: list(values) for kind, values in self._issued.items()}
 
     def outbox(self, email: str | None = None) -> list[Message]:
         with self._lock:
