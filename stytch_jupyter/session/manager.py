@@ -6,6 +6,7 @@ session loop thread, under one lock, with the token store written before anyone 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
@@ -257,10 +258,13 @@ class SessionManager(HasTraits):
                 return False
             previous = self.session_token.value if self.session_token else None
             tokens = response.tokens
-            stored = self._store_write(tokens)
+            same_session = previous == tokens.opaque
+            # A new session is stored before anyone hears of it. A check of the same session
+            # only brings a fresh JWT: that write follows the news, off the waiting caller's path.
+            stored = same_session or self._store_write(tokens)
             self._learn_server_clock(response.session)
             with self.hold_trait_notifications():
-                if previous != tokens.opaque:
+                if not same_session:
                     self._generation += 1
                     self.set_trait("session_token", tokens.session_token)
                 self.set_trait("session_jwt", tokens.session_jwt)
@@ -271,10 +275,18 @@ class SessionManager(HasTraits):
                 self.set_trait("last_validated_at", datetime.now(timezone.utc))
                 if stored:
                     self.set_trait("last_error", "")
+            generation = self._generation
+        if same_session:
+            asyncio.get_running_loop().call_soon(self._store_jwt, tokens, generation)
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
         self._announce()
         return True
+
+    def _store_jwt(self, tokens: SessionTokens, generation: int) -> None:
+        with self._lock:
+            if generation == self._generation:  # not if a sign-out or new session came first
+                self._store_write(tokens)
 
     def _clear(self, reason: str, *, write_store: bool = True) -> None:
         with self._lock:
@@ -317,8 +329,6 @@ class SessionManager(HasTraits):
     # ---- the store watch: other processes' sign-ins and sign-outs --------------------------------
 
     def _start_store_watch(self) -> None:
-        import asyncio
-
         async def watch() -> None:
             while True:
                 await asyncio.sleep(self._store_poll_interval)
