@@ -3,8 +3,8 @@
 - ``kernel_env``: what a kernel needs to reach an emulator, with every per-user folder (IPython,
   Jupyter, keyring) in a temp folder, so a test never reads or writes the developer's own.
 - ``RecordingProxy``: a loopback HTTP proxy in front of the emulator that keeps every credential
-  crossing it (tokens, JWTs, codes, passwords, the project secret), in requests and in answers.
-  The emulator cannot list what it issued, so this is how the secret scan knows what to look for.
+  crossing it (tokens, JWTs, codes, passwords, the project secret), in requests and in answers:
+  a list of what to scan for that does not depend on the emulator's own (``/emulator/v1/issued``).
 - ``run_notebooks``: execute notebooks with nbclient as ``stytch-jupyter demo --execute`` does,
   through a ``RecordingProxy``, keeping what a scan needs (saved notebooks, history, logs).
 - ``shared_notebook_run``: one run of every notebook in ``notebooks/``, shared by the test
@@ -36,6 +36,8 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 from stytch_jupyter.emulator import Emulator
+
+from .secret_scan import secrets_from_emulator
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -379,8 +381,13 @@ class NotebookResult:
 class NotebookRun:
     home: KernelHome
     results: dict[str, NotebookResult] = field(default_factory=dict, repr=False)
+    # label -> value: everything to scan for (the union of the two below)
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    # seen by the RecordingProxy, and counted by kind
+    wire_secrets: dict[str, str] = field(default_factory=dict, repr=False)
     secret_kinds: dict[str, int] = field(default_factory=dict)
+    # listed by the emulator itself (GET /emulator/v1/issued) plus its project secret
+    issued: dict[str, str] = field(default_factory=dict, repr=False)
     test_process_log: str = field(default="", repr=False)
 
     def kernel_files(self) -> list[Path]:
@@ -425,17 +432,15 @@ def run_notebooks(paths: Iterable[Path], home: KernelHome, emulator: Emulator) -
                     error = f"{type(exc).__name__}: {exc}"
             nbformat.write(notebook, copy)
             run.results[copy.name] = NotebookResult(copy.name, notebook, copy, stderr, error)
-        # Codes and links the notebooks fetched went through the proxy too; the outbox is a
-        # second source, and the project secret a known one.
-        for number, message in enumerate(emulator.outbox(), start=1):
-            for key in ("code", "token"):
-                if message.get(key):
-                    proxy.recorder.add(f"outbox {key}", message[key], f"outbox #{number}")
-            if message.get("url"):
-                proxy.recorder.url(message["url"], f"outbox #{number}")
-        proxy.recorder.add("project secret", emulator.secret, "emulator")
-        run.secrets = proxy.recorder.secrets()
+        run.wire_secrets = proxy.recorder.secrets()
         run.secret_kinds = dict(proxy.recorder.kinds)
+        # Two independent lists: what crossed the wire, and what the emulator says it minted or
+        # received (plus its project secret). The scan looks for both.
+        run.issued = secrets_from_emulator(emulator)
+        run.secrets = dict(run.wire_secrets)
+        for label, value in run.issued.items():
+            if value not in run.wire_secrets.values():
+                run.secrets[f"{label} (emulator)"] = value
     run.test_process_log = process_log.getvalue()
     return run
 

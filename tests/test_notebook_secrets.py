@@ -3,9 +3,11 @@ token, password and the project secret that crossed the wire to the emulator is 
 saved notebooks (outputs, widget state, metadata), IPython's history database (outputs logged
 too), the kernels' stderr and DEBUG logs, the data folders, and this process's logs.
 
-What to look for comes from ``RecordingProxy`` (kernel_support.py), which sits between the
-kernels and the emulator: the emulator cannot list what it issued. A companion test plants a
-leak in a copy of the quickstart and checks the scan finds it, so a clean scan means something.
+What to look for comes from two independent lists: the emulator's own (``GET
+/emulator/v1/issued``, plus its project secret) and ``RecordingProxy``'s (kernel_support.py),
+which sits between the kernels and the emulator and keeps every credential on the wire. A
+companion test plants a leak in a copy of the quickstart and checks the scan finds it, so a
+clean scan means something.
 """
 
 from __future__ import annotations
@@ -51,7 +53,12 @@ def test_the_run_gives_the_scan_secrets_to_look_for(notebook_run: NotebookRun) -
     assert kinds.get("session_token", 0) >= signed_in, kinds
     assert kinds.get("session_jwt", 0) >= signed_in, kinds
     assert kinds.get("code", 0) >= signed_in, kinds
-    assert notebook_run.secrets, "nothing to scan for"
+    # The emulator's list and the wire agree: nothing it issued went around the proxy.
+    on_the_wire = set(notebook_run.wire_secrets.values())
+    missed = [label for label, value in notebook_run.issued.items() if value not in on_the_wire]
+    assert not missed, f"issued by the emulator but never seen on the wire: {missed}"
+    # At least a token, a JWT and a code per sign-in, and the project secret.
+    assert len(notebook_run.issued) >= 3 * signed_in + 1, sorted(notebook_run.issued)
 
 
 def test_the_places_scanned_hold_the_run(notebook_run: NotebookRun) -> None:
