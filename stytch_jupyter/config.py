@@ -6,6 +6,7 @@ Set it with ``%config Stytch.public_token = ...``, ``c.Stytch.public_token = ...
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,8 @@ class Stytch(Configurable):
     token_store = Enum(
         ["auto", "keyring", "file", "memory"],
         default_value="auto",
-        help="Where the encryption key lives: auto (keyring, else a 0600 key file), keyring, "
-        "file, or memory (persist nothing).",
+        help="Where the encryption key lives (STYTCH_JUPYTER_TOKEN_STORE): auto (keyring, else "
+        "a 0600 key file), keyring, file, or memory (persist nothing).",
     ).tag(config=True)
 
     data_dir = Unicode(help="Folder for the encrypted token store (STYTCH_JUPYTER_DATA_DIR).").tag(
@@ -66,6 +67,17 @@ class Stytch(Configurable):
     @default("api_url")
     def _default_api_url(self) -> str:
         return os.environ.get("STYTCH_API_URL", "")
+
+    @default("token_store")
+    def _default_token_store(self) -> str:
+        value = os.environ.get("STYTCH_JUPYTER_TOKEN_STORE", "auto").strip().lower()
+        if value not in ("auto", "keyring", "file", "memory"):
+            logging.getLogger("stytch_jupyter").warning(
+                "STYTCH_JUPYTER_TOKEN_STORE=%r is not auto, keyring, file or memory; using auto",
+                value[:20],
+            )
+            return "auto"
+        return value
 
     @default("data_dir")
     def _default_data_dir(self) -> str:

@@ -42,6 +42,8 @@ def demo_environment(api_url: str, public_token: str, data_dir: Path) -> dict[st
         STYTCH_API_URL=api_url,
         STYTCH_PUBLIC_TOKEN=public_token,
         STYTCH_JUPYTER_DATA_DIR=str(data_dir),
+        # The key stays in the demo's own folder, never in the user's real keyring.
+        STYTCH_JUPYTER_TOKEN_STORE="file",
     )
     return env
 

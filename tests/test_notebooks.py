@@ -190,12 +190,6 @@ def test_heartbeat_and_long_cells(notebook_run: NotebookRun) -> None:
 
 
 @pytest.mark.kernel
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: the session loop's tasks keep the contextvars (so the ipykernel parent "
-    "header) of the cell that started them, so the heartbeat's widget updates are attributed "
-    "to the %load_ext cell and nbclient does not save them; fix in session/loop.py",
-)
 def test_heartbeat_widget_update_is_saved_with_the_notebook(notebook_run: NotebookRun) -> None:
     result = result_for(notebook_run, "heartbeat-and-long-cells.ipynb")
     # The kernel's widget said "Signed out" (test above); the saved state must say so too.

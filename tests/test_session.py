@@ -408,3 +408,10 @@ def test_a_failing_store_never_loses_the_session_in_memory(emulator) -> None:
         assert "disk full" in manager.last_error
         manager.sessions.revoke()
         assert manager.status == "signed_out"
+
+
+def test_token_store_from_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("STYTCH_JUPYTER_TOKEN_STORE", "memory")
+    assert Stytch().token_store == "memory"
+    monkeypatch.setenv("STYTCH_JUPYTER_TOKEN_STORE", "bogus")
+    assert Stytch().token_store == "auto"

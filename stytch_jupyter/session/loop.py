@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -58,7 +59,9 @@ class LoopThread:
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         loop = self.start()
-        return asyncio.run_coroutine_threadsafe(coro, loop)
+        # A fresh context: the caller's (in a kernel, the cell that made the call) must not
+        # follow the work, or ipykernel files the heartbeat's output under a long-gone cell.
+        return contextvars.Context().run(asyncio.run_coroutine_threadsafe, coro, loop)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the loop thread and wait for it, from any other thread."""
@@ -83,7 +86,7 @@ class LoopThread:
 
     def call_soon(self, callback: Callable[[], object]) -> None:
         if self._loop is not None and self.running:
-            self._loop.call_soon_threadsafe(callback)
+            self._loop.call_soon_threadsafe(callback, context=contextvars.Context())
 
     def stop(self, timeout: float = 5.0) -> None:
         with self._lock:
