@@ -98,17 +98,22 @@ class Heartbeat:
             delay = min(delay, max(expires_in, 0.0))
         return delay
 
+    def _publish_schedule(self) -> float | None:
+        """Compute the next check and show it on the manager's traits."""
+        delay = self.next_delay()
+        if delay is None:
+            self._manager._set_heartbeat_state("idle", None)
+        elif delay > 0:
+            at = datetime.now(timezone.utc) + timedelta(seconds=delay)
+            state = "retrying" if self._failures else "scheduled"
+            self._manager._set_heartbeat_state(state, at)
+        return delay
+
     async def _run(self) -> None:
         assert self._wake is not None
         try:
             while True:
-                delay = self.next_delay()
-                if delay is None:
-                    self._manager._set_heartbeat_state("idle", None)
-                elif delay > 0:
-                    at = datetime.now(timezone.utc) + timedelta(seconds=delay)
-                    state = "retrying" if self._failures else "scheduled"
-                    self._manager._set_heartbeat_state(state, at)
+                delay = self._publish_schedule()
                 if delay is None or delay > 0:
                     self._wake.clear()
                     try:
@@ -123,7 +128,11 @@ class Heartbeat:
     async def beat(self) -> None:
         """One check, outside the schedule (``%stytch heartbeat now``)."""
         await self._check()
-        self.wake()
+        if self.running:
+            self._publish_schedule()  # so a caller reading the state right after sees the plan
+            self.wake()
+        else:
+            self._manager._set_heartbeat_state("stopped", None)
 
     async def _check(self) -> None:
         manager = self._manager

@@ -365,11 +365,20 @@ class SessionManager(HasTraits):
     def _on_config_change(self, change: dict[str, Any]) -> None:
         name = change["name"]
         if name in ("heartbeat_interval", "auto_extend"):
-            self._loop.call_soon(self._heartbeat.wake)
+            if self._loop.running and not self._loop.in_loop_thread():
+                # Wait for the new plan, so `%stytch heartbeat status` right after shows it.
+                self._loop.run(self._reschedule())
+            else:
+                self._loop.call_soon(self._heartbeat.wake)
         elif name in ("public_token", "api_url", "timeout", "token_store", "data_dir"):
             reopen_store = name in ("public_token", "token_store", "data_dir")
             if self._loop.running:
                 self._loop.submit(self._reconfigure(reopen_store))
+
+    async def _reschedule(self) -> None:
+        if self._heartbeat.running:
+            self._heartbeat._publish_schedule()
+            self._heartbeat.wake()
 
     async def _reconfigure(self, reopen_store: bool) -> None:
         if self._client is not None:
