@@ -6,8 +6,8 @@ import asyncio
 import logging
 import threading
 import time
-from datetime import datetime, timezone
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
