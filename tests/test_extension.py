@@ -30,8 +30,8 @@ from tests.test_magics import (
     otp_code,
     prepared_shell,
     run,
-    wait_for,
 )
+from tests.waiting import wait_for
 
 HEAVY_MODULES = (
     "httpx",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import _thread
 import getpass
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -36,17 +35,11 @@ from stytch_jupyter.ipython.stytch_object import NotebookStytch
 from stytch_jupyter.session import SessionManager
 from tests.secret_scan import assert_no_secrets
 
+from .waiting import wait_for
+
 EMAIL = "ada@example.com"
 PASSWORD = "correct horse battery staple"
 BAD_DURATIONS = ["4m", "367d", "abc", "0", "-5", "4", "30s", "1.5h"]
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        time.sleep(0.02)
 
 
 # ---- fixtures -----------------------------------------------------------------------------------

@@ -21,15 +21,9 @@ from stytch_jupyter.session import NotSignedInError, SessionManager
 from stytch_jupyter.session.heartbeat import backoff_delay
 from stytch_jupyter.session.keys import TokenStoreError
 
+from .waiting import wait_for
+
 PASSWORD = "correct horse battery staple"
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

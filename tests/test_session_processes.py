@@ -17,7 +17,8 @@ import pytest
 from stytch_jupyter.config import Stytch
 from stytch_jupyter.session import SessionManager
 
-from .test_session import PASSWORD, wait_for
+from .test_session import PASSWORD
+from .waiting import wait_for
 
 WORKER = Path(__file__).parent / "helpers" / "session_worker.py"
 

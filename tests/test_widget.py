@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,16 +22,10 @@ from stytch_jupyter.ipython import widget as widget_module
 from stytch_jupyter.ipython.stytch_object import NotebookStytch
 from stytch_jupyter.ipython.widget import SessionWidget
 
+from .waiting import wait_for
+
 EMAIL = "ada@example.com"
 PASSWORD = "correct horse battery staple"
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        time.sleep(0.02)
 
 
 def new_stytch(emulator: Emulator, **settings: Any) -> NotebookStytch:
