@@ -407,19 +407,14 @@ def test_auto_without_a_keyring_falls_back_to_a_key_file_and_says_so_once(
     data_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        first = open_token_store(config(data_dir, "auto"))
-        second = open_token_store(config(data_dir, "auto"))
-        first.save(TOKENS)
-        third = open_token_store(config(data_dir, "auto"))  # the key file exists now
+    first = open_token_store(config(data_dir, "auto"))
+    second = open_token_store(config(data_dir, "auto"))
+    first.save(TOKENS)
+    third = open_token_store(config(data_dir, "auto"))  # the key file exists now
 
-    runtime = [w for w in caught if issubclass(w.category, RuntimeWarning)]
-    assert len(runtime) == 1
     records = store_warnings(caplog)
     assert len(records) == 1
     message = records[0].getMessage()
-    assert str(runtime[0].message) == message
     assert "\n" not in message
     assert short_path(data_dir / "key") in message
     assert "token_store" in message  # says how to choose explicitly
@@ -479,9 +474,9 @@ def test_a_hanging_keyring_is_given_up_on_and_auto_falls_back(
         started = time.monotonic()
         probe = probe_keyring(timeout=0.2)
         assert not probe and "did not answer" in probe.reason
-        with pytest.warns(RuntimeWarning, match="did not answer within 0.2 s"):
-            store = open_token_store(config(data_dir, "auto"), probe_timeout=0.2)
+        store = open_token_store(config(data_dir, "auto"), probe_timeout=0.2)
         elapsed = time.monotonic() - started
+        assert "did not answer within 0.2 s" in store_warnings(caplog)[0].getMessage()
         store.save(TOKENS)
         assert store.load() == TOKENS
     finally:
@@ -538,8 +533,7 @@ def test_auto_keeps_an_existing_key_file_even_when_a_keyring_appears(
     data_dir: Path, plaintext_keyring: PlaintextKeyring
 ) -> None:
     keyring.set_keyring(fail.Keyring())
-    with pytest.warns(RuntimeWarning):
-        open_token_store(config(data_dir, "auto")).save(TOKENS)
+    open_token_store(config(data_dir, "auto")).save(TOKENS)
     keyring.set_keyring(plaintext_keyring)
 
     store = open_token_store(config(data_dir, "auto"))

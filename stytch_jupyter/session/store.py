@@ -16,7 +16,6 @@ import logging
 import os
 import threading
 import time
-import warnings
 from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -311,8 +310,9 @@ def _announce_key_file(key_file: Path, reason: str) -> None:
         f"{short_path(key_file)}. Set Stytch.token_store to 'keyring' or 'file' "
         "to choose explicitly."
     )
+    # Logged, not warnings.warn: this runs on the session thread, where a Python warning
+    # would point at our internals and IPython would show it twice beside the log line.
     logger.warning(message)
-    warnings.warn(message, RuntimeWarning, stacklevel=4)
 
 
 def _key_provider(mode: str, data_dir: Path, probe_timeout: float) -> KeyProvider:
