@@ -71,13 +71,15 @@ def artifacts_dir(pytestconfig: pytest.Config) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running on the main
+# thread while it is open, which would break every later test that calls asyncio.run().
+@pytest.fixture(scope="package")
 def playwright_instance() -> Iterator[Playwright]:
     with sync_playwright() as playwright:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         # A failure, not a skip: CI installs it, and a browser test that did not run has not passed.
@@ -89,7 +91,7 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def jupyter_lab_factory(
     tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
 ) -> Iterator[ServerFactory]:
@@ -116,7 +118,7 @@ def jupyter_lab_factory(
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def jupyter_lab(jupyter_lab_factory: ServerFactory) -> JupyterLabServer:
     return jupyter_lab_factory(name="default")
 
