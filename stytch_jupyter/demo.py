@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"Working copies:  {work}")
         if args.execute:
             return execute(notebooks, env)
-        return lab(work, notebooks[0], env, args.port)
+        first = next((nb for nb in notebooks if nb.name == "quickstart.ipynb"), notebooks[0])
+        return lab(work, first, env, args.port)
 
 
 def execute(notebooks: list[Path], env: dict[str, str]) -> int:
@@ -137,8 +139,20 @@ def lab(work: Path, first: Path, env: dict[str, str], port: int) -> int:
         f"--ServerApp.port={port}",
         f"--LabApp.default_url=/lab/tree/{first.name}",
     ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers and CI run as root; Jupyter refuses by default
     print("Starting JupyterLab: open the URL it prints below. Ctrl-C stops everything.")
+    server = subprocess.Popen(command, env=env)
+    # A plain kill of the demo must not leave JupyterLab running without its emulator.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
-        return subprocess.call(command, env=env)
+        return server.wait()
     except KeyboardInterrupt:
         return 0
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(15)
+            except subprocess.TimeoutExpired:
+                server.kill()
