@@ -75,18 +75,18 @@ def _decode_key(text: str) -> bytes | None:
     return key if len(key) == KEY_BYTES else None
 
 
-class FileKeyProvider:
-    """The key in a 0600 file (base64, one line), created atomically in a 0700 folder."""
+class _CachedKey:
+    """The key read once (or created once) and kept in memory: every save needs it."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock_path = self.path.with_name(self.path.name + ".lock")
+    def __init__(self) -> None:
         self._key: bytes | None = None
         self._mutex = threading.Lock()
 
-    @property
-    def description(self) -> str:
-        return f"key in file {short_path(self.path)} (mode 0600)"
+    def _read(self) -> bytes | None:
+        raise NotImplementedError
+
+    def _create(self) -> bytes:
+        raise NotImplementedError
 
     def invalidate(self) -> None:
         with self._mutex:
@@ -97,6 +97,19 @@ class FileKeyProvider:
             if self._key is None:
                 self._key = self._read() or self._create()
             return self._key
+
+
+class FileKeyProvider(_CachedKey):
+    """The key in a 0600 file (base64, one line), created atomically in a 0700 folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock_path = self.path.with_name(self.path.name + ".lock")
+        super().__init__()
+
+    @property
+    def description(self) -> str:
+        return f"key in file {short_path(self.path)} (mode 0600)"
 
     def _read(self) -> bytes | None:
         try:
@@ -173,7 +186,7 @@ def keyring_username(data_dir: Path) -> str:
     return f"token-store-key-{digest[:16]}"
 
 
-class KeyringKeyProvider:
+class KeyringKeyProvider(_CachedKey):
     """The key in the OS keyring, base64 under ``(service, username)``.
 
     ``backend`` is the one ``probe_keyring`` vetted (None: whatever keyring resolves to).
@@ -195,8 +208,7 @@ class KeyringKeyProvider:
         self.backend = backend
         self.lock_path = lock_path
         self.timeout = timeout
-        self._key: bytes | None = None
-        self._mutex = threading.Lock()
+        super().__init__()
 
     def _keyring(self) -> Any:
         if self.backend is not None:
@@ -209,16 +221,6 @@ class KeyringKeyProvider:
     def description(self) -> str:
         backend = _backend_name(self.backend) if self.backend is not None else "default backend"
         return f"key in the OS keyring ({backend}, service {self.service!r})"
-
-    def invalidate(self) -> None:
-        with self._mutex:
-            self._key = None
-
-    def get_or_create_key(self) -> bytes:
-        with self._mutex:
-            if self._key is None:
-                self._key = self._read() or self._create()
-            return self._key
 
     def _call(self, what: str, fn: Callable[[Any], T]) -> T:
         try:
