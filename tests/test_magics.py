@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import _thread
 import getpass
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -419,7 +420,7 @@ def test_login_magic_link_through_the_loopback_listener(
     assert stytch.status == "signed_in" and stytch.user is not None
     assert stytch.user.email == EMAIL
     assert 40 < expires_in_minutes(stytch) <= 45
-    assert not [t for t in threading.enumerate() if t.name == "stytch-magic-link"]
+    assert not listener_threads()
     captured = capsys.readouterr()
     assert "Open it in a browser on this machine" in captured.out
     assert f"Signed in as {EMAIL}" in captured.out
@@ -427,6 +428,53 @@ def test_login_magic_link_through_the_loopback_listener(
     assert_secrets_nowhere(
         ip, captured, {"magic link token": token, "session": stytch.session_token.value}
     )
+
+
+def listener_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("stytch-magic-link")]
+
+
+def test_a_browser_preconnect_does_not_block_the_magic_link(
+    ip: Any,
+    stytch: NotebookStytch,
+    emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+) -> None:
+    # Bounded, so that a listener stuck on the idle connection fails this test, not the run.
+    monkeypatch.setattr(magics_module, "LISTENER_TIMEOUT_SECONDS", 10.0)
+    browser: dict[str, Any] = {}
+
+    def preconnect_then_open_link() -> None:
+        wait_for(lambda: any(m["kind"] == "magic_link" for m in emulator.outbox(EMAIL)))
+        url = emulator.last_magic_link(EMAIL)
+        port = urlsplit(url).port
+        assert port is not None
+        browser["port"] = port
+        # A browser's speculative preconnect: a TCP connection that never sends a request.
+        browser["idle"] = socket.create_connection(("127.0.0.1", port))
+        browser["response"] = httpx.get(url, timeout=15)
+
+    opener = threading.Thread(target=preconnect_then_open_link)
+    opener.start()
+    try:
+        result = run(ip, f"%stytch login magic-link --email {EMAIL}")
+        opener.join(30)
+        assert result.success, result.error_in_exec
+        assert stytch.status == "signed_in"
+        page: httpx.Response = browser["response"]
+        assert page.status_code == 200 and "signed in" in page.text
+        # The cell has ended: nothing of the listener is left, not even for the idle socket.
+        assert not listener_threads()
+        idle: socket.socket = browser["idle"]
+        idle.settimeout(5)
+        assert idle.recv(1) == b""  # the server closed its end
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", browser["port"]), timeout=5).close()
+    finally:
+        opener.join(30)
+        if "idle" in browser:
+            browser["idle"].close()
 
 
 def test_a_magic_link_the_server_refuses_tells_the_browser_and_the_cell(
@@ -447,7 +495,7 @@ def test_a_magic_link_the_server_refuses_tells_the_browser_and_the_cell(
     page: httpx.Response = browser["response"]
     assert page.status_code == 400 and "Not signed in" in page.text
     assert stytch.status == "signed_out"
-    assert not [t for t in threading.enumerate() if t.name == "stytch-magic-link"]
+    assert not listener_threads()
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-1].startswith("StytchAPIError: ")
 
@@ -460,9 +508,6 @@ def test_login_magic_link_by_paste(
     capsys: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def listeners() -> list[threading.Thread]:
-        return [t for t in threading.enumerate() if t.name == "stytch-magic-link"]
-
     prompts.answer(lambda: emulator.last_magic_link(EMAIL))
     result = run(ip, f"%stytch login magic-link --email {EMAIL} --paste")
     assert result.success, result.error_in_exec
@@ -477,7 +522,7 @@ def test_login_magic_link_by_paste(
     prompts.answer(lambda: parse_qs(urlsplit(emulator.last_magic_link(EMAIL)).query)["token"][0])
     result = run(ip, f"%stytch login magic-link --email {EMAIL}")
     assert result.success, result.error_in_exec
-    assert not listeners()
+    assert not listener_threads()
     captured = capsys.readouterr()
     assert captured.out.count(f"Signed in as {EMAIL}") == 2
     tokens = [parse_qs(urlsplit(m["url"]).query)["token"][0] for m in emulator.outbox(EMAIL)]
@@ -515,7 +560,7 @@ def test_interrupting_the_wait_for_a_magic_link_closes_the_listener(
     result = run(ip, f"%stytch login magic-link --email {EMAIL}")
     interrupter.join(10)
     assert isinstance(result.error_in_exec, KeyboardInterrupt)
-    assert not [t for t in threading.enumerate() if t.name == "stytch-magic-link"]
+    assert not listener_threads()
     assert stytch.status == "signed_out"
     # The link now leads nowhere: nothing listens at its address any more.
     with pytest.raises(httpx.ConnectError):
@@ -856,6 +901,27 @@ def test_listener_times_out_and_close_answers_a_waiting_browser() -> None:
     assert "cancelled" in answers["page"].text
 
 
+def test_listener_close_cuts_an_idle_connection_and_frees_the_port() -> None:
+    listener = MagicLinkListener(timeout=30)
+    url = listener.start()
+    port = urlsplit(url).port
+    assert port is not None
+    idle = socket.create_connection(("127.0.0.1", port))  # connected, never sends a request
+    try:
+        # The connection is being served (its thread waits for the request line).
+        wait_for(lambda: len(listener_threads()) == 2, what="the idle connection's thread")
+        listener.close()
+        assert not listener.running
+        assert not listener_threads()
+        idle.settimeout(5)
+        assert idle.recv(1) == b""
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    finally:
+        idle.close()
+        listener.close()
+
+
 def test_magic_link_times_out_as_one_line(
     ip: Any,
     stytch: NotebookStytch,
@@ -869,7 +935,7 @@ def test_magic_link_times_out_as_one_line(
     assert isinstance(result.error_in_exec, StytchCommandError)
     assert lines[-1].startswith("TimeoutError: nobody opened the sign-in link")
     assert stytch.status == "signed_out"
-    assert not [t for t in threading.enumerate() if t.name == "stytch-magic-link"]
+    assert not listener_threads()
 
 
 def _join(*captures: Any) -> Any:

@@ -14,6 +14,7 @@ import contextlib
 import html
 import queue
 import secrets
+import socket
 import socketserver
 import threading
 import time
@@ -23,7 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 
 DEFAULT_TIMEOUT = 300.0  # how long a user plausibly takes to open their email
 RESPONSE_TIMEOUT = 60.0  # how long the browser waits for the kernel's verdict
-_POLL = 0.2
+CONNECTION_TIMEOUT = 5.0  # how long a connection may sit without sending its request
+_POLL = 0.1
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -64,15 +66,31 @@ def _check_token(token: str) -> str:
     return token
 
 
-class _Server(socketserver.TCPServer):
-    # TCPServer, not http.server.HTTPServer: the latter resolves the host's FQDN on bind,
-    # which can stall on a machine with slow DNS.
+class _Server(socketserver.ThreadingTCPServer):
+    # socketserver's, not http.server.HTTPServer: the latter resolves the host's FQDN on bind,
+    # which can stall on a machine with slow DNS. A thread per connection: a browser opens
+    # speculative connections that may never send a request, and one of those must not hold
+    # up the real one.
     allow_reuse_address = False
+    daemon_threads = True
+    block_on_close = False  # close() joins the threads itself, with a bound
     listener: MagicLinkListener
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name="stytch-magic-link-request",
+            daemon=True,
+        )
+        self.listener._track(request, thread)
+        thread.start()
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    # Socket reads and writes give up after this long: an idle connection is dropped, not held.
+    timeout = CONNECTION_TIMEOUT
 
     def do_GET(self) -> None:
         self.server.listener._handle(self)
@@ -104,6 +122,8 @@ class MagicLinkListener:
         self._tokens: queue.Queue[str] = queue.Queue(maxsize=1)
         self._verdict: queue.Queue[tuple[bool, str]] = queue.Queue(maxsize=1)
         self._done = threading.Event()
+        self._connections_lock = threading.Lock()
+        self._connections: dict[socket.socket, threading.Thread] = {}
 
     @property
     def path(self) -> str:
@@ -139,6 +159,11 @@ class MagicLinkListener:
         finally:
             self._server.server_close()
             self._done.set()
+
+    def _track(self, connection: socket.socket, thread: threading.Thread) -> None:
+        with self._connections_lock:
+            self._connections = {c: t for c, t in self._connections.items() if t.is_alive()}
+            self._connections[connection] = thread
 
     def _handle(self, request: _Handler) -> None:
         url = urlsplit(request.path)
@@ -183,11 +208,26 @@ class MagicLinkListener:
             self._verdict.put_nowait((ok, message))
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop listening (after answering a browser still waiting for a verdict)."""
+        """Stop listening (after answering a browser still waiting for a verdict).
+
+        Returns once the port is closed and every connection's thread has ended: a connection
+        that never sent its request (a browser's preconnect) is cut, not waited out.
+        """
         self.respond(False, "Sign-in was cancelled in the notebook.")
         self._done.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
+        deadline = time.monotonic() + timeout
+        current = threading.current_thread()
+        if self._thread is not None and self._thread is not current:
             self._thread.join(timeout)
+        with self._connections_lock:
+            connections, self._connections = self._connections, {}
+        for connection in connections:
+            # Reads end at once (EOF); a page being written still goes out.
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RD)
+        for thread in connections.values():
+            if thread is not current:
+                thread.join(max(deadline - time.monotonic(), 0.0))
 
     def __enter__(self) -> MagicLinkListener:
         return self
