@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -18,6 +17,7 @@ from stytch_jupyter.api.models import SessionToken, SessionTokens
 from stytch_jupyter.config import Stytch
 from stytch_jupyter.emulator import Emulator
 from stytch_jupyter.session import NotSignedInError, SessionManager
+from stytch_jupyter.session.errors import SessionClosedError
 from stytch_jupyter.session.heartbeat import backoff_delay
 from stytch_jupyter.session.keys import TokenStoreError
 
@@ -205,16 +205,18 @@ def test_observers_see_the_store_already_written(make_manager, emulator, tmp_pat
     assert seen[0] is not None and seen[1] is None
 
 
-def test_a_response_for_a_replaced_session_is_not_applied(make_manager, emulator) -> None:
+def test_a_response_for_a_replaced_session_is_not_applied(make_manager, emulator, caplog) -> None:
     manager = make_manager()
     sign_in(manager, emulator, "old@example.com")
-    emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", latency_ms=600, times=1)
-    slow = threading.Thread(target=manager.sessions.authenticate)
-    slow.start()
-    time.sleep(0.1)  # let the slow check leave
     emulator.create_user("new@example.com", password=PASSWORD)
-    manager.passwords.authenticate("new@example.com", PASSWORD)
-    slow.join()
+    emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", latency_ms=600, times=1)
+    # The session loop runs coroutines in order: the slow check takes note of the session it
+    # is for and is in flight before the sign-in below starts. No sleep, no race.
+    slow = manager._loop.submit(manager._authenticate(None))
+    with caplog.at_level(logging.DEBUG, logger="stytch_jupyter"):
+        manager.passwords.authenticate("new@example.com", PASSWORD)
+        slow.result(10)
+    assert "dropped a response for a session replaced in flight" in caplog.text
     assert manager.user.email == "new@example.com"
 
 
@@ -382,10 +384,10 @@ class BrokenStore:
     def load(self) -> None:
         raise TokenStoreError("cannot read the token store: keyring locked")
 
-    def save(self, tokens: SessionTokens) -> None:
+    def save(self, tokens: SessionTokens, *, replacing: str | None = None) -> None:
         raise TokenStoreError("cannot write the token store: disk full")
 
-    def clear(self) -> None:
+    def clear(self, *, replacing: str | None = None) -> None:
         raise TokenStoreError("cannot clear the token store: disk full")
 
     def signature(self) -> None:
@@ -407,3 +409,107 @@ def test_token_store_from_the_environment(monkeypatch) -> None:
     assert Stytch().token_store == "memory"
     monkeypatch.setenv("STYTCH_JUPYTER_TOKEN_STORE", "bogus")
     assert Stytch().token_store == "auto"
+
+
+# ---- review findings: kernels sharing a store, closing, observers, config ----------------------
+
+
+def test_a_stale_kernel_never_undoes_another_kernels_sign_in(make_manager, emulator) -> None:
+    kernel_a = make_manager()
+    kernel_a._store_poll_interval = 3600  # A has not looked at the store since
+    sign_in(kernel_a, emulator, "a@example.com")
+    kernel_b = make_manager()
+    sign_in(kernel_b, emulator, "b@example.com")
+    newest = kernel_b.session_token.value
+    kernel_a.heartbeat.now()  # A's check of its old session brings a fresh JWT to store
+    assert kernel_a._store.load().opaque == newest
+    emulator.revoke_session(session_token=kernel_a.session_token.value)
+    kernel_a.heartbeat.now()  # A learns its session is gone, and clears only its own
+    assert kernel_a.status == "signed_out"
+    assert kernel_a._store.load().opaque == newest
+    kernel_a.close()
+    assert kernel_b.status == "signed_in"
+
+
+def test_a_write_landing_during_a_store_read_is_not_missed(make_manager, emulator) -> None:
+    watcher = make_manager()
+    watcher._store_poll_interval = 3600  # the test makes each look itself
+    signer = make_manager()
+    sign_in(signer, emulator)  # a first change for the watcher to see
+    emulator.create_user("late@example.com", password=PASSWORD)
+    store = watcher._store_or_none()
+    real_load = store.load
+    landed: list[bool] = []
+
+    def load_then_another_kernel_signs_in() -> SessionTokens | None:
+        found = real_load()
+        if not landed:  # another kernel's sign-in lands between the read and the bookkeeping
+            landed.append(True)
+            signer.passwords.authenticate("late@example.com", PASSWORD)
+        return found
+
+    store.load = load_then_another_kernel_signs_in  # type: ignore[method-assign]
+    watcher._loop.run(_run_sync(watcher._check_store))
+    store.load = real_load  # type: ignore[method-assign]
+    watcher._loop.run(_run_sync(watcher._check_store))  # the next look sees the late write
+    wait_for(
+        lambda: watcher.user is not None and watcher.user.email == "late@example.com",
+        what="the watcher to adopt the late session",
+    )
+
+
+async def _run_sync(function: Callable[[], object]) -> None:
+    function()
+
+
+def test_a_closed_manager_refuses_work_instead_of_restarting(make_manager, emulator) -> None:
+    manager = make_manager()
+    sign_in(manager, emulator)
+    manager.close()
+    assert manager.closed and manager.threads == []
+    with pytest.raises(SessionClosedError, match="closed"):
+        manager.sessions.authenticate()
+    assert manager.threads == []
+
+
+def test_a_failing_observer_breaks_nothing(make_manager, emulator, caplog) -> None:
+    manager = make_manager()
+    events: list[SessionToken | None] = []
+    manager.observe(lambda change: 1 / 0, names="session")
+    manager.on_auth_change(events.append)
+    with caplog.at_level(logging.ERROR, logger="stytch_jupyter"):
+        sign_in(manager, emulator)
+    assert "observer failed" in caplog.text
+    assert events == [manager.session_token]
+    assert manager.heartbeat_state == "scheduled"
+
+
+def test_auto_extend_extends_before_the_expiry(make_manager, emulator) -> None:
+    manager = make_manager(heartbeat_interval=3600, auto_extend=True)
+    sign_in(manager, emulator)  # 5 minutes
+    emulator.advance_clock(292)
+    manager.sessions.authenticate()  # 8 s left on the server's clock
+    wait_for(
+        lambda: (
+            manager.session is not None and manager.session.expires_in(manager.server_now()) > 60
+        ),
+        timeout=15,
+        what="the heartbeat to extend the session before it ends",
+    )
+    assert manager.status == "signed_in"
+
+
+def test_a_new_public_token_takes_effect_when_set(make_manager, emulator) -> None:
+    manager = make_manager()
+    sign_in(manager, emulator)
+    manager.config.public_token = "public-token-test-another-project"
+    assert manager.status == "signed_out"
+    assert manager.signed_out_reason == "the public token changed"
+
+
+def test_moving_the_store_keeps_the_session(make_manager, emulator, tmp_path) -> None:
+    manager = make_manager(token_store="memory")
+    sign_in(manager, emulator)
+    manager.config.token_store = "file"
+    assert manager.status == "signed_in"
+    assert manager._store.load().opaque == manager.session_token.value

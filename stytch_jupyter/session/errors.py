@@ -11,3 +11,7 @@ class NotSignedInError(StytchError):
 
 class ConfigurationError(StytchError):
     """A setting the call needs is missing or unusable."""
+
+
+class SessionClosedError(StytchError):
+    """The session object was closed (``%unload_ext``, ``close()``) and does no more work."""

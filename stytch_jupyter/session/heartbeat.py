@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("stytch_jupyter")
 
 FIRST_RETRY_SECONDS = 1.0
+EXTEND_MARGIN_SECONDS = 30.0
 
 
 def backoff_delay(
@@ -63,6 +64,7 @@ class Heartbeat:
         if self.running:
             return
         self._wake = asyncio.Event()
+        self.publish_schedule()  # so whoever started it sees the plan at once
         self._task = asyncio.get_running_loop().create_task(self._run(), name="stytch-heartbeat")
 
     def stop(self) -> None:
@@ -95,10 +97,13 @@ class Heartbeat:
             delay = manager.config.heartbeat_interval
         expires_in = manager._expires_in()
         if expires_in is not None:
+            if manager.config.auto_extend and manager.status == "signed_in":
+                # Extend before the end, not at it: a check at expires_at finds it expired.
+                expires_in -= min(EXTEND_MARGIN_SECONDS, expires_in / 2)
             delay = min(delay, max(expires_in, 0.0))
         return delay
 
-    def _publish_schedule(self) -> float | None:
+    def publish_schedule(self) -> float | None:
         """Compute the next check and show it on the manager's traits."""
         delay = self.next_delay()
         if delay is None:
@@ -111,25 +116,22 @@ class Heartbeat:
 
     async def _run(self) -> None:
         assert self._wake is not None
-        try:
-            while True:
-                delay = self._publish_schedule()
-                if delay is None or delay > 0:
-                    self._wake.clear()
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), timeout=delay)
-                        continue  # woken: the schedule may have changed
-                    except asyncio.TimeoutError:
-                        pass
-                await self._check()
-        except asyncio.CancelledError:
-            raise
+        while True:
+            delay = self.publish_schedule()
+            if delay is None or delay > 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                    continue  # woken: the schedule may have changed
+                except asyncio.TimeoutError:
+                    pass
+            await self._check()
 
     async def beat(self) -> None:
         """One check, outside the schedule (``%stytch heartbeat now``)."""
         await self._check()
         if self.running:
-            self._publish_schedule()  # so a caller reading the state right after sees the plan
+            self.publish_schedule()  # so a caller reading the state right after sees the plan
             self.wake()
         else:
             self._manager._set_heartbeat_state("stopped", None)

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from .errors import SessionClosedError
+
 T = TypeVar("T")
 
 
@@ -23,6 +25,15 @@ class LoopThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
 
     @property
     def running(self) -> bool:
@@ -33,6 +44,12 @@ class LoopThread:
 
     def start(self) -> asyncio.AbstractEventLoop:
         with self._lock:
+            if self._closed:
+                # A widget or a kept reference must not quietly bring a closed session back.
+                raise SessionClosedError(
+                    "this Stytch session object was closed (%unload_ext or close()); "
+                    "use the new `stytch` object"
+                )
             if self._loop is not None and self.running:
                 return self._loop
             loop = asyncio.new_event_loop()
@@ -58,7 +75,11 @@ class LoopThread:
             return loop
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        loop = self.start()
+        try:
+            loop = self.start()
+        except SessionClosedError:
+            coro.close()
+            raise
         # A fresh context: the caller's (in a kernel, the cell that made the call) must not
         # follow the work, or ipykernel files the heartbeat's output under a long-gone cell.
         return contextvars.Context().run(asyncio.run_coroutine_threadsafe, coro, loop)
@@ -91,7 +112,8 @@ class LoopThread:
     def stop(self, timeout: float = 5.0) -> None:
         with self._lock:
             loop, thread = self._loop, self._thread
-            self._loop = self._thread = None
+            self._loop = None  # the thread stays known, so callers can check that it ended
+            self._closed = True
         if loop is None or thread is None:
             return
         if thread.is_alive():

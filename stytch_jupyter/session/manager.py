@@ -14,7 +14,8 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from traitlets import Enum, HasTraits, Instance, Unicode
+from traitlets import All, Bool, Enum, HasTraits, Instance, Unicode
+from traitlets.traitlets import EventHandler
 
 from ..api.errors import StytchAPIError
 from ..api.models import (
@@ -31,6 +32,7 @@ from .heartbeat import Heartbeat
 from .keys import TokenStoreError
 from .loop import LoopThread
 from .namespaces import MagicLinks, OTPs, Passwords, Sessions
+from .store import StoreChanged
 
 if TYPE_CHECKING:
     from ..api.client import StytchClient
@@ -67,6 +69,7 @@ class SessionManager(HasTraits):
         read_only=True,
     )
     next_check_at = Instance(datetime, allow_none=True, read_only=True)
+    closed = Bool(False, read_only=True, help="close() was called: this object does no more work")
 
     def __init__(
         self,
@@ -113,14 +116,16 @@ class SessionManager(HasTraits):
         self._start_store_watch()
 
     def close(self) -> None:
-        """Stop the heartbeat and the loop thread; the stored session stays for next time."""
+        """Stop the heartbeat and the loop thread for good; the stored session stays on disk."""
+        if self.closed:
+            return
         if self._started:
             self.config.unobserve(self._on_config_change)
         if self._loop.running:
             with contextlib.suppress(RuntimeError):
                 self._loop.run(self._shutdown())
         self._loop.stop()
-        self._started = False
+        self.set_trait("closed", True)
 
     async def _shutdown(self) -> None:
         self._heartbeat.stop()
@@ -140,8 +145,28 @@ class SessionManager(HasTraits):
 
     @property
     def threads(self) -> list[threading.Thread]:
-        """Threads this manager runs (for tests and ``%unload_ext``)."""
-        return [t for t in threading.enumerate() if t.name == "stytch-session"]
+        """This manager's live threads (none once it is closed)."""
+        thread = self._loop.thread
+        return [thread] if thread is not None and thread.is_alive() else []
+
+    def _notify_observers(self, event: Any) -> None:
+        # Observers run on the session thread, where nobody would see an exception: one that
+        # raises is logged, and neither the other observers nor the manager's work are skipped.
+        name, kind = event["name"], event["type"]
+        notifiers = self._trait_notifiers
+        callbacks = [
+            *notifiers.get(name, {}).get(kind, []),
+            *notifiers.get(name, {}).get(All, []),
+            *notifiers.get(All, {}).get(kind, []),
+            *notifiers.get(All, {}).get(All, []),
+        ]
+        for callback in callbacks:
+            if isinstance(callback, EventHandler) and callback.name is not None:
+                callback = getattr(self, callback.name)
+            try:
+                callback(event)
+            except Exception:
+                logger.exception("a Stytch trait observer failed: %r", callback)
 
     # ---- observers --------------------------------------------------------------------------
 
@@ -213,12 +238,22 @@ class SessionManager(HasTraits):
             self._store_failed(exc)
             return None
 
-    def _store_write(self, tokens: SessionTokens | None) -> bool:
+    def _store_write(self, tokens: SessionTokens | None, *, replacing: str | None = None) -> bool:
+        """Write (or with None, clear) the store; with ``replacing``, only over that session.
+
+        Only a new sign-in overwrites whatever is stored. Refreshes and sign-outs are for the
+        session this kernel holds, and must not undo another kernel's newer sign-in.
+        """
         store = self._store_or_none()
         if store is None:
             return True
         try:
-            self._store_signature = store.clear() if tokens is None else store.save(tokens)
+            if tokens is None:
+                self._store_signature = store.clear(replacing=replacing)
+            else:
+                self._store_signature = store.save(tokens, replacing=replacing)
+        except StoreChanged:
+            logger.debug("stytch: the store moved on in another process; left as it is")
         except TokenStoreError as exc:
             self._store_failed(exc)
             return False
@@ -233,8 +268,9 @@ class SessionManager(HasTraits):
         store = self._store_or_none()
         if store is None:
             return
+        signature = store.signature()  # before the read: a write in between is seen next time
         tokens = self._store_call(store.load)
-        self._store_signature = store.signature()
+        self._store_signature = signature
         if tokens is not None:
             self._adopt_unconfirmed(tokens)
 
@@ -286,12 +322,12 @@ class SessionManager(HasTraits):
     def _store_jwt(self, tokens: SessionTokens, generation: int) -> None:
         with self._lock:
             if generation == self._generation:  # not if a sign-out or new session came first
-                self._store_write(tokens)
+                self._store_write(tokens, replacing=tokens.opaque)
 
     def _clear(self, reason: str, *, write_store: bool = True) -> None:
         with self._lock:
-            if write_store:
-                self._store_write(None)
+            if write_store and self.session_token is not None:
+                self._store_write(None, replacing=self.session_token.value)
             with self.hold_trait_notifications():
                 self._generation += 1
                 for name in ("session", "user", "session_token", "session_jwt"):
@@ -349,7 +385,7 @@ class SessionManager(HasTraits):
         if signature == self._store_signature:
             return
         tokens = self._store_call(store.load)
-        self._store_signature = store.signature()
+        self._store_signature = signature  # as read before the load: a later write is seen later
         mine = self.session_token.value if self.session_token else None
         if tokens is None:
             if mine is not None:
@@ -371,23 +407,43 @@ class SessionManager(HasTraits):
             else:
                 self._loop.call_soon(self._heartbeat.wake)
         elif name in ("public_token", "api_url", "timeout", "token_store", "data_dir"):
-            reopen_store = name in ("public_token", "token_store", "data_dir")
-            if self._loop.running:
-                self._loop.submit(self._reconfigure(reopen_store))
+            if not self._loop.running:
+                return  # nothing made yet: the next request or start() reads the new value
+            work = self._reconfigure(name)
+            if self._loop.in_loop_thread():
+                self._loop.submit(work)
+            else:
+                self._loop.run(work)  # in effect when `%config` returns
 
     async def _reschedule(self) -> None:
         if self._heartbeat.running:
-            self._heartbeat._publish_schedule()
+            self._heartbeat.publish_schedule()
             self._heartbeat.wake()
 
-    async def _reconfigure(self, reopen_store: bool) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-        if reopen_store and self._given_store is None:
+    async def _reconfigure(self, name: str) -> None:
+        client, self._client = self._client, None  # the next request builds one afresh
+        if client is not None:
+            await client.aclose()
+        if name == "public_token" and self._given_store is None:
+            # Another project: its sessions are not ours. Forget this one (it stays stored
+            # under the old public token) and load the new project's.
             self._store = None
-            self._clear("configuration changed", write_store=False)
+            if self.status != "signed_out":
+                self._clear("the public token changed", write_store=False)
             self._load_stored_tokens()
+        elif name in ("token_store", "data_dir") and self._given_store is None:
+            # The same project in another place: the session moves along, it is not lost.
+            self._store = None
+            tokens = self._held_tokens()
+            if tokens is not None:
+                self._store_write(tokens)
+            else:
+                self._load_stored_tokens()
+
+    def _held_tokens(self) -> SessionTokens | None:
+        if self.session_token is None or self.session_jwt is None:
+            return None
+        return SessionTokens(opaque=self.session_token.value, jwt=self.session_jwt.value)
 
     # ---- the operations (coroutines on the loop thread) -------------------------------------
 

@@ -20,6 +20,12 @@ def _require_text(value: str, what: str) -> str:
     return value.strip()
 
 
+def _check_tokens(tokens: SessionTokens) -> SessionTokens:
+    if not isinstance(tokens, SessionTokens):
+        raise TypeError("update() takes SessionTokens(opaque=..., jwt=...)")
+    return tokens
+
+
 class Sessions:
     def __init__(self, manager: SessionManager) -> None:
         self._m = manager
@@ -46,9 +52,10 @@ class Sessions:
 
     def update(self, tokens: SessionTokens) -> None:
         """Adopt tokens obtained elsewhere; they are checked with Stytch in the background."""
-        if not isinstance(tokens, SessionTokens):
-            raise TypeError("update() takes SessionTokens(opaque=..., jwt=...)")
-        self._m._run(self._m._update(tokens))
+        self._m._run(self._m._update(_check_tokens(tokens)))
+
+    async def update_async(self, tokens: SessionTokens) -> None:
+        await self._m._run_async(self._m._update(_check_tokens(tokens)))
 
 
 class OTPEmail:

@@ -70,16 +70,18 @@ class TokenStore(Protocol):
         """
         ...
 
-    def save(self, tokens: SessionTokens) -> Hashable | None:
+    def save(self, tokens: SessionTokens, *, replacing: str | None = None) -> Hashable | None:
         """Replace the stored tokens atomically; ``TokenStoreError`` when that is impossible.
 
+        With ``replacing`` (an opaque token), only if the store still holds that session, else
+        ``StoreChanged``: another process's newer sign-in or sign-out must not be undone.
         Returns the signature of what this call wrote, taken under the lock, so a caller can
         tell its own write from another process's that lands right after it.
         """
         ...
 
-    def clear(self) -> Hashable | None:
-        """Forget the stored tokens (a no-op when there are none); returns the new signature."""
+    def clear(self, *, replacing: str | None = None) -> Hashable | None:
+        """Forget the stored tokens (``replacing`` as for ``save``); returns the new signature."""
         ...
 
     def signature(self) -> Hashable | None:
@@ -88,6 +90,10 @@ class TokenStore(Protocol):
 
     @property
     def description(self) -> str: ...
+
+
+class StoreChanged(Exception):
+    """The store no longer holds the session a conditional write was for (not an error)."""
 
 
 class MemoryTokenStore:
@@ -105,19 +111,25 @@ class MemoryTokenStore:
     def load(self) -> SessionTokens | None:
         return self._tokens
 
-    def save(self, tokens: SessionTokens) -> Hashable | None:
+    def save(self, tokens: SessionTokens, *, replacing: str | None = None) -> Hashable | None:
         if not isinstance(tokens, SessionTokens):
             raise TypeError(f"expected SessionTokens, got {type(tokens).__name__}")
         with self._lock:
+            self._check_holds(replacing)
             self._tokens = tokens
             self._generation += 1
             return self._generation
 
-    def clear(self) -> Hashable | None:
+    def clear(self, *, replacing: str | None = None) -> Hashable | None:
         with self._lock:
+            self._check_holds(replacing)
             self._tokens = None
             self._generation += 1
             return None
+
+    def _check_holds(self, replacing: str | None) -> None:
+        if replacing is not None and (self._tokens is None or self._tokens.opaque != replacing):
+            raise StoreChanged
 
     def signature(self) -> Hashable | None:
         with self._lock:
@@ -207,22 +219,26 @@ class EncryptedFileStore:
                 pass
             return self._load_or_discard()
 
-    def save(self, tokens: SessionTokens) -> Hashable | None:
+    def save(self, tokens: SessionTokens, *, replacing: str | None = None) -> Hashable | None:
         if not isinstance(tokens, SessionTokens):
             raise TypeError(f"expected SessionTokens, got {type(tokens).__name__}")
         with self._guard("write"):
             self._ensure_dir()
             blob = seal(self.key_provider.get_or_create_key(), self._public_token, tokens)
             with file_lock(self._lock_path):
+                self._check_holds(replacing)
                 self._remove_stale_temps()
                 atomic_write(self.path, blob, mtime_ns=self._next_mtime_ns())
                 return self.signature()
 
-    def clear(self) -> Hashable | None:
+    def clear(self, *, replacing: str | None = None) -> Hashable | None:
         with self._guard("clear"):
             if not self.path.parent.is_dir():
+                if replacing is not None:
+                    raise StoreChanged
                 return None  # never stored anything: do not create the folder just to empty it
             with file_lock(self._lock_path):
+                self._check_holds(replacing)
                 self._remove_stale_temps()
                 with contextlib.suppress(FileNotFoundError):
                     self.path.unlink()
@@ -230,6 +246,18 @@ class EncryptedFileStore:
                 return self.signature()
 
     # ---- internals ----------------------------------------------------------------------------
+
+    def _check_holds(self, replacing: str | None) -> None:
+        """Under the lock: raise ``StoreChanged`` unless the file holds session ``replacing``."""
+        if replacing is None:
+            return
+        blob = self._read()
+        try:
+            held = unseal(self.key_provider.get_or_create_key(), self._public_token, blob or b"")
+        except _Unreadable:
+            raise StoreChanged from None
+        if held.opaque != replacing:
+            raise StoreChanged
 
     def _read(self) -> bytes | None:
         try:
