@@ -234,15 +234,15 @@ def test_help_prints_and_does_not_exit(
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("frobnicate", "invalid choice: 'frobnicate'"),
+        ("frobnicate", "invalid choice (choose from 'status', 'authenticate'"),
         ("login", "required: METHOD"),
         ("login otp", "required: --email"),
-        ("login sms --email a@b.co", "invalid choice: 'sms'"),
+        ("login sms --email a@b.co", "invalid choice (choose from 'otp', 'magic-link'"),
         ("login password --email", "expected one argument"),
-        ("login otp --email not-an-email", "is not an email"),
+        ("login otp --email not-an-email", "--email: not an email address"),
         ("revoke --forse", "unrecognized option --forse"),
         ("status now", "unexpected argument"),
-        ("heartbeat pause", "invalid choice: 'pause'"),
+        ("heartbeat pause", "argument action: invalid choice (choose from 'status'"),
         ("login otp --email 'a@b.co", "No closing quotation"),
         ("authenticate --dur 30m", "unrecognized option --dur"),
     ],
@@ -304,6 +304,42 @@ def test_a_secret_typed_as_an_option_is_rejected_and_not_echoed(
         assert "hidden prompt" in shown
     assert emulator.outbox() == []
     assert stytch.status == "signed_out"
+
+
+SESSION_JWT = (
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6Imp3ay10ZXN0In0.eyJzdWIiOiJ1c2VyLXRlc3QifQ.c2lnLXNlY3JldA"
+)
+SESSION_TOKEN = "mZAYn5aLEqKUlZ_Ad9U_fWr38GaAQ1oFAhT8ds245v7Q"
+
+
+@pytest.mark.parametrize(
+    ("line", "secret", "expected"),
+    [
+        (SESSION_JWT, SESSION_JWT, "invalid choice (choose from 'status'"),
+        ("login 493817", "493817", "invalid choice (choose from 'otp', 'magic-link'"),
+        (f"heartbeat {SESSION_TOKEN}", SESSION_TOKEN, "argument action: invalid choice"),
+        (f"revoke --force={SESSION_TOKEN}", SESSION_TOKEN, "argument --force: ignored"),
+        ("authenticate --duration 9876543210", "9876543210", "--duration: out of range"),
+        (f"authenticate --duration {SESSION_TOKEN}", SESSION_TOKEN, "is not a duration"),
+        ("login otp --email 493817", "493817", "--email: not an email address"),
+        (f"status {SESSION_TOKEN}", SESSION_TOKEN, "unexpected argument"),
+    ],
+)
+def test_a_secret_typed_in_the_wrong_place_is_not_echoed(
+    ip: Any,
+    stytch: NotebookStytch,
+    emulator: Emulator,
+    capsys: Any,
+    line: str,
+    secret: str,
+    expected: str,
+) -> None:
+    result = run(ip, f"%stytch {line}")
+    shown = error_line(result, capsys.readouterr(), UsageError)
+    assert expected in shown
+    assert secret not in shown
+    assert secret[:8] not in shown  # not even a recognisable part of it
+    assert emulator.outbox() == []
 
 
 # ---- sign-in ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import argparse
 import re
 import shlex
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
@@ -21,18 +22,41 @@ _UNIT_MINUTES = {"": 1, "m": 1, "h": 60, "d": 24 * 60}
 
 
 def parse_duration(text: str) -> int:
-    """Minutes from ``30`` (bare numbers are minutes), ``30m``, ``2h`` or ``7d``."""
+    """Minutes from ``30`` (bare numbers are minutes), ``30m``, ``2h`` or ``7d``.
+
+    Errors do not repeat ``text``: a code or token typed after ``--duration`` stays unshown.
+    """
     match = _DURATION.fullmatch(text.strip())
     if match is None:
         raise argparse.ArgumentTypeError(
-            f"{text[:20]!r} is not a duration: use e.g. 30 (minutes), 30m, 2h or 7d"
+            "that is not a duration: use e.g. 30 (minutes), 30m, 2h or 7d"
         )
     minutes = int(match[1]) * _UNIT_MINUTES[match[2].lower()]
     if not MIN_SESSION_MINUTES <= minutes <= MAX_SESSION_MINUTES:
-        raise argparse.ArgumentTypeError(
-            f"{text.strip()} is out of range: a session lasts 5 minutes to 366 days"
-        )
+        raise argparse.ArgumentTypeError("out of range: a session lasts 5 minutes to 366 days")
     return minutes
+
+
+# The words of the command line being parsed: what error messages must not repeat.
+_typed: ContextVar[tuple[str, ...]] = ContextVar("stytch_typed_words", default=())
+
+
+def _scrub(message: str, words: Sequence[str], vocabulary: set[str]) -> str:
+    """``message`` without any word the user typed, except the parser's own words.
+
+    argparse quotes what it repeats (``%r``): "invalid choice: 'eyJ…' (choose from …)",
+    "invalid int value: '…'", "ignored explicit argument '…'". The quoted word goes; where
+    it is named by a known phrase, the phrase reads on without it.
+    """
+    values = {part for word in words for part in (word, *word.split("=", 1)[1:])}
+    for value in sorted(values - vocabulary, key=len, reverse=True):
+        if not value:
+            continue
+        quoted = repr(value)
+        for phrase in ("invalid choice: ", "value: ", "explicit argument "):
+            message = message.replace(f"{phrase}{quoted}", phrase.rstrip(": "))
+        message = message.replace(quoted, "'…'")
+    return message
 
 
 class HelpShown(Exception):
@@ -48,7 +72,19 @@ class MagicArgumentParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
+        message = _scrub(message, _typed.get(), _vocabulary(self))
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if _typed.get() or args is None:  # a subcommand's parser, inside the outer call
+            return super().parse_known_args(args, namespace)
+        token = _typed.set(tuple(args))
+        try:
+            return super().parse_known_args(args, namespace)
+        finally:
+            _typed.reset(token)
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if status:
@@ -75,6 +111,19 @@ class MagicArgumentParser(argparse.ArgumentParser):
                 f"prompt, never typed on the command line (see {self.prog} --help)"
             )
         return namespace
+
+
+def _vocabulary(parser: argparse.ArgumentParser) -> set[str]:
+    """Every word a parser (and its subcommands) knows: safe to repeat in a message."""
+    words: set[str] = set()
+    for action in parser._actions:
+        words.update(action.option_strings)
+        if action.choices is not None:
+            words.update(str(choice) for choice in action.choices)
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                words |= _vocabulary(child)
+    return words
 
 
 def _add_duration(parser: argparse.ArgumentParser, help: str) -> None:

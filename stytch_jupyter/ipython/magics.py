@@ -203,7 +203,8 @@ class StytchMagics(Magics):
     def _login(self, args: argparse.Namespace) -> None:
         email = args.email.strip()
         if "@" not in email or any(ch.isspace() for ch in email):
-            raise UsageError(f"%stytch login {args.method}: --email {email[:60]!r} is not an email")
+            # Not repeated: a code typed after --email would otherwise be printed back.
+            raise UsageError(f"%stytch login {args.method}: --email: not an email address")
         login: Callable[[str, int | None, argparse.Namespace], AuthenticateResponse] = getattr(
             self, "_login_" + args.method.replace("-", "_")
         )
