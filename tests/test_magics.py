@@ -801,6 +801,11 @@ def test_heartbeat_subcommands(
 ) -> None:
     run(ip, "%stytch heartbeat now")
     assert capsys.readouterr().out.strip() == "Not signed in: nothing to check."
+    # start returns with the plan published (no polling): idle, as there is nothing to check.
+    run(ip, "%stytch heartbeat stop")
+    run(ip, "%stytch heartbeat start")
+    assert stytch.heartbeat_state == "idle"
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("Heartbeat: idle (every")
 
     sign_in(ip, emulator, prompts)
     wait_for(lambda: stytch.heartbeat_state == "scheduled")

@@ -11,7 +11,6 @@ import functools
 import getpass
 import os
 import sys
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -286,9 +285,7 @@ class StytchMagics(Magics):
         manager, action = self.manager, args.action
         control = manager.heartbeat
         if action == "start":
-            control.start()
-            # The task publishes its state once it has run; that takes a moment.
-            _wait_for(lambda: manager.heartbeat_state != "stopped", 1.0)
+            control.start()  # returns with the schedule published
         elif action == "stop":
             control.stop()
         elif action == "now":
@@ -327,12 +324,6 @@ def _secret(prompt: str, strip: bool = True) -> str:
     if not value.strip():
         raise UsageError("nothing was entered: nothing changed")
     return value.strip() if strip else value
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 def _start_listener() -> MagicLinkListener | None:
