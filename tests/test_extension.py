@@ -183,6 +183,26 @@ def test_reload_ext_swaps_in_a_fresh_object(ip: Any) -> None:
     assert len(session_threads()) == 1
 
 
+def test_a_widget_from_before_reload_ext_says_its_session_was_closed(ip: Any) -> None:
+    from stytch_jupyter.ipython.widget import CLOSED_TEXT
+
+    run(ip, "%load_ext stytch_jupyter")
+    result = run(ip, "old_widget = stytch.widget()")
+    assert result.success, result.error_in_exec
+    widget = ip.user_ns.pop("old_widget")
+    try:
+        run(ip, "%reload_ext stytch_jupyter")
+        assert widget._status.value == CLOSED_TEXT
+        assert widget._refresh_button.disabled and widget._send_button.disabled
+        widget._send_button.click()  # a click the front end still sends
+        widget.wait(5)
+        assert widget.manager.threads == []
+        assert len(session_threads()) == 1  # the new object's, nothing restarted
+        assert widget._status.value == CLOSED_TEXT
+    finally:
+        widget.close()
+
+
 def test_a_name_the_user_had_is_given_back(ip: Any, capsys: Any) -> None:
     theirs = types.ModuleType("stytch")  # e.g. Stytch's own backend SDK: `import stytch`
     ip.user_ns["stytch"] = theirs

@@ -428,6 +428,84 @@ def test_closing_the_manager_leaves_no_thread(emulator, monkeypatch) -> None:
     assert set(threading.enumerate()) <= before
 
 
+CLOSED_TEXT = "This session was closed (%unload_ext); run stytch.widget() again"
+CONTROLS = (
+    "stytch-refresh",
+    "stytch-extend",
+    "stytch-sign-out",
+    "stytch-send-code",
+    "stytch-sign-in",
+    "stytch-email",
+    "stytch-code",
+)
+
+
+def assert_shows_closed(widget: SessionWidget) -> None:
+    assert part(widget, "stytch-status").value == CLOSED_TEXT
+    assert "stytch-closed" in widget._dom_classes
+    assert not {"stytch-signed-in", "stytch-signed-out", "stytch-busy"} & set(widget._dom_classes)
+    assert all(part(widget, cls).disabled for cls in CONTROLS)
+    # Nothing stale: no session details, no heartbeat plan, no error.
+    for cls in ("stytch-session-id", "stytch-heartbeat", "stytch-error"):
+        assert not visible(widget, cls), cls
+
+
+def test_a_widget_of_a_closed_manager_says_so_and_does_nothing(
+    make_stytch, widgets, emulator, monkeypatch
+) -> None:
+    monkeypatch.setattr(widget_module, "TICK_SECONDS", 0.05)
+    stytch = make_stytch(heartbeat_interval=60.0)
+    sign_in_with_password(stytch, emulator)
+    signed_in, signed_out = make_widget(stytch, widgets), make_widget(stytch, widgets)
+    part(signed_out, "stytch-email").value = EMAIL  # a form half filled in
+    ticker = widget_module.ticker_for(stytch)
+    wait_for(lambda: ticker.ticks >= 1, what="a tick")
+
+    stytch.close()
+    for widget in (signed_in, signed_out):
+        assert_shows_closed(widget)  # at once: the widget observes the manager closing
+    assert not ticker.armed and stytch not in widget_module._tickers
+
+    # A click that a front end still sends starts no thread and changes nothing.
+    before = set(threading.enumerate())
+    part(signed_in, "stytch-refresh").click()
+    part(signed_out, "stytch-send-code").click()
+    for widget in (signed_in, signed_out):
+        widget.wait(5)
+        assert_shows_closed(widget)
+    assert stytch.threads == [] and set(threading.enumerate()) <= before
+    assert [m for m in emulator.outbox() if m["kind"] == "otp"] == []
+
+    # It no longer follows the manager (nor holds on to it through its observers).
+    stytch.config.session_duration_minutes = 90
+    assert "90" not in part(signed_in, "stytch-extend").tooltip
+    assert_shows_closed(signed_in)
+
+
+def test_a_widget_made_from_a_closed_manager_says_so(make_stytch, widgets) -> None:
+    stytch = make_stytch(heartbeat_interval=60.0)
+    stytch.close()
+    widget = make_widget(stytch, widgets)
+    assert_shows_closed(widget)
+    part(widget, "stytch-refresh").click()
+    widget.wait(5)
+    assert_shows_closed(widget)
+    assert stytch.threads == []
+
+
+def test_a_click_racing_the_close_shows_the_closed_state(make_stytch, widgets, emulator) -> None:
+    stytch = make_stytch(heartbeat_interval=60.0)
+    sign_in_with_password(stytch, emulator)
+    widget = make_widget(stytch, widgets)
+    # The session thread is gone but the widget has not heard of it yet: the click itself
+    # meets SessionClosedError.
+    stytch._loop.stop()
+    part(widget, "stytch-refresh").click()
+    widget.wait(5)
+    assert_shows_closed(widget)
+    assert stytch.threads == []
+
+
 def test_close_closes_every_child_and_stops_observing(make_stytch, emulator) -> None:
     stytch = make_stytch(heartbeat_interval=60.0)
     widget = stytch.widget()

@@ -7,10 +7,11 @@ Stable CSS classes (for styling and browser tests):
 
 ========================  ========================================================================
 ``stytch-session-widget``  the root ``VBox``; it also carries one state class,
-                           ``stytch-signed-in``, ``stytch-signed-out`` or ``stytch-unconfirmed``,
-                           and ``stytch-busy`` while a button's request runs
+                           ``stytch-signed-in``, ``stytch-signed-out``, ``stytch-unconfirmed`` or
+                           ``stytch-closed`` (the manager was closed: ``%unload_ext``), and
+                           ``stytch-busy`` while a button's request runs
 ``stytch-status``          status line: ``Signed in as a@b.c``, ``Signed out``,
-                           ``Checking the stored session…``
+                           ``Checking the stored session…``, or once closed ``CLOSED_TEXT``
 ``stytch-session-id``      signed in: the short session id (``session-test-1a2b3c4d…``)
 ``stytch-expires``         signed in: ``in 4 min (2026-11-27 07:31:05 UTC)``
 ``stytch-validated``       signed in: when the server last confirmed the session
@@ -41,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from ipywidgets import HTML, Box, Button, HBox, Label, Layout, Password, Text, VBox, Widget
 
+from ..session.errors import SessionClosedError
 from . import reprs
 
 if TYPE_CHECKING:
@@ -65,6 +67,7 @@ WATCHED = (
 STATUS_COLORS = {"signed_in": "#2e7d32", "signed_out": "#616161", "unconfirmed": "#8d6e00"}
 ERROR_COLOR = "#c62828"
 HIDDEN = "none"
+CLOSED_TEXT = "This session was closed (%unload_ext); run stytch.widget() again"
 
 # Core widgets size every label to a 28 px line; detail rows read better tighter. A <style> in a
 # (hidden) HTML widget is the one way to style parts without a JavaScript build; it is scoped
@@ -79,16 +82,14 @@ class _Ticker:
     """One timer per manager, on the manager's own loop, refreshing all its live widgets.
 
     Running on the session loop (not a thread of its own) means a ticker can never outlive
-    its manager: when the manager closes, its loop stops and the timer goes with it. The
-    widgets are held weakly; the timer is cancelled when the last one closes.
+    its manager: when the manager closes, its loop stops and the timer goes with it. Widgets
+    are held until they close or the manager does; the timer is cancelled when none is left.
     """
 
     def __init__(self, manager: SessionManager) -> None:
-        # The loop, not the manager: _tickers is keyed weakly by the manager, and a value
-        # holding its key would keep every manager alive forever.
         self._loop_thread = manager._loop
         self._lock = threading.Lock()
-        self._widgets: weakref.WeakSet[SessionWidget] = weakref.WeakSet()
+        self._widgets: set[SessionWidget] = set()
         self._handle: asyncio.TimerHandle | None = None
         self._handle_loop: asyncio.AbstractEventLoop | None = None
         self.ticks = 0
@@ -146,7 +147,14 @@ class _Ticker:
             widget.refresh()
         self._arm()
 
+    def manager_closed(self) -> None:
+        # The loop has stopped with the timer on it; drop the handle and every widget.
+        with self._lock:
+            self._widgets.clear()
+        self._disarm()
 
+
+# Keyed weakly: a manager dropped without close() takes its ticker with it.
 _tickers: weakref.WeakKeyDictionary[SessionManager, _Ticker] = weakref.WeakKeyDictionary()
 _tickers_lock = threading.Lock()
 
@@ -157,6 +165,13 @@ def ticker_for(manager: SessionManager) -> _Ticker:
         if ticker is None:
             ticker = _tickers[manager] = _Ticker(manager)
         return ticker
+
+
+def _forget_ticker(manager: SessionManager) -> None:
+    with _tickers_lock:
+        ticker = _tickers.pop(manager, None)
+    if ticker is not None:
+        ticker.manager_closed()
 
 
 def _row(key: str, value: Label) -> HBox:
@@ -206,7 +221,10 @@ class SessionWidget(VBox):
         self._method_id: str | None = None
         self._idle = threading.Event()
         self._idle.set()
-        self._closed = True  # until it observes the manager: what close() has to undo
+        self._closed = False  # this widget was closed
+        self._ended = False  # the manager was closed: the widget says so and does nothing
+        self._attached = False  # observing the manager (and on its ticker)
+        self._ticker: _Ticker | None = None
 
         self._status = _label("stytch-status")
         self._status.style.font_weight = "600"
@@ -285,11 +303,7 @@ class SessionWidget(VBox):
         self._send_button.on_click(lambda _: self._do_send_code())
         self._sign_in_button.on_click(lambda _: self._do_sign_in())
 
-        manager.observe(self._on_manager_change, names=list(WATCHED))
-        manager.config.observe(self._on_manager_change, names="session_duration_minutes")
-        self._ticker = ticker_for(manager)
-        self._ticker.add(self)
-        self._closed = False
+        self._attach()
         self.refresh()
 
     # ---- public ----------------------------------------------------------------------------
@@ -317,17 +331,54 @@ class SessionWidget(VBox):
 
     def close(self) -> None:
         """Stop observing the manager and close this widget and every child widget."""
+        self._closed = True
         # getattr: Widget.__del__ calls close(), even on an instance whose __init__ failed.
-        if not getattr(self, "_closed", True):
-            self._closed = True
-            self._manager.unobserve(self._on_manager_change, names=list(WATCHED))
-            self._manager.config.unobserve(
-                self._on_manager_change, names="session_duration_minutes"
-            )
-            self._ticker.discard(self)
+        if getattr(self, "_attached", False):
+            self._detach()
         for child in list(_descendants(self)):
             child.close()
         super().close()
+
+    # ---- following the manager -----------------------------------------------------------------
+
+    def _attach(self) -> None:
+        manager = self._manager
+        # "closed" first: a close() from now on is heard, one from before is seen below.
+        manager.observe(self._on_manager_closed, names="closed")
+        manager.observe(self._on_manager_change, names=list(WATCHED))
+        manager.config.observe(self._on_manager_change, names="session_duration_minutes")
+        self._attached = True
+        if manager.closed:
+            self._end()
+            return
+        self._ticker = ticker_for(manager)
+        self._ticker.add(self)
+
+    def _detach(self) -> None:
+        """Stop observing the manager; after this nothing there refers to the widget."""
+        with self._render_lock:
+            if not self._attached:
+                return
+            self._attached = False
+            ticker, self._ticker = self._ticker, None
+        manager = self._manager
+        manager.unobserve(self._on_manager_closed, names="closed")
+        manager.unobserve(self._on_manager_change, names=list(WATCHED))
+        manager.config.unobserve(self._on_manager_change, names="session_duration_minutes")
+        if ticker is not None:
+            ticker.discard(self)
+
+    def _end(self) -> None:
+        """The manager is closed: show that for good, and stop following it."""
+        with self._render_lock:
+            self._ended = True
+        self._detach()
+        self.refresh()
+
+    def _on_manager_closed(self, change: dict[str, Any]) -> None:
+        if change["new"]:
+            _forget_ticker(self._manager)
+            self._end()
 
     def __repr__(self) -> str:
         manager = getattr(self, "_manager", None)
@@ -347,10 +398,16 @@ class SessionWidget(VBox):
 
     def _on_manager_change(self, change: dict[str, Any]) -> None:
         self.refresh()
-        self._ticker.ensure()
+        ticker = self._ticker
+        if ticker is not None:
+            ticker.ensure()
 
     def _render(self) -> None:
         manager = self._manager
+        if self._ended or manager.closed:
+            self._render_closed()
+            return
+        self.remove_class("stytch-closed")
         status = manager.status
         signed_in = status == "signed_in"
         user, session = manager.user, manager.session
@@ -404,15 +461,8 @@ class SessionWidget(VBox):
         _show(self._form, status == "signed_out")
         _show(self._code_row, self._method_id is not None)
 
-        for button in (
-            self._refresh_button,
-            self._extend_button,
-            self._sign_out_button,
-            self._send_button,
-            self._sign_in_button,
-        ):
-            button.disabled = self._busy
-        self._email.disabled = self._code.disabled = self._busy
+        for control in self._controls():
+            control.disabled = self._busy
 
         self._info_label.value = self._info
         _show(self._info_label, bool(self._info))
@@ -420,6 +470,38 @@ class SessionWidget(VBox):
         error = self._action_error or (manager.last_error if status != "signed_out" else "")
         self._error.value = reprs.one_line(error) if error else ""
         _show(self._error, bool(error))
+
+    def _render_closed(self) -> None:
+        for state in STATUS_COLORS:
+            self.remove_class(f"stytch-{state.replace('_', '-')}")
+        self.remove_class("stytch-busy")
+        self.add_class("stytch-closed")
+        self._status.value = CLOSED_TEXT
+        self._status.style.text_color = STATUS_COLORS["signed_out"]
+        self._code.value = ""
+        # One line and nothing else: the session details would only go stale.
+        for part in (
+            self._details,
+            self._heartbeat_row,
+            self._actions,
+            self._form,
+            self._info_label,
+            self._error,
+        ):
+            _show(part, False)
+        for control in self._controls():
+            control.disabled = True
+
+    def _controls(self) -> tuple[Button | Text, ...]:
+        return (
+            self._refresh_button,
+            self._extend_button,
+            self._sign_out_button,
+            self._send_button,
+            self._sign_in_button,
+            self._email,
+            self._code,
+        )
 
     # ---- button actions ----------------------------------------------------------------------
 
@@ -473,13 +555,18 @@ class SessionWidget(VBox):
         with self._render_lock:
             if self._busy or self._closed:
                 return
-            self._busy = True
-            self._idle.clear()
-            self._action_error = ""
-            self.refresh()
+            ended = self._ended or self._manager.closed
+            if not ended:
+                self._busy = True
+                self._idle.clear()
+                self._action_error = ""
+                self.refresh()
+        if ended:  # a front end may still send a click: it starts nothing
+            self._end()
+            return
         try:
             future = self._manager._loop.submit(make())
-        except Exception as exc:  # e.g. the loop could not start
+        except Exception as exc:  # SessionClosedError (the close is on its way), or the like
             self._finish(None, exc, on_success, secrets)
             return
 
@@ -501,14 +588,19 @@ class SessionWidget(VBox):
         on_success: Callable[[Any], None] | None,
         secrets: tuple[str, ...],
     ) -> None:
+        ended = isinstance(error, SessionClosedError)
         with self._render_lock:
-            if error is None:
+            if ended:
+                self._ended = True
+            elif error is None:
                 if on_success is not None:
                     on_success(result)
             else:
                 self._action_error = self._error_text(error, secrets)
             self._busy = False
             self.refresh()
+        if ended:
+            self._detach()
         self._idle.set()
 
     def _error_text(self, error: BaseException, secrets: tuple[str, ...]) -> str:
