@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from IPython.core.formatters import DisplayFormatter
 
+from stytch_jupyter.api.errors import StytchError
 from stytch_jupyter.api.models import Session, User, redact
 from stytch_jupyter.config import Stytch
 from stytch_jupyter.emulator import Emulator
@@ -99,6 +100,37 @@ def test_short_id() -> None:
 
 
 # ---- Session and User ------------------------------------------------------------------------
+
+
+def test_one_line_for_messages_and_exceptions() -> None:
+    # The one function for "an error as one line", used by the magic and the widget alike.
+    assert reprs.one_line("a\tb  c") == "a b c"
+    assert reprs.one_line("bad value\n  details that follow") == "bad value"
+    assert reprs.one_line("x" * 300) == "x" * 199 + "…"
+    assert reprs.one_line(ValueError("bad value\ndetails: more")) == "bad value"
+    assert reprs.one_line(StytchError("")) == "StytchError"
+    assert reprs.one_line(RuntimeError("   ")) == "RuntimeError"
+    assert reprs.one_line("") == ""
+
+
+def heartbeat_of(state: str, in_seconds: float | None, auto_extend: bool = False) -> Any:
+    at = None if in_seconds is None else datetime.now(timezone.utc) + timedelta(seconds=in_seconds)
+    config = SimpleNamespace(heartbeat_interval=180.0, auto_extend=auto_extend)
+    return SimpleNamespace(heartbeat_state=state, next_check_at=at, config=config)
+
+
+def test_heartbeat_text_with_and_without_its_settings() -> None:
+    scheduled = heartbeat_of("scheduled", 210)
+    assert reprs.heartbeat_text(scheduled) == "scheduled, next check in 3 min"
+    assert reprs.heartbeat_text(scheduled, settings=True) == (
+        "scheduled, next check in 3 min (every 180 s, checks only)"
+    )
+    assert reprs.heartbeat_text(heartbeat_of("retrying", 5)) == "retrying, next check in <1 min"
+    assert reprs.heartbeat_text(heartbeat_of("checking", None)) == "checking…"
+    assert reprs.heartbeat_text(heartbeat_of("idle", None, auto_extend=True), settings=True) == (
+        "idle (every 180 s, extends the session)"
+    )
+    assert reprs.heartbeat_text(heartbeat_of("stopped", None)) == "stopped"
 
 
 def test_session_html_and_text() -> None:

@@ -303,6 +303,20 @@ def test_a_failed_refresh_shows_one_line_and_keeps_the_session(
     assert not part(widget, "stytch-refresh").disabled
 
 
+def test_an_error_that_echoes_a_token_is_redacted_before_it_is_cut(
+    make_stytch, widgets, emulator
+) -> None:
+    stytch = make_stytch(heartbeat_interval=60.0)
+    sign_in_with_password(stytch, emulator)
+    widget = make_widget(stytch, widgets)
+    jwt = stytch.session_jwt.value
+    # The JWT straddles the one-line limit: cut first, its head would survive redaction.
+    shown = widget._error_text(RuntimeError(f"{'x' * 150} {jwt} trailing\nsecond line"), ())
+    assert jwt[:12] not in shown and "second line" not in shown
+    assert shown.startswith("x" * 150 + " <redacted>")
+    assert widget._error_text(RuntimeError(""), ()) == "RuntimeError"
+
+
 # ---- live changes from the session thread ----------------------------------------------------
 
 

@@ -59,11 +59,6 @@ class StytchCommandError(StytchError):
         return [f"{self.kind}: {self}"]
 
 
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def remote_kernel() -> bool:
     """Whether a browser on the user's machine likely cannot reach this kernel's loopback."""
     explicit = os.environ.get(REMOTE_ENV, "").strip().lower()
@@ -81,17 +76,10 @@ def expiry(manager: NotebookStytch, expires_at: datetime | None) -> str:
     return f"expires {reprs.when(expires_at, manager.server_now())}"
 
 
-def heartbeat_text(manager: NotebookStytch) -> str:
-    config = manager.config
-    mode = "extends the session" if config.auto_extend else "checks only"
-    state = reprs.heartbeat_text(manager.heartbeat_state, manager.next_check_at)
-    return f"{state} (every {config.heartbeat_interval:g} s, {mode})"
-
-
 def status_text(manager: NotebookStytch) -> str:
     """``stytch``'s own text, plus the heartbeat's settings and where the project lives."""
     rows = [
-        (key, heartbeat_text(manager) if key == "heartbeat" else value)
+        (key, reprs.heartbeat_text(manager, settings=True) if key == "heartbeat" else value)
         for key, value in reprs.manager_rows(manager)
     ]
     config = manager.config
@@ -146,9 +134,9 @@ class StytchMagics(Magics):
         except StytchCommandError:
             raise
         except StytchError as exc:
-            raise StytchCommandError(one_line(exc), type(exc).__name__) from exc
+            raise StytchCommandError(reprs.one_line(exc), type(exc).__name__) from exc
         except ValueError as exc:  # bad input caught by the session layer
-            raise UsageError(f"%stytch {args.command}: {one_line(exc)}") from None
+            raise UsageError(f"%stytch {args.command}: {reprs.one_line(exc)}") from None
 
     # ---- subcommands -------------------------------------------------------------------------
 
@@ -172,8 +160,8 @@ class StytchMagics(Magics):
                 print(f"Signed out (Stytch no longer knew this session: {exc.error_type}).")
                 return
             print(
-                f"Warning: Stytch could not revoke the session ({one_line(exc)}); it may stay "
-                "valid there until it expires. It was forgotten here (--force).",
+                f"Warning: Stytch could not revoke the session ({reprs.one_line(exc)}); it may "
+                "stay valid there until it expires. It was forgotten here (--force).",
                 file=sys.stderr,
             )
             return
@@ -194,7 +182,7 @@ class StytchMagics(Magics):
             ) from None
         except StytchNetworkError as exc:
             raise StytchCommandError(
-                f"{one_line(exc)}; the tokens are kept and will be checked in the background",
+                f"{reprs.one_line(exc)}; the tokens are kept and will be checked in the background",
                 type(exc).__name__,
             ) from exc
         print(f"Tokens adopted: signed in as {_who(response)}, {self._expiry(response)}.")
@@ -259,7 +247,7 @@ class StytchMagics(Magics):
                     token, session_duration_minutes=duration
                 )
             except StytchError as exc:
-                listener.respond(False, f"Stytch did not accept the link: {one_line(exc)}")
+                listener.respond(False, f"Stytch did not accept the link: {reprs.one_line(exc)}")
                 raise
             listener.respond(True, f"Signed in as {_who(response)}. Return to your notebook.")
         return response
@@ -300,7 +288,7 @@ class StytchMagics(Magics):
                 print(f"Checked: {manager.last_error} (the session is kept; retrying)")
             else:
                 print(f"Checked: session valid, {expiry(manager, _expires_at(manager))}.")
-        print(f"Heartbeat: {heartbeat_text(manager)}")
+        print(f"Heartbeat: {reprs.heartbeat_text(manager, settings=True)}")
 
     def _expiry(self, response: AuthenticateResponse) -> str:
         return expiry(self.manager, response.session.expires_at)

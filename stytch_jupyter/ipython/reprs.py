@@ -73,20 +73,35 @@ def expires_text(session: Session | None, now: datetime) -> str:
     return relative(left) if left > 0 else f"expired {relative(left)}"
 
 
-def heartbeat_text(state: str, next_check_at: datetime | None) -> str:
-    """``scheduled, next check in 3 min``; the heartbeat schedules on the local clock."""
+def heartbeat_text(manager: SessionManager, settings: bool = False) -> str:
+    """``scheduled, next check in 3 min``; with ``settings``, ``… (every 180 s, checks only)``.
+
+    The heartbeat schedules on the local clock, so the wait is read against it.
+    """
+    state, next_check_at = manager.heartbeat_state, manager.next_check_at
     if next_check_at is None or state not in ("scheduled", "retrying"):
-        return "checking…" if state == "checking" else state
-    left = (next_check_at - datetime.now(timezone.utc)).total_seconds()
-    return f"{state}, next check {relative(max(left, 0.0))}"
+        text = "checking…" if state == "checking" else state
+    else:
+        left = (next_check_at - datetime.now(timezone.utc)).total_seconds()
+        text = f"{state}, next check {relative(max(left, 0.0))}"
+    if settings:
+        config = manager.config
+        mode = "extends the session" if config.auto_extend else "checks only"
+        text += f" (every {config.heartbeat_interval:g} s, {mode})"
+    return text
 
 
 def token_text(token: SessionToken | None) -> str:
     return redact(token.value if token is not None else None)
 
 
-def one_line(text: str, limit: int = 200) -> str:
-    line = " ".join(text.split())
+def one_line(value: str | BaseException, limit: int = 200) -> str:
+    """A message (or an exception) as one line: its first line, spaces collapsed, cut at
+    ``limit``. An exception without a message reads as its type's name."""
+    lines = str(value).strip().splitlines()
+    line = " ".join(lines[0].split()) if lines else ""
+    if not line and isinstance(value, BaseException):
+        return type(value).__name__
     return line if len(line) <= limit else f"{line[: limit - 1]}…"
 
 
@@ -216,7 +231,7 @@ def manager_rows(manager: SessionManager) -> list[tuple[str, str]]:
             rows.append(("expires", when(session.expires_at, server_now)))
         rows.append(("validated", when(manager.last_validated_at, local_now)))
     if status != "signed_out":
-        rows.append(("heartbeat", heartbeat_text(manager.heartbeat_state, manager.next_check_at)))
+        rows.append(("heartbeat", heartbeat_text(manager)))
         rows.append(("token", token_text(manager.session_token)))
         rows.append(("jwt", token_text(manager.session_jwt)))
     else:

@@ -447,11 +447,7 @@ class SessionWidget(VBox):
             if signed_in and validated is not None
             else ""
         )
-        self._heartbeat.value = (
-            reprs.heartbeat_text(manager.heartbeat_state, manager.next_check_at)
-            if status != "signed_out"
-            else ""
-        )
+        self._heartbeat.value = reprs.heartbeat_text(manager) if status != "signed_out" else ""
         minutes = manager.config.session_duration_minutes
         self._extend_button.tooltip = f"Extend the session to {minutes} min from now"
 
@@ -605,7 +601,7 @@ class SessionWidget(VBox):
 
     def _error_text(self, error: BaseException, secrets: tuple[str, ...]) -> str:
         """One line, no traceback, and no token or code even if a message echoed one."""
-        text = reprs.one_line(str(error)) or type(error).__name__
+        text = str(error)  # redacted whole, before one_line could cut a token in two
         manager = self._manager
         known = [*secrets]
         for token in (manager.session_token, manager.session_jwt):
@@ -614,7 +610,7 @@ class SessionWidget(VBox):
         for secret in known:
             if secret and len(secret) >= 4:
                 text = text.replace(secret, "<redacted>")
-        return text
+        return reprs.one_line(text) or type(error).__name__
 
 
 def _descendants(widget: Widget) -> Iterator[Widget]:
