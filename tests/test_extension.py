@@ -234,6 +234,26 @@ def test_get_stytch_before_load_is_the_object_load_uses(ip: Any) -> None:
     assert early.config not in ip.configurables
 
 
+def test_get_stytch_in_a_shell_shows_users_and_sessions_richly(ip: Any) -> None:
+    from tests.test_reprs import make_session, make_user
+
+    assert not ours_in_formatters(ip)
+    run(ip, "from stytch_jupyter import stytch")  # no %load_ext
+    assert ours_in_formatters(ip)
+    extension.get_stytch()  # again: registering twice changes nothing
+    html = ip.display_formatter.formatters["text/html"]
+    assert len([cls for cls in html.type_printers if cls in (Session, User)]) == 2
+    data, _ = ip.display_formatter.format(make_user())
+    assert "stytch-user" in data["text/html"]
+    data, _ = ip.display_formatter.format(make_session())
+    assert data["text/plain"].startswith("Stytch session session-test-")
+
+    run(ip, "%load_ext stytch_jupyter")
+    run(ip, "%unload_ext stytch_jupyter")
+    assert not ours_in_formatters(ip)
+    assert "stytch" not in ip.user_ns
+
+
 # ---- configuration -------------------------------------------------------------------------------
 
 

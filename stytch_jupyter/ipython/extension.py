@@ -52,6 +52,10 @@ def _get_or_create(shell: Any) -> NotebookStytch:
     with _lock:
         if _instance is None:
             _instance = NotebookStytch(_config_for(shell))
+            if shell is not None:
+                # `from stytch_jupyter import stytch` in a notebook, without %load_ext: its
+                # sessions and users should look the same (idempotent; unload removes them).
+                _formatters("register_formatters", shell)
         return _instance
 
 
