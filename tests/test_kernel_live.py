@@ -176,3 +176,34 @@ def test_heartbeat_updates_session_and_widget_while_a_cell_sleeps(
     # The session trait was cleared between the sleep's start and end, by the session thread.
     assert span == "True True stytch-session", after
     assert widget_text.startswith("Signed out")
+
+
+CALLBACKS = """
+stytch.on_auth_change(lambda token: print("auth change:", "none" if token is None else "token"))
+stytch.observe(lambda change: print("status:", change["new"]), names="status")
+"""
+
+
+def test_callback_output_shows_under_the_most_recent_cell(
+    kernel: Kernel, emulator: Emulator
+) -> None:
+    # What the README says: callbacks run on the session thread, and ipykernel files what they
+    # print under the cell that ran last, not the one that registered them.
+    kernel.run("%load_ext stytch_jupyter\n%config Stytch.heartbeat_interval = 0.5")
+    _, _, session_id = kernel.run(SIGN_IN).split()
+    registering = kernel.client.execute(CALLBACKS)
+    assert kernel.reply(registering, time.monotonic() + STEP_TIMEOUT)["content"]["status"] == "ok"
+    later = kernel.client.execute("1 + 1")
+    assert kernel.reply(later, time.monotonic() + STEP_TIMEOUT)["content"]["status"] == "ok"
+
+    emulator.revoke_session(session_id=session_id)  # the heartbeat notices and signs out
+    deadline = time.monotonic() + STEP_TIMEOUT
+    printed: dict[str, str] = {}
+    while len(printed) < 2:
+        message = kernel.iopub(deadline)
+        if message["msg_type"] != "stream":
+            continue
+        for line in message["content"]["text"].splitlines():
+            if line in ("auth change: none", "status: signed_out"):
+                printed[line] = message["parent_header"].get("msg_id")
+    assert printed == {"auth change: none": later, "status: signed_out": later}
