@@ -179,8 +179,8 @@ def test_reload_ext_swaps_in_a_fresh_object(ip: Any) -> None:
     assert result.success, result.error_in_exec
     new = ip.user_ns["stytch"]
     assert new is not old
-    assert old.threads == [] or all(t.is_alive() for t in new.threads)
-    assert len(session_threads()) == 1
+    assert old.closed and old.threads == []  # the old object's thread has ended
+    assert len(new.threads) == 1 and session_threads() == new.threads
 
 
 def test_a_widget_from_before_reload_ext_says_its_session_was_closed(ip: Any) -> None:
