@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+FIRST = "quickstart.ipynb"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +53,8 @@ def demo_environment(api_url: str, public_token: str, data_dir: Path) -> dict[st
 def copy_notebooks(source: Path, target: Path) -> list[Path]:
     target.mkdir(parents=True, exist_ok=True)
     copies = []
-    for notebook in sorted(source.glob("*.ipynb")):
+    # The quickstart first: it is the story; the others go deeper.
+    for notebook in sorted(source.glob("*.ipynb"), key=lambda nb: (nb.name != FIRST, nb.name)):
         copies.append(Path(shutil.copy2(notebook, target / notebook.name)))
     if not copies:
         raise SystemExit(f"stytch-jupyter demo: no notebooks in {source}")
@@ -71,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Working copies:  {work}")
         if args.execute:
             return execute(notebooks, env)
-        first = next((nb for nb in notebooks if nb.name == "quickstart.ipynb"), notebooks[0])
-        return lab(work, first, env, args.port)
+        return lab(work, notebooks[0], env, args.port)
 
 
 def execute(notebooks: list[Path], env: dict[str, str]) -> int:
