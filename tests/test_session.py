@@ -513,3 +513,12 @@ def test_moving_the_store_keeps_the_session(make_manager, emulator, tmp_path) ->
     manager.config.token_store = "file"
     assert manager.status == "signed_in"
     assert manager._store.load().opaque == manager.session_token.value
+
+
+def test_a_closed_manager_cannot_be_started_again(make_manager) -> None:
+    manager = make_manager()
+    manager.close()
+    with pytest.raises(SessionClosedError):
+        manager.start()
+    manager.config.heartbeat_interval = 5  # nobody listens any more: nothing to run
+    assert manager.threads == []

@@ -1,12 +1,14 @@
 """``SessionManager``: one Stytch session, kept the way Stytch's mobile SDKs keep theirs.
 
 State lives in traits (observable from cells and widgets). Every change happens on the
-session loop thread, under one lock, with the token store written before anyone is told.
+session loop thread, under one lock. A new session or a sign-out is written to the token
+store before anyone is told; a fresh JWT for the same session is written just after.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import threading
@@ -104,11 +106,12 @@ class SessionManager(HasTraits):
 
     def start(self) -> None:
         """Rehydrate the stored session and start the heartbeat, in the background."""
-        if self._started:
+        if self._started and not self.closed:
             return
+        future = self._loop.submit(self._start())  # SessionClosedError once closed
+        future.add_done_callback(_log_failure)  # nobody waits on it: say if it failed
         self._started = True
         self.config.observe(self._on_config_change)
-        self._loop.submit(self._start())
 
     async def _start(self) -> None:
         self._load_stored_tokens()
@@ -532,6 +535,11 @@ class SessionManager(HasTraits):
     def __repr__(self) -> str:
         who = self.user.email if self.user is not None else None
         return f"<{type(self).__name__} status={self.status!r} user={who!r}>"
+
+
+def _log_failure(future: concurrent.futures.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.error("stytch: start-up failed", exc_info=future.exception())
 
 
 class HeartbeatControl:
