@@ -10,6 +10,9 @@ import pytest
 
 from stytch_jupyter.emulator import Emulator
 
+EMAIL = "ada@example.com"
+PASSWORD = "correct horse battery staple"
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # Tests use IPython shells and kernels: keep their history and profile out of ~/.ipython,

@@ -18,7 +18,8 @@ import nbformat
 import pytest
 from playwright.sync_api import expect
 
-from ..secret_scan import find_secrets
+from tests.support.secret_scan import find_secrets
+
 from .jupyterlab import ServerFactory, poll_until
 from .lab import Lab, LabFactory
 

@@ -26,8 +26,8 @@ import pytest
 from playwright.sync_api import Locator, expect
 
 from stytch_jupyter.emulator import Emulator
+from tests.support.secret_scan import assert_no_secrets, collect_emulator_secrets, find_secrets
 
-from ..secret_scan import assert_no_secrets, collect_emulator_secrets, find_secrets
 from .jupyterlab import JupyterLabServer, ServerFactory, poll_until
 from .lab import Lab, LabFactory
 

@@ -16,8 +16,7 @@ import nbformat
 import pytest
 
 from stytch_jupyter.emulator import Emulator
-
-from .secret_scan import (
+from tests.support.secret_scan import (
     Finding,
     SecretScanError,
     assert_no_secrets,

@@ -3,7 +3,7 @@ show what they say they show; ``stytch-jupyter demo --execute`` runs them all.
 
 Every notebook is covered (a glob): a new one must at least run cleanly. The three known ones
 also have their key lines checked. One execution of every notebook is shared with
-``test_notebook_secrets.py`` (see ``kernel_support.shared_notebook_run``).
+``test_notebook_secrets.py`` (see ``support.kernels.shared_notebook_run``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .kernel_support import (
+from tests.support.kernels import (
     WIDGET_VIEW,
     KernelHome,
     NotebookResult,
@@ -97,7 +97,7 @@ def test_notebook_runs_cleanly(notebook_run: NotebookRun, path: Path) -> None:
             if output.output_type == "stream":
                 assert output.name == "stdout", f"stderr in {cell.source[:40]!r}: {output.text}"
     # The executed copy is outside the repo; the committed notebook is untouched.
-    assert Path(__file__).resolve().parent.parent not in result.saved.resolve().parents
+    assert Path(__file__).resolve().parents[2] not in result.saved.resolve().parents
     assert all(not c.get("outputs") for c in nbformat.read(path, as_version=4).cells)
 
 

@@ -23,15 +23,10 @@ from stytch_jupyter.emulator import Emulator
 from stytch_jupyter.ipython import extension
 from stytch_jupyter.ipython.magics import StytchMagics, complete_stytch
 from stytch_jupyter.ipython.stytch_object import NotebookStytch
-from tests.test_magics import (
-    EMAIL,
-    Prompts,
-    clean_shell,
-    otp_code,
-    prepared_shell,
-    run,
-)
-from tests.waiting import wait_for
+from tests.conftest import EMAIL
+from tests.support.models import make_session, make_user
+from tests.support.shells import Prompts, clean_shell, otp_code, prepared_shell, run
+from tests.support.waiting import wait_for
 
 HEAVY_MODULES = (
     "httpx",
@@ -235,7 +230,6 @@ def test_get_stytch_before_load_is_the_object_load_uses(ip: Any) -> None:
 
 
 def test_get_stytch_in_a_shell_shows_users_and_sessions_richly(ip: Any) -> None:
-    from tests.test_reprs import make_session, make_user
 
     assert not ours_in_formatters(ip)
     run(ip, "from stytch_jupyter import stytch")  # no %load_ext

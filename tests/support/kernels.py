@@ -36,10 +36,9 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 from stytch_jupyter.emulator import Emulator
+from tests.support.secret_scan import secrets_from_emulator
 
-from .secret_scan import secrets_from_emulator
-
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 CELL_TIMEOUT = 120.0
@@ -64,7 +63,7 @@ def notebook_paths() -> list[Path]:
 
 
 _LOGGING_STARTUP = """\
-# Written by tests/kernel_support.py: the kernel's log lines (DEBUG for {loggers}) go to a file
+# Written by tests/support/kernels.py: the kernel's log lines (DEBUG for {loggers}) go to a file
 # the secret scan reads. Warnings still reach the cell's stderr, as they would without this.
 import logging
 import os

@@ -21,11 +21,8 @@ from stytch_jupyter.ipython import reprs
 from stytch_jupyter.ipython import widget as widget_module
 from stytch_jupyter.ipython.stytch_object import NotebookStytch
 from stytch_jupyter.ipython.widget import SessionWidget
-
-from .waiting import wait_for
-
-EMAIL = "ada@example.com"
-PASSWORD = "correct horse battery staple"
+from tests.conftest import EMAIL, PASSWORD
+from tests.support.waiting import wait_for
 
 
 def new_stytch(emulator: Emulator, **settings: Any) -> NotebookStytch:

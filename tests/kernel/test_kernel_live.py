@@ -15,8 +15,7 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
 from stytch_jupyter.emulator import Emulator
-
-from .kernel_support import KERNEL_START_TIMEOUT, KernelHome, kernel_env, kernel_manager
+from tests.support.kernels import KERNEL_START_TIMEOUT, KernelHome, kernel_env, kernel_manager
 
 pytestmark = pytest.mark.kernel
 

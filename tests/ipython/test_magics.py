@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import _thread
 import base64
-import getpass
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,103 +19,29 @@ import httpx
 import pytest
 from IPython.core.completer import provisionalcompleter
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
+from IPython.core.interactiveshell import ExecutionResult
 
 from stytch_jupyter.api.models import parse_timestamp
 from stytch_jupyter.config import Stytch
 from stytch_jupyter.emulator import Emulator
-from stytch_jupyter.ipython import extension
 from stytch_jupyter.ipython import magics as magics_module
 from stytch_jupyter.ipython.magic_link_listener import (
     MagicLinkError,
     MagicLinkListener,
     token_from_link,
 )
-from stytch_jupyter.ipython.magics import REMOTE_ENV, REMOTE_HINT_ENVS, StytchCommandError
+from stytch_jupyter.ipython.magics import REMOTE_ENV, StytchCommandError
 from stytch_jupyter.ipython.stytch_object import NotebookStytch
 from stytch_jupyter.session import SessionManager
-from tests.secret_scan import assert_no_secrets
+from tests.conftest import EMAIL, PASSWORD
+from tests.support.secret_scan import assert_no_secrets
+from tests.support.shells import Prompts, otp_code, run
+from tests.support.waiting import wait_for
 
-from .waiting import wait_for
-
-EMAIL = "ada@example.com"
-PASSWORD = "correct horse battery staple"
 BAD_DURATIONS = ["4m", "367d", "abc", "0", "-5", "4", "30s", "1.5h"]
 
 
-# ---- fixtures -----------------------------------------------------------------------------------
-
-
-def prepared_shell(emulator: Emulator, data_dir: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """IPython's shell, pointed at the emulator the way a user would: environment variables
-    and the shell's traitlets config (what ``c.Stytch.x`` in ipython_config.py sets)."""
-    shell = InteractiveShell.instance()
-    monkeypatch.setenv("STYTCH_API_URL", emulator.api_url)
-    monkeypatch.setenv("STYTCH_PUBLIC_TOKEN", emulator.public_token)
-    monkeypatch.setenv("STYTCH_JUPYTER_DATA_DIR", str(data_dir))
-    for name in (REMOTE_ENV, *REMOTE_HINT_ENVS):
-        monkeypatch.delenv(name, raising=False)
-    shell.config.Stytch.token_store = "file"
-    shell.config.Stytch.timeout = 5.0
-    return shell
-
-
-def clean_shell(shell: Any) -> None:
-    """Unload whatever a test left loaded, and forget its config."""
-    if "stytch_jupyter" in shell.extension_manager.loaded:
-        shell.run_line_magic("unload_ext", "stytch_jupyter")
-    elif extension._instance is not None:  # made by get_stytch() without %load_ext
-        extension.unload_ipython_extension(shell)
-    shell.config.pop("Stytch", None)
-
-
-@pytest.fixture
-def ip(emulator: Emulator, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    shell = prepared_shell(emulator, tmp_path / "stytch-data", monkeypatch)
-    yield shell
-    clean_shell(shell)
-
-
-@pytest.fixture
-def stytch(ip: Any) -> NotebookStytch:
-    ip.run_line_magic("load_ext", "stytch_jupyter")
-    manager: NotebookStytch = ip.user_ns["stytch"]
-    wait_for(lambda: manager.heartbeat_state != "stopped", what="the session thread to start")
-    return manager
-
-
-class Prompts:
-    """Stands in for ``getpass.getpass``: records each prompt, answers from a list."""
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-        self._answers: list[str | Callable[[], str]] = []
-
-    def answer(self, *answers: str | Callable[[], str]) -> Prompts:
-        self._answers.extend(answers)
-        return self
-
-    def __call__(self, prompt: str = "Password: ", stream: Any = None) -> str:
-        self.asked.append(prompt)
-        if not self._answers:
-            raise AssertionError(f"unexpected prompt {prompt!r}")
-        answer = self._answers.pop(0)
-        return answer() if callable(answer) else answer
-
-
-@pytest.fixture
-def prompts(monkeypatch: pytest.MonkeyPatch) -> Prompts:
-    fake = Prompts()
-    monkeypatch.setattr(getpass, "getpass", fake)
-    return fake
-
-
-def run(ip: Any, line: str) -> ExecutionResult:
-    return ip.run_cell(line, store_history=True)
-
-
-def otp_code(emulator: Emulator, email: str = EMAIL) -> Callable[[], str]:
-    return lambda: emulator.last_otp(email)[1]
+# ---- helpers -----------------------------------------------------------------------------------
 
 
 def sign_in(ip: Any, emulator: Emulator, prompts: Prompts, extra: str = "") -> None:

@@ -25,8 +25,8 @@ import pytest
 from cryptography import x509
 
 from stytch_jupyter.emulator import Emulator, EmulatorControl, EmulatorControlError
+from tests.conftest import PASSWORD
 
-PASSWORD = "correct horse battery staple"
 SESSION_CLAIM = "https://stytch.com/session"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 

@@ -20,10 +20,8 @@ from stytch_jupyter.session import NotSignedInError, SessionManager
 from stytch_jupyter.session.errors import SessionClosedError
 from stytch_jupyter.session.heartbeat import backoff_delay
 from stytch_jupyter.session.keys import TokenStoreError
-
-from .waiting import wait_for
-
-PASSWORD = "correct horse battery staple"
+from tests.conftest import PASSWORD
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture

@@ -53,11 +53,11 @@ from stytch_jupyter.session.store import (
     open_token_store,
     store_path,
 )
-from tests.helpers.store_worker import pair
+from tests.support.store_worker import pair
 
 PUBLIC_TOKEN = "public-token-test-4c0ffee0-aaaa-bbbb-cccc-000000000001"
 OTHER_TOKEN = "public-token-test-4c0ffee0-aaaa-bbbb-cccc-000000000002"
-WORKER = Path(__file__).parent / "helpers" / "store_worker.py"
+WORKER = Path(__file__).parents[1] / "support" / "store_worker.py"
 TOKENS = SessionTokens(
     opaque="opaque-secret-token-value-0123456789",
     jwt="eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLXRlc3QifQ.c2lnbmF0dXJlLWJ5dGVz",

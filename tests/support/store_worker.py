@@ -1,4 +1,4 @@
-"""A separate process that writes the token store, for tests/test_store.py.
+"""A separate process that writes the token store, for tests/session/test_store.py.
 
     store_worker.py DATA_DIR PUBLIC_TOKEN MODE save TAG COUNT [--verify]
     store_worker.py DATA_DIR PUBLIC_TOKEN MODE loop TAG

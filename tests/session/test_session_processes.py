@@ -16,11 +16,10 @@ import pytest
 
 from stytch_jupyter.config import Stytch
 from stytch_jupyter.session import SessionManager
+from tests.conftest import PASSWORD
+from tests.support.waiting import wait_for
 
-from .test_session import PASSWORD
-from .waiting import wait_for
-
-WORKER = Path(__file__).parent / "helpers" / "session_worker.py"
+WORKER = Path(__file__).parents[1] / "support" / "session_worker.py"
 
 
 class Worker:

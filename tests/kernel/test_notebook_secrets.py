@@ -4,7 +4,7 @@ saved notebooks (outputs, widget state, metadata), IPython's history database (o
 too), the kernels' stderr and DEBUG logs, the data folders, and this process's logs.
 
 What to look for comes from two independent lists: the emulator's own (``GET
-/emulator/v1/issued``, plus its project secret) and ``RecordingProxy``'s (kernel_support.py),
+/emulator/v1/issued``, plus its project secret) and ``RecordingProxy``'s (tests/support/kernels.py),
 which sits between the kernels and the emulator and keeps every credential on the wire. A
 companion test plants a leak in a copy of the quickstart and checks the scan finds it, so a
 clean scan means something.
@@ -19,15 +19,14 @@ import nbformat
 import pytest
 
 from stytch_jupyter.emulator import Emulator
-
-from .kernel_support import (
+from tests.support.kernels import (
     NOTEBOOKS,
     KernelHome,
     NotebookRun,
     run_notebooks,
     shared_notebook_run,
 )
-from .secret_scan import find_secrets, format_findings
+from tests.support.secret_scan import find_secrets, format_findings
 
 pytestmark = pytest.mark.kernel
 
