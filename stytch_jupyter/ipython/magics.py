@@ -277,11 +277,11 @@ class StytchMagics(Magics):
         elif action == "stop":
             control.stop()
         elif action == "now":
-            if manager.status == "signed_out":
+            if manager.signed_out:
                 print("Not signed in: nothing to check.")
                 return
             control.now()
-            if manager.status == "signed_out":
+            if manager.signed_out:
                 print("Checked: Stytch ended the session; signed out.")
                 return
             if manager.last_error:

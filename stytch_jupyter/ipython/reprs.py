@@ -80,7 +80,7 @@ def heartbeat_text(manager: SessionManager, settings: bool = False) -> str:
     """
     state, next_check_at = manager.heartbeat_state, manager.next_check_at
     if next_check_at is None or state not in ("scheduled", "retrying"):
-        text = "checking…" if state == "checking" else state
+        text: str = "checking…" if state == "checking" else state
     else:
         left = (next_check_at - datetime.now(timezone.utc)).total_seconds()
         text = f"{state}, next check {relative(max(left, 0.0))}"
