@@ -21,6 +21,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 
 from ..api.errors import StytchAPIError, StytchError, StytchNetworkError
 from ..api.models import AuthenticateResponse, SessionTokens
+from ..errors import StytchCommandError
 from ..session.errors import NotSignedInError
 from . import reprs
 from .arguments import HelpShown, MagicArgumentParser, build_parser, complete
@@ -42,21 +43,6 @@ LISTENER_HOST = "127.0.0.1"
 def parser() -> MagicArgumentParser:
     # Built on first use, not at import: %load_ext should cost the kernel as little as it can.
     return build_parser()
-
-
-class StytchCommandError(StytchError):
-    """A ``%stytch`` subcommand failed at Stytch or on the way there.
-
-    Shown by IPython as one line (``_render_traceback_``), not a traceback: the cause is
-    Stytch's answer or the network, not the code in the cell.
-    """
-
-    def __init__(self, message: str, kind: str = "StytchError") -> None:
-        super().__init__(message)
-        self.kind = kind
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"{self.kind}: {self}"]
 
 
 def remote_kernel() -> bool:
