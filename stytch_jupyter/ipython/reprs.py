@@ -245,6 +245,28 @@ def manager_text(manager: SessionManager) -> str:
     return _text_block(manager_summary(manager), manager_rows(manager))
 
 
+def expiry(manager: SessionManager, expires_at: datetime | None) -> str:
+    """``expires in 29 min (at 14:05)``, by the server's clock."""
+    if expires_at is None:
+        return "expiry unknown"
+    return f"expires {when(expires_at, manager.server_now())}"
+
+
+def status_text(manager: SessionManager) -> str:
+    """``%stytch status``: ``stytch``'s own text, the heartbeat's settings, the project."""
+    rows = [
+        (key, heartbeat_text(manager, settings=True) if key == "heartbeat" else value)
+        for key, value in manager_rows(manager)
+    ]
+    config = manager.config
+    project = config.public_token or "no public token (%config Stytch.public_token = …)"
+    rows.append(("project", f"{project} at {config.resolved_api_url}"))
+    width = max(len(key) for key, _ in rows)
+    return "\n".join(
+        [manager_summary(manager), *(f"  {key.ljust(width)}  {value}" for key, value in rows)]
+    )
+
+
 def manager_html(manager: SessionManager) -> str:
     return _html_table(
         manager_summary(manager), manager_rows(manager), "stytch-repr stytch-manager"
