@@ -169,7 +169,9 @@ class Heartbeat:
 
     async def _run(self) -> None:
         assert self._wake is not None
-        while True:
+        # Not ``while True``: a stop() that lands just as a wake() does can be swallowed by
+        # wait_for (Python 3.11), and a stopped heartbeat must not publish a plan after "stopped".
+        while self._task is asyncio.current_task():
             delay = self.publish_schedule()
             if delay is None or delay > 0:
                 self._wake.clear()
