@@ -22,6 +22,7 @@ from .errors import (
     StytchResponseError,
     StytchTimeoutError,
 )
+from .limits import MAX_REPLY_BYTES, MAX_RETRY_AFTER_SECONDS
 from .models import (
     DEFAULT_SESSION_MINUTES,
     AuthenticateResponse,
@@ -35,8 +36,6 @@ from .urls import api_url_for, check_api_url, is_loopback
 T = TypeVar("T")
 
 _EMPTY_BODY = b"{}"
-# Stytch's replies are kilobytes (a user with many factors: tens); anything near this is not one.
-MAX_REPLY_BYTES = 1024 * 1024
 _CAP_TEXT = "the 1 MiB limit"
 _MAX_MESSAGE = 200
 _PATHS = (
@@ -91,7 +90,9 @@ def _retry_after(value: str | None) -> float | None:
         seconds = float(value.strip())
     except ValueError:
         return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, float(MAX_RETRY_AFTER_SECONDS))
 
 
 class _TooLarge(Exception):

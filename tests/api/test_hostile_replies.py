@@ -99,3 +99,15 @@ async def test_every_malformed_reply_is_a_stytch_error(
         assert type(info.value) is StytchResponseError
     else:  # an error status without a readable Stytch body: retried like any 5xx
         assert isinstance(info.value, StytchAPIError) and info.value.error_type == "http_500"
+
+
+@pytest.mark.parametrize(("header", "seconds"), [("100000", 900.0), ("30", 30.0), ("inf", None)])
+async def test_a_server_asked_wait_is_bounded(
+    server: HostileServer, header: str, seconds: float | None
+) -> None:
+    body = {"status_code": 429, "error_type": "too_many_requests", "error_message": "slow down"}
+    server.arm("sessions/authenticate", json_reply(429, body, {"Retry-After": header}))
+    async with client_for(server) as client:
+        with pytest.raises(StytchAPIError) as info:
+            await client.sessions_authenticate(SESSION)
+    assert info.value.retry_after == seconds
