@@ -6,7 +6,6 @@ and ``request_id``.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +15,7 @@ from starlette.routing import Route
 
 from . import errors
 from .errors import EmulatorError, new_request_id
-from .models import Session
+from .models import Session, same_secret
 from .state import State
 from .wire import Body, basic_credentials, read_body
 
@@ -48,8 +47,8 @@ def backend_routes(state: State, project_id: str, secret: str) -> list[Route]:
         creds = basic_credentials(request)
         if (
             creds is None
-            or not hmac.compare_digest(creds[0], project_id)
-            or not hmac.compare_digest(creds[1].encode("utf-8"), secret.encode("utf-8"))
+            or not same_secret(creds[0], project_id)
+            or not same_secret(creds[1], secret)
         ):
             raise EmulatorError(
                 401,

@@ -7,7 +7,6 @@ session part may be the opaque token or the session JWT. Success bodies are wrap
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,8 @@ from .defaults import (
     MIN_OTP_MINUTES,
 )
 from .errors import EmulatorError, new_request_id
-from .models import Session
+from .models import Session, same_secret
+from .project import ProjectSettings
 from .state import Authenticated, State
 from .wire import Body, basic_credentials, client_of, read_body
 
@@ -57,10 +57,10 @@ def authenticated_fields(auth: Authenticated) -> dict[str, Any]:
     }
 
 
-def client_routes(state: State, public_token: str) -> list[Route]:
+def client_routes(state: State, public_token: str, settings: ProjectSettings) -> list[Route]:
     def credential_of(request: Request) -> str | None:
         creds = basic_credentials(request)
-        if creds is None or not hmac.compare_digest(creds[0], public_token):
+        if creds is None or not same_secret(creds[0], public_token):
             raise EmulatorError(
                 401, errors.INVALID_PUBLIC_TOKEN, "The public token is missing or unknown."
             )
@@ -161,6 +161,20 @@ def client_routes(state: State, public_token: str) -> list[Route]:
     def users_me(call: Call) -> dict[str, Any]:
         return state.user(header_session(call).user_id).to_json()
 
+    async def bootstrap(request: Request) -> JSONResponse:
+        # The SDK asks before it has a session; the token in the path is what identifies it.
+        if not same_secret(request.path_params["public_token"], public_token):
+            raise EmulatorError(
+                401, errors.INVALID_PUBLIC_TOKEN, "The public token is missing or unknown."
+            )
+        data = {**settings.bootstrap(), "status_code": 200, "request_id": new_request_id()}
+        return JSONResponse({"data": data})
+
+    async def events(request: Request) -> JSONResponse:
+        # The browser SDK's telemetry: a JSON array, no Authorization header. Read and dropped.
+        await request.body()
+        return JSONResponse({"data": {"status_code": 200, "request_id": new_request_id()}})
+
     return [
         route("sessions/authenticate", sessions_authenticate),
         route("sessions/revoke", sessions_revoke),
@@ -170,4 +184,6 @@ def client_routes(state: State, public_token: str) -> list[Route]:
         route("magic_links/authenticate", magic_links_authenticate),
         route("passwords/authenticate", passwords_authenticate),
         route("users/me", users_me, method="GET"),
+        Route("/sdk/v1/projects/bootstrap/{public_token}", bootstrap, methods=["GET"]),
+        Route("/sdk/v1/events", events, methods=["POST"]),
     ]

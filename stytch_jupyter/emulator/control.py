@@ -150,6 +150,11 @@ class EmulatorControl:
         fault_id: str = self._control("POST", "faults", json=payload)["fault_id"]
         return fault_id
 
+    def faults(self) -> list[dict[str, Any]]:
+        """The faults still waiting to apply (``times`` is what is left), oldest first."""
+        active: list[dict[str, Any]] = self._control("GET", "faults")["faults"]
+        return active
+
     def clear_faults(self) -> None:
         self._control("DELETE", "faults")
 

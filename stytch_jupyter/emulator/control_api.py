@@ -24,6 +24,7 @@ from .wire import Body, bearer_token, read_body
 # Bounds that catch typos (a latency in seconds given as ms, a status of 42) without limiting tests.
 _MAX_LATENCY_MS = 60_000.0
 _MAX_TIMES = 1_000_000
+_MAX_RETRY_AFTER = 86_400.0
 
 _LANDING_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Stytch emulator: magic link</title>
@@ -61,8 +62,8 @@ def _fault_from(body: Body) -> Fault:
     if not 0 <= latency_ms <= _MAX_LATENCY_MS:
         raise errors.bad_request(f"latency_ms must be from 0 to {_MAX_LATENCY_MS:g}.")
     retry_after = body.number("retry_after")
-    if retry_after is not None and retry_after < 0:
-        raise errors.bad_request("retry_after must not be negative.")
+    if retry_after is not None and not 0 <= retry_after <= _MAX_RETRY_AFTER:
+        raise errors.bad_request(f"retry_after must be from 0 to {_MAX_RETRY_AFTER:g} seconds.")
     times = body.integer("times")
     times = 1 if times is None else times
     if not 1 <= times <= _MAX_TIMES:
@@ -106,11 +107,18 @@ def control_routes(state: State, faults: FaultRegistry) -> list[Route]:
         assert seconds is not None
         if seconds < 0:
             raise errors.bad_request("advance_seconds must not be negative: time only moves on.")
-        return JSONResponse({"now": rfc3339(state.clock.advance(seconds))})
+        try:
+            now = state.clock.advance(seconds)
+        except ValueError as exc:
+            raise errors.bad_request(f"advance_seconds: {exc}.") from None
+        return JSONResponse({"now": rfc3339(now)})
 
     async def add_fault(request: Request) -> JSONResponse:
         fault = faults.add(_fault_from(await read_body(request)))
         return JSONResponse({"fault_id": fault.fault_id})
+
+    async def list_faults(request: Request) -> JSONResponse:
+        return JSONResponse({"faults": [fault.to_json() for fault in faults.active()]})
 
     async def clear_faults(request: Request) -> JSONResponse:
         faults.clear()
@@ -143,6 +151,7 @@ def control_routes(state: State, faults: FaultRegistry) -> list[Route]:
         Route(f"{CONTROL_PREFIX}/users", create_user, methods=["POST"]),
         Route(f"{CONTROL_PREFIX}/clock", clock, methods=["POST"]),
         Route(f"{CONTROL_PREFIX}/faults", add_fault, methods=["POST"]),
+        Route(f"{CONTROL_PREFIX}/faults", list_faults, methods=["GET"]),
         Route(f"{CONTROL_PREFIX}/faults", clear_faults, methods=["DELETE"]),
         Route(f"{CONTROL_PREFIX}/reset", reset, methods=["POST"]),
         Route(f"{CONTROL_PREFIX}/protected", protected, methods=["GET"]),

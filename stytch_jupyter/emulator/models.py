@@ -16,8 +16,18 @@ from .defaults import DEFAULT_ROLES
 _PASSWORD_ROUNDS = 1000
 
 
+def same_secret(given: str, expected: str) -> bool:
+    """A constant-time comparison any text can go through (``hmac.compare_digest`` raises on
+    non-ASCII ``str``)."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
 def _hash_password(password: str, salt: bytes) -> bytes:
-    return hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, _PASSWORD_ROUNDS)
+    return hashlib.pbkdf2_hmac(
+        "sha256", password.encode("utf-8", "surrogatepass"), salt, _PASSWORD_ROUNDS
+    )
 
 
 @dataclass
@@ -176,6 +186,9 @@ class MagicLink:
     used: bool = False
 
 
+_MESSAGE_LINES = {"otp": "code", "sms_otp": "code", "magic_link": "magic link"}
+
+
 @dataclass
 class Message:
     """An email the emulator would have sent, kept in its outbox."""
@@ -188,6 +201,11 @@ class Message:
     code: str | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
     url: str | None = field(default=None, repr=False)
+
+    def one_line(self) -> str:
+        """What the command line prints as it "sends" it: ``code for ada@example.com: 874903``."""
+        what = _MESSAGE_LINES.get(self.kind, self.kind.replace("_", " "))
+        return f"{what} for {self.to}: {self.code or self.url}"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import secrets
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +24,16 @@ from .clock import Clock
 from .defaults import JWT_LIFETIME_SECONDS
 from .errors import EmulatorError
 from .keys import SigningKey
-from .models import Factor, MagicLink, Message, Otp, PasswordHash, Session, User
+from .models import (
+    Factor,
+    MagicLink,
+    Message,
+    Otp,
+    PasswordHash,
+    Session,
+    User,
+    same_secret,
+)
 
 SESSION_CLAIM = "https://stytch.com/session"
 _RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", SESSION_CLAIM})
@@ -57,8 +66,16 @@ def _with_query(url: str, extra: dict[str, str]) -> str:
 
 
 class State:
-    def __init__(self, project_id: str, key: SigningKey, clock: Clock) -> None:
+    def __init__(
+        self,
+        project_id: str,
+        key: SigningKey,
+        clock: Clock,
+        *,
+        announce: Callable[[str], None] | None = None,
+    ) -> None:
         self.project_id = project_id
+        self._announce = announce
         self.key = key
         self.clock = clock
         self._env = "live" if project_id.startswith("project-live-") else "test"
@@ -281,9 +298,7 @@ class State:
                 raise EmulatorError(
                     400, errors.INVALID_METHOD_ID, "The method_id is not a known email_id."
                 )
-            match = next(
-                (o for o in candidates if not o.used and hmac.compare_digest(o.code, code)), None
-            )
+            match = next((o for o in candidates if not o.used and same_secret(o.code, code)), None)
             if match is None:
                 raise EmulatorError(
                     404, errors.OTP_CODE_NOT_FOUND, "The passcode is wrong or already used."
@@ -389,6 +404,8 @@ class State:
 
     def _post(self, message: Message) -> None:
         self._outbox.append(message)
+        if self._announce is not None:
+            self._announce(message.one_line())
         if message.code:
             self._issued["otp_codes"].append(message.code)
         if message.token:
@@ -411,4 +428,4 @@ def _pkce_matches(challenge: str, verifier: str | None) -> bool:
         return False
     digest = hashlib.sha256(verifier.encode("utf-8")).digest()
     expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    return hmac.compare_digest(expected, challenge)
+    return same_secret(expected, challenge)
