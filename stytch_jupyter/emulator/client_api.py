@@ -27,7 +27,7 @@ from .defaults import (
     MIN_OTP_MINUTES,
 )
 from .errors import EmulatorError, new_request_id
-from .models import Session, same_secret
+from .models import OAuthToken, Session, same_secret
 from .project import ProjectSettings
 from .state import Authenticated, State
 from .wire import Body, basic_credentials, client_of, read_body
@@ -54,6 +54,18 @@ def authenticated_fields(auth: Authenticated) -> dict[str, Any]:
         "session_token": auth.session.token,
         "session_jwt": auth.session_jwt,
         "user": auth.user.to_json(),
+    }
+
+
+def oauth_fields(result: tuple[Authenticated, OAuthToken, dict[str, Any]]) -> dict[str, Any]:
+    auth, token, provider_values = result
+    return {
+        **authenticated_fields(auth),
+        "provider_subject": token.registration.provider_subject,
+        "provider_type": token.registration.provider_type,
+        "provider_values": provider_values,
+        "reset_sessions": False,
+        "oauth_user_registration_id": token.registration.registration_id,
     }
 
 
@@ -126,13 +138,29 @@ def client_routes(state: State, public_token: str, settings: ProjectSettings) ->
             )
             for name in ("login_expiration_minutes", "signup_expiration_minutes")
         )
+        challenge = body.string("code_challenge")
+        if challenge is None and settings.requires_pkce("email_magic_links"):
+            raise EmulatorError(
+                400,
+                errors.PKCE_EXPECTED_CODE_CHALLENGE,
+                "This project requires PKCE for email magic links: send a code_challenge.",
+            )
+        if settings.strict_magic_link_urls:
+            for name in ("login_magic_link_url", "signup_magic_link_url"):
+                given = body.string(name)
+                if given and not settings.redirect_allowed(given):
+                    raise EmulatorError(
+                        400,
+                        errors.NO_MATCH_FOR_PROVIDED_MAGIC_LINK_URL,
+                        f"{name} is not one of the project's redirect URLs.",
+                    )
         state.send_magic_link(
             email,
             login_url=login_url,
             signup_url=signup_url,
             login_minutes=login_minutes,
             signup_minutes=signup_minutes,
-            code_challenge=body.string("code_challenge"),
+            code_challenge=challenge,
         )
         return {}
 
@@ -148,6 +176,16 @@ def client_routes(state: State, public_token: str, settings: ProjectSettings) ->
             "method_id": auth.user.email_id,
             "reset_sessions": False,
         }
+
+    def oauth_authenticate(call: Call) -> dict[str, Any]:
+        token = call.body.required_string("token")
+        verifier = call.body.string("code_verifier")
+        minutes = call.factor_minutes()
+        return oauth_fields(
+            state.authenticate_oauth(
+                token, verifier, minutes, current_session(call), client_of(call.request)
+            )
+        )
 
     def passwords_authenticate(call: Call) -> dict[str, Any]:
         email = call.body.required_string("email")
@@ -183,6 +221,7 @@ def client_routes(state: State, public_token: str, settings: ProjectSettings) ->
         route("magic_links/email/login_or_create", magic_links_email_login_or_create),
         route("magic_links/authenticate", magic_links_authenticate),
         route("passwords/authenticate", passwords_authenticate),
+        route("oauth/authenticate", oauth_authenticate),
         route("users/me", users_me, method="GET"),
         Route("/sdk/v1/projects/bootstrap/{public_token}", bootstrap, methods=["GET"]),
         Route("/sdk/v1/events", events, methods=["POST"]),

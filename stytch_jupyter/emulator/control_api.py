@@ -27,15 +27,15 @@ _MAX_TIMES = 1_000_000
 _MAX_RETRY_AFTER = 86_400.0
 
 _LANDING_PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>Stytch emulator: magic link</title>
+<html><head><meta charset="utf-8"><title>Stytch emulator: {what}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:40em;margin:3em auto;padding:0 1em}}
 code,textarea{{font-family:ui-monospace,monospace}}textarea{{width:100%}}</style></head>
-<body><h1>Magic link received</h1>
+<body><h1>{heading}</h1>
 <p>This is the local Stytch emulator. Nothing has been signed in yet: copy this page's
 address and paste it into your notebook, for example
-<code>stytch.magic_links.authenticate("&lt;paste here&gt;")</code>.</p>
+<code>{call}("&lt;paste here&gt;")</code>.</p>
 <p><textarea rows="4" readonly onclick="this.select()">{url}</textarea></p>
-<p>The link works once and expires.</p></body></html>
+<p>The token works once and expires.</p></body></html>
 """
 
 
@@ -101,6 +101,16 @@ def control_routes(state: State, faults: FaultRegistry) -> list[Route]:
         user = state.create_user(email, password, _name_parts(body.raw("name")))
         return JSONResponse({"user_id": user.user_id})
 
+    async def list_users(request: Request) -> JSONResponse:
+        listed = [
+            {
+                **user.to_json(),
+                "sessions": [s.to_json() for s in state.sessions_for_user(user.user_id)],
+            }
+            for user in state.users()
+        ]
+        return JSONResponse({"users": listed})
+
     async def clock(request: Request) -> JSONResponse:
         body = await read_body(request)
         seconds = body.number("advance_seconds", required=True)
@@ -143,12 +153,20 @@ def control_routes(state: State, faults: FaultRegistry) -> list[Route]:
         return JSONResponse({"user_id": session.user_id, "session_id": session.session_id})
 
     async def magic_link_landing(request: Request) -> HTMLResponse:
-        return HTMLResponse(_LANDING_PAGE.format(url=html.escape(str(request.url))))
+        oauth = request.query_params.get("stytch_token_type") == "oauth"
+        page = _LANDING_PAGE.format(
+            what="OAuth redirect" if oauth else "magic link",
+            heading="OAuth redirect received" if oauth else "Magic link received",
+            call="stytch.oauth.authenticate" if oauth else "stytch.magic_links.authenticate",
+            url=html.escape(str(request.url)),
+        )
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
     return [
         Route(f"{CONTROL_PREFIX}/outbox", outbox, methods=["GET"]),
         Route(f"{CONTROL_PREFIX}/issued", issued, methods=["GET"]),
         Route(f"{CONTROL_PREFIX}/users", create_user, methods=["POST"]),
+        Route(f"{CONTROL_PREFIX}/users", list_users, methods=["GET"]),
         Route(f"{CONTROL_PREFIX}/clock", clock, methods=["POST"]),
         Route(f"{CONTROL_PREFIX}/faults", add_fault, methods=["POST"]),
         Route(f"{CONTROL_PREFIX}/faults", list_faults, methods=["GET"]),

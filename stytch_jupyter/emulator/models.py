@@ -49,6 +49,25 @@ class PasswordHash:
 
 
 @dataclass
+class OAuthRegistration:
+    """A user's link to an identity provider (``user.providers[]`` on the wire)."""
+
+    provider: str  # google, github, ...
+    provider_type: str  # Google, GitHub, ...
+    provider_subject: str
+    registration_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "provider_type": self.provider_type,
+            "provider_subject": self.provider_subject,
+            "profile_picture_url": "",
+            "locale": "",
+            "oauth_user_registration_id": self.registration_id,
+        }
+
+
+@dataclass
 class User:
     user_id: str
     email_id: str
@@ -60,6 +79,7 @@ class User:
         default_factory=lambda: {"first_name": "", "middle_name": "", "last_name": ""}
     )
     password: PasswordHash | None = None
+    providers: list[OAuthRegistration] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,7 +90,7 @@ class User:
             "status": self.status,
             "phone_numbers": [],
             "webauthn_registrations": [],
-            "providers": [],
+            "providers": [p.to_json() for p in self.providers],
             "totps": [],
             "crypto_wallets": [],
             "biometric_registrations": [],
@@ -93,11 +113,14 @@ class User:
 
 @dataclass
 class Factor:
-    type: str  # otp | magic_link | password
-    delivery_method: str  # email | knowledge
+    type: str  # otp | magic_link | password | oauth | totp
+    delivery_method: str  # email | sms | knowledge | oauth_google | authenticator_app
     email_id: str
     email_address: str
     last_authenticated_at: datetime
+    # The factor's detail object when it is not ``email_factor``, e.g.
+    # ``("google_oauth_factor", {...})`` or ``("phone_number_factor", {...})``.
+    detail: tuple[str, dict[str, str]] | None = None
 
     def same_as(self, other: Factor) -> bool:
         return (self.type, self.delivery_method, self.email_id) == (
@@ -107,11 +130,15 @@ class Factor:
         )
 
     def to_json(self) -> dict[str, Any]:
+        name, detail = self.detail or (
+            "email_factor",
+            {"email_id": self.email_id, "email_address": self.email_address},
+        )
         return {
             "type": self.type,
             "delivery_method": self.delivery_method,
             "last_authenticated_at": rfc3339(self.last_authenticated_at),
-            "email_factor": {"email_id": self.email_id, "email_address": self.email_address},
+            name: dict(detail),
         }
 
 
@@ -187,6 +214,33 @@ class MagicLink:
 
 
 _MESSAGE_LINES = {"otp": "code", "sms_otp": "code", "magic_link": "magic link"}
+
+
+@dataclass
+class OAuthStart:
+    """A consent page waiting for its user: what ``/v1/public/oauth/{provider}/start`` asked."""
+
+    flow_id: str = field(repr=False)
+    provider: str
+    login_redirect_url: str
+    signup_redirect_url: str
+    code_challenge: str | None
+    scopes: list[str]
+    expires_at: datetime
+    used: bool = False
+
+
+@dataclass
+class OAuthToken:
+    """The ``token`` an approved consent redirects with, for ``oauth/authenticate``."""
+
+    token: str = field(repr=False)
+    user_id: str
+    registration: OAuthRegistration
+    code_challenge: str | None
+    scopes: list[str]
+    expires_at: datetime
+    used: bool = False
 
 
 @dataclass

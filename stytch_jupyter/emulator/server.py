@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
 
 import uvicorn
 
@@ -299,6 +300,30 @@ class Emulator:
 
     def clear_faults(self) -> None:
         self.control.clear_faults()
+
+    def oauth_start_url(
+        self,
+        provider: str,
+        *,
+        code_challenge: str | None = None,
+        login_redirect_url: str | None = None,
+        signup_redirect_url: str | None = None,
+        custom_scopes: tuple[str, ...] = (),
+    ) -> str:
+        """The start URL an SDK would open for ``provider``, with this emulator's public token."""
+        params = {"public_token": self.public_token}
+        optional = {
+            "code_challenge": code_challenge,
+            "login_redirect_url": login_redirect_url,
+            "signup_redirect_url": signup_redirect_url,
+            "custom_scopes": " ".join(custom_scopes) or None,
+        }
+        params.update({k: v for k, v in optional.items() if v is not None})
+        return f"{self.api_url}/v1/public/oauth/{provider}/start?{urlencode(params)}"
+
+    def oauth_consent(self, start_url: str, email: str | None) -> str:
+        """Approve (as ``email``) or deny (None) at the consent page; the redirect URL back."""
+        return self.control.oauth_consent(start_url, email)
 
     def reset(self) -> None:
         self.control.reset()
