@@ -19,6 +19,7 @@ from .client_api import client_routes
 from .control_api import control_routes
 from .errors import EmulatorError
 from .faults import FaultMiddleware, FaultRegistry, hang_up
+from .mailbox import mailbox_routes
 from .oauth_api import oauth_routes
 from .project import LOOPBACK_ORIGIN_REGEX, ProjectSettings
 from .state import State
@@ -143,6 +144,7 @@ def create_app(
             *backend_routes(state, state.project_id, secret),
             *control_routes(state, faults),
             *oauth_routes(state, public_token, settings),
+            *mailbox_routes(state, faults, settings),
         ],
         exception_handlers={
             EmulatorError: _emulator_error,

@@ -40,6 +40,11 @@ class Clock:
             self._offset += timedelta(seconds=seconds)
         return self.now()
 
+    def offset(self) -> timedelta:
+        """How far ahead of real time the clock runs."""
+        with self._lock:
+            return self._offset
+
     def reset(self) -> None:
         with self._lock:
             self._offset = timedelta()

@@ -82,9 +82,14 @@ class EmulatorControl:
     def _control(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._call(method, f"{CONTROL_PREFIX}/{path}", **kwargs)
 
-    def outbox(self, email: str | None = None) -> list[dict[str, Any]]:
-        """Emails the emulator would have sent (to ``email`` only, if given), oldest first."""
-        params = {"email": email} if email is not None else None
+    def outbox(
+        self, email: str | None = None, *, newest_first: bool = False
+    ) -> list[dict[str, Any]]:
+        """Emails and texts the emulator would have sent (to ``email`` or a phone number only,
+        if given), oldest first unless ``newest_first``."""
+        params = {"order": "newest" if newest_first else "oldest"}
+        if email is not None:
+            params["email"] = email
         messages: list[dict[str, Any]] = self._control("GET", "outbox", params=params)["messages"]
         return messages
 

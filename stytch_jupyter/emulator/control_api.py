@@ -87,7 +87,13 @@ def _fault_from(body: Body) -> Fault:
 def control_routes(state: State, faults: FaultRegistry) -> list[Route]:
     async def outbox(request: Request) -> JSONResponse:
         email = request.query_params.get("email")
-        return JSONResponse({"messages": [m.to_json() for m in state.outbox(email)]})
+        order = request.query_params.get("order", "oldest")
+        if order not in ("oldest", "newest"):
+            raise errors.bad_request("order must be oldest or newest.")
+        messages = state.outbox(email)
+        if order == "newest":
+            messages.reverse()
+        return JSONResponse({"messages": [m.to_json() for m in messages]})
 
     async def issued(request: Request) -> JSONResponse:
         return JSONResponse(state.issued())

@@ -1,7 +1,7 @@
 """Injected faults: latency, error statuses and dropped connections, applied as ASGI middleware.
 
-Control endpoints (``/emulator/v1/...``) are never subject to faults, so a test can always
-see and clear what it set up.
+Control endpoints (``/emulator/v1/...``) and the mailbox page are never subject to faults, so
+a test can always see and clear what it set up.
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ class FaultMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith(CONTROL_PREFIX):
+        # The control API and the mailbox page (``/``) are how a test sees what it set up.
+        if scope["type"] != "http" or path.startswith(CONTROL_PREFIX) or path == "/":
             await self.app(scope, receive, send)
             return
         fault = self.registry.take(path)
