@@ -26,6 +26,7 @@ from .limits import MAX_REPLY_BYTES, MAX_RETRY_AFTER_SECONDS
 from .models import (
     DEFAULT_SESSION_MINUTES,
     AuthenticateResponse,
+    OAuthAuthenticateResponse,
     User,
     redact,
     validate_duration_minutes,
@@ -47,6 +48,7 @@ _PATHS = (
     "magic_links/authenticate",
     "passwords/authenticate",
     "users/me",
+    "oauth/authenticate",
 )
 
 
@@ -451,6 +453,32 @@ class StytchClient:
         return await self._authenticate(
             "passwords/authenticate", body, _optional_token(session_token), (password,)
         )
+
+    async def oauth_authenticate(
+        self,
+        token: str,
+        session_duration_minutes: int,
+        *,
+        code_verifier: str | None = None,
+        session_token: str | None = None,
+    ) -> OAuthAuthenticateResponse:
+        """Exchange the ``token`` an OAuth redirect brought back for a session; send the PKCE
+        ``code_verifier`` whose challenge started the flow. ``provider_values`` holds the
+        provider's own tokens: secrets, kept out of reprs."""
+        token = _require_text(token, "token").strip()
+        body: dict[str, Any] = {
+            "token": token,
+            "session_duration_minutes": _factor_duration(session_duration_minutes),
+        }
+        secrets: tuple[str, ...] = (token,)
+        if code_verifier is not None:
+            body["code_verifier"] = _require_text(code_verifier, "code_verifier")
+            secrets += (code_verifier,)
+        path = "oauth/authenticate"
+        status, data = await self._call(
+            "POST", path, _encode(body), _optional_token(session_token), secrets
+        )
+        return self._parse(f"POST {path}", status, OAuthAuthenticateResponse.from_dict, data)
 
     async def users_me(self, session_token: str) -> User:
         """The signed-in user."""
