@@ -203,6 +203,10 @@ class SessionManager(HasTraits):
 
     # ---- running coroutines from any thread ---------------------------------------------------
 
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start ``coro`` on the session loop and return at once (SessionClosedError if closed)."""
+        return self._loop.submit(coro)
+
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self._loop.run(coro)
 
