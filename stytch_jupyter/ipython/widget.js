@@ -174,6 +174,7 @@ function render({ model, el }) {
     node.replaceChildren();
     node.hidden = !text;
     node.removeAttribute("title");
+    if (!text) openDetails.delete(key); // the next message starts with its details closed
     if (text) {
       const part = disclosure(key, text, detail, "stytch-message");
       node.append(...part.childNodes);
