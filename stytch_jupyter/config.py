@@ -44,8 +44,9 @@ class Stytch(Configurable):
     ).tag(config=True)
 
     session_duration_minutes = Int(
-        5,
-        help="Session length a sign-in asks for, and what an extension sets (5 … 527040).",
+        60,
+        help="Session length a sign-in asks for, and what an extension sets (5 … 527040). "
+        "Stytch's mobile SDKs default to 5; a notebook sits idle for longer.",
     ).tag(config=True)
 
     heartbeat_interval = Float(
