@@ -33,6 +33,8 @@ def make_manager(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[..., S
         settings.setdefault("data_dir", str(tmp_path / "data"))
         settings.setdefault("heartbeat_interval", 30.0)
         settings.setdefault("timeout", 2.0)
+        # Stytch's mobile default: short enough for the emulator clock to expire it in a test.
+        settings.setdefault("session_duration_minutes", 5)
         config = Stytch(api_url=emulator.api_url, public_token=emulator.public_token, **settings)
         manager = SessionManager(config, store_poll_interval=0.1)
         made.append(manager)
@@ -70,11 +72,13 @@ def test_sign_in_sets_every_trait_and_persists(make_manager, emulator) -> None:
     assert other.session.session_id == manager.session.session_id
 
 
-def test_factor_sign_in_defaults_to_five_minutes(make_manager, emulator) -> None:
-    manager = make_manager()
+def test_factor_sign_in_lasts_the_configured_duration(make_manager, emulator) -> None:
+    default = Stytch().session_duration_minutes
+    assert default == 60  # notebooks sit idle for long stretches: an hour, not the SDKs' 5
+    manager = make_manager(session_duration_minutes=default)
     sign_in(manager, emulator)
     lifetime = manager.session.expires_at - manager.session.started_at
-    assert abs(lifetime.total_seconds() - 300) < 2
+    assert abs(lifetime.total_seconds() - default * 60) < 2
 
 
 def test_authenticate_without_duration_only_checks(make_manager, emulator) -> None:
@@ -230,7 +234,7 @@ def test_backoff_doubles_with_jitter_and_honours_retry_after() -> None:
 
 
 def test_next_check_is_at_the_interval_or_the_expiry(make_manager, emulator) -> None:
-    manager = make_manager(heartbeat_interval=3600)
+    manager = make_manager(heartbeat_interval=900)
     sign_in(manager, emulator)  # 5-minute session
     delay = manager.heartbeat.next_delay()
     assert delay is not None and 290 < delay <= 300
@@ -244,7 +248,7 @@ def test_next_check_is_at_the_interval_or_the_expiry(make_manager, emulator) -> 
 
 
 def test_server_side_revoke_is_noticed_within_an_interval(make_manager, emulator) -> None:
-    manager = make_manager(heartbeat_interval=0.3)
+    manager = make_manager(heartbeat_interval=0.5)
     sign_in(manager, emulator)
     emulator.revoke_session(session_token=manager.session_token.value)
     wait_for(lambda: manager.status == "signed_out", timeout=5, what="the heartbeat to clear")
@@ -264,7 +268,7 @@ def test_server_side_revoke_is_noticed_within_an_interval(make_manager, emulator
     ids=["500", "503", "429", "dropped", "timeout"],
 )
 def test_recoverable_errors_during_beats_keep_the_session(make_manager, emulator, fault) -> None:
-    manager = make_manager(heartbeat_interval=0.2)
+    manager = make_manager(heartbeat_interval=0.5)
     sign_in(manager, emulator)
     session_id = manager.session.session_id
     emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", times=2, **fault)
@@ -277,7 +281,7 @@ def test_recoverable_errors_during_beats_keep_the_session(make_manager, emulator
 
 @pytest.mark.parametrize("error", ["session_not_found", "unauthorized_credentials"])
 def test_unrecoverable_errors_clear_the_session(make_manager, emulator, error) -> None:
-    manager = make_manager(heartbeat_interval=0.2)
+    manager = make_manager(heartbeat_interval=0.5)
     sign_in(manager, emulator)
     status = 404 if error == "session_not_found" else 401
     emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", status=status, error_type=error)
@@ -346,7 +350,7 @@ def test_revoke_of_a_session_already_gone_clears_it(make_manager, emulator) -> N
 
 
 def test_auto_extend_moves_the_expiry(make_manager, emulator) -> None:
-    manager = make_manager(heartbeat_interval=0.3, auto_extend=True, session_duration_minutes=60)
+    manager = make_manager(heartbeat_interval=0.5, auto_extend=True, session_duration_minutes=60)
     sign_in(manager, emulator)  # 5 minutes
     wait_for(
         lambda: manager.session.expires_in(manager.server_now()) > 50 * 60,
@@ -355,7 +359,7 @@ def test_auto_extend_moves_the_expiry(make_manager, emulator) -> None:
 
 
 def test_heartbeat_start_stop_and_close_leave_no_thread(make_manager, emulator) -> None:
-    manager = make_manager(heartbeat_interval=0.2)
+    manager = make_manager(heartbeat_interval=0.5)
     sign_in(manager, emulator)
     manager.heartbeat.stop()
     assert manager.heartbeat_state == "stopped"
@@ -483,7 +487,7 @@ def test_a_failing_observer_breaks_nothing(make_manager, emulator, caplog) -> No
 
 
 def test_auto_extend_extends_before_the_expiry(make_manager, emulator) -> None:
-    manager = make_manager(heartbeat_interval=3600, auto_extend=True)
+    manager = make_manager(heartbeat_interval=900, auto_extend=True)
     sign_in(manager, emulator)  # 5 minutes
     emulator.advance_clock(292)
     manager.sessions.authenticate()  # 8 s left on the server's clock
