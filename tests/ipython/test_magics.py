@@ -9,6 +9,7 @@ from __future__ import annotations
 import _thread
 import base64
 import json
+import signal
 import socket
 import threading
 from datetime import datetime, timedelta, timezone
@@ -524,9 +525,15 @@ def test_interrupting_the_wait_for_a_magic_link_closes_the_listener(
         _thread.interrupt_main()  # what Ctrl-C / "interrupt the kernel" does
 
     interrupter = threading.Thread(target=interrupt_once_the_link_is_sent)
-    interrupter.start()
-    result = run(ip, f"%stytch login magic-link --email {EMAIL}")
-    interrupter.join(10)
+    # interrupt_main() does nothing where SIGINT is ignored (a launcher that ignores it, as
+    # background jobs do): give this test Python's own handler, as a kernel has.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        interrupter.start()
+        result = run(ip, f"%stytch login magic-link --email {EMAIL}")
+        interrupter.join(10)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert isinstance(result.error_in_exec, KeyboardInterrupt)
     assert not listener_threads()
     assert stytch.status == "signed_out"
