@@ -9,14 +9,20 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import errors
+from .b2b_backend_api import b2b_backend_routes
+from .b2b_client_api import b2b_client_routes, not_b2b_routes
+from .b2b_control_api import b2b_control_routes
+from .b2b_state import B2BState
 from .backend_api import backend_routes
 from .client_api import client_routes
 from .control_api import control_routes
 from .errors import EmulatorError
 from .faults import FaultMiddleware, FaultRegistry
+from .sso import sso_routes
 from .state import State
 
 logger = logging.getLogger("stytch_jupyter.emulator")
@@ -76,12 +82,32 @@ class _QuietErrors:
             )
 
 
-def create_app(state: State, faults: FaultRegistry, *, public_token: str, secret: str) -> ASGIApp:
+def _b2b_routes(b2b: B2BState | None, public_token: str, secret: str) -> list[Route]:
+    """A B2B project's endpoints; a consumer project refuses B2B paths in one line."""
+    if b2b is None:
+        return not_b2b_routes()
+    return [
+        *b2b_client_routes(b2b, public_token),
+        *b2b_backend_routes(b2b, b2b.project_id, secret),
+        *sso_routes(b2b, public_token),
+        *b2b_control_routes(b2b),
+    ]
+
+
+def create_app(
+    state: State,
+    faults: FaultRegistry,
+    *,
+    public_token: str,
+    secret: str,
+    b2b: B2BState | None = None,
+) -> ASGIApp:
     app = Starlette(
         routes=[
             *client_routes(state, public_token),
             *backend_routes(state, state.project_id, secret),
             *control_routes(state, faults),
+            *_b2b_routes(b2b, public_token, secret),
         ],
         exception_handlers={
             EmulatorError: _emulator_error,

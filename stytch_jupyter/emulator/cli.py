@@ -29,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project-id", default=DEFAULT_PROJECT_ID)
     parser.add_argument("--public-token", default=DEFAULT_PUBLIC_TOKEN)
     parser.add_argument("--secret", default=DEFAULT_SECRET)
+    parser.add_argument(
+        "--b2b",
+        action="store_true",
+        help="serve a B2B project (organizations, members, SSO) instead of a consumer one",
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -56,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         project_id=args.project_id,
         public_token=args.public_token,
         secret=args.secret,
+        vertical="b2b" if args.b2b else "consumer",
     )
     try:
         emulator.start()
@@ -69,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
             f"  project_id    {emulator.project_id}\n"
             f"  public_token  {emulator.public_token}\n"
             f"  secret        {emulator.secret}\n"
+            f"  vertical      {emulator.vertical}\n"
             f"  outbox        {emulator.api_url}/emulator/v1/outbox\n"
             "\n"
             "Point a notebook at it:\n"

@@ -14,6 +14,7 @@ from typing import Any
 import uvicorn
 
 from .app import create_app
+from .b2b_state import B2BState
 from .clock import Clock
 from .control import EmulatorControl
 from .defaults import DEFAULT_HOST, DEFAULT_PROJECT_ID, DEFAULT_PUBLIC_TOKEN, DEFAULT_SECRET
@@ -22,6 +23,8 @@ from .keys import shared_signing_key
 from .state import State
 
 _START_TIMEOUT = 10.0
+# The two kinds of Stytch project (bootstrap reports them as CONSUMER and B2B).
+VERTICALS = ("consumer", "b2b")
 _STOP_TIMEOUT = 5.0
 
 
@@ -100,13 +103,18 @@ class Emulator:
         project_id: str = DEFAULT_PROJECT_ID,
         public_token: str = DEFAULT_PUBLIC_TOKEN,
         secret: str = DEFAULT_SECRET,
+        vertical: str = "consumer",
     ) -> None:
+        if vertical.lower() not in VERTICALS:
+            raise ValueError(f"vertical must be one of {', '.join(VERTICALS)}, not {vertical!r}")
+        self.vertical = vertical.lower()
         self.host = host
         self.port = port
         self.project_id = project_id
         self.public_token = public_token
         self.secret = secret
         self._state = State(project_id, shared_signing_key(), Clock())
+        self._b2b = B2BState(self._state) if self.vertical == "b2b" else None
         self._faults = FaultRegistry()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -115,7 +123,7 @@ class Emulator:
 
     def __repr__(self) -> str:
         where = self.api_url if self.running else "stopped"
-        return f"Emulator({where}, project_id={self.project_id!r})"
+        return f"Emulator({where}, project_id={self.project_id!r}, vertical={self.vertical!r})"
 
     @property
     def running(self) -> bool:
@@ -143,7 +151,11 @@ class Emulator:
         sock = _listening_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
         app = create_app(
-            self._state, self._faults, public_token=self.public_token, secret=self.secret
+            self._state,
+            self._faults,
+            public_token=self.public_token,
+            secret=self.secret,
+            b2b=self._b2b,
         )
         config = uvicorn.Config(
             app,
@@ -241,6 +253,28 @@ class Emulator:
 
     def advance_clock(self, seconds: float) -> datetime:
         return self.control.advance_clock(seconds)
+
+    # B2B projects: the same helpers as ``EmulatorControl``'s (see there).
+
+    def create_organization(
+        self, name: str, slug: str | None = None, **settings: Any
+    ) -> dict[str, Any]:
+        return self.control.create_organization(name, slug, **settings)
+
+    def create_member(self, organization: str, email: str, **fields: Any) -> dict[str, Any]:
+        return self.control.create_member(organization, email, **fields)
+
+    def delete_member(self, organization: str, member_id: str) -> None:
+        self.control.delete_member(organization, member_id)
+
+    def totp_code(self, organization: str, member_id: str) -> str:
+        return self.control.totp_code(organization, member_id)
+
+    def last_sms_otp(self, phone_number: str) -> str:
+        return self.control.last_sms_otp(phone_number)
+
+    def complete_idp(self, start_url: str, email: str, **options: Any) -> str:
+        return self.control.complete_idp(start_url, email, **options)
 
     def add_fault(
         self,
