@@ -523,6 +523,16 @@ class B2BState:
     ) -> Outcome:
         self._spend(spent)
         outcome = Outcome(member=member, organization=org, member_created=created)
+        if (
+            current is not None
+            and current.member_id == member.member_id
+            and current.live_at(self._now())
+        ):
+            # A step taken inside a live session (step-up MFA) counts what it already proved.
+            merged = list(current.factors)
+            for factor in factors:
+                merged = merge_factors(merged, factor)
+            factors = merged
         if not self._primary_ok(org, member, factors):
             outcome.ist = self._new_ist(member.email_address, factors, member)
             allowed = org.allowed_auth_methods

@@ -805,3 +805,25 @@ def test_a_consumer_project_refuses_b2b_paths_in_one_line():
 def test_vertical_is_checked():
     with pytest.raises(ValueError, match="vertical"):
         Emulator(vertical="enterprise")
+
+
+def test_totp_step_up_inside_a_session_adds_the_factor_to_that_session(b2b, http):
+    org = b2b.create_organization("Acme", "acme")
+    member = b2b.create_member("acme", EMAIL, password=PASSWORD)
+    signed_in = data(
+        sdk(
+            http,
+            b2b,
+            "passwords/authenticate",
+            {"organization_id": "acme", "email_address": EMAIL, "password": PASSWORD},
+        )
+    )
+    token = signed_in["session_token"]
+    ids = {"organization_id": org["organization_id"], "member_id": member["member_id"]}
+    data(sdk(http, b2b, "totp", ids, session=token))
+    code = b2b.totp_code("acme", member["member_id"])
+    reply = data(sdk(http, b2b, "totp/authenticate", {**ids, "code": code}, session=token))
+    session = reply["member_session"]
+    assert session["member_session_id"] == signed_in["member_session"]["member_session_id"]
+    assert [f["type"] for f in session["authentication_factors"]] == ["password", "totp"]
+    assert reply["session_token"] == token
