@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,6 +19,7 @@ from . import errors
 from .b2b_backend_api import b2b_backend_routes
 from .b2b_client_api import b2b_client_routes, not_b2b_routes
 from .b2b_control_api import b2b_control_routes
+from .b2b_mailbox import b2b_mailbox_routes, organizations_html
 from .b2b_state import B2BState
 from .backend_api import backend_routes
 from .client_api import client_routes
@@ -136,15 +138,18 @@ class _ClientApiCors:
             await self.app(scope, receive, send)
 
 
-def _b2b_routes(b2b: B2BState | None, public_token: str, secret: str) -> list[Route]:
+def _b2b_routes(
+    b2b: B2BState | None, public_token: str, secret: str, settings: ProjectSettings
+) -> list[Route]:
     """A B2B project's endpoints; a consumer project refuses B2B paths in one line."""
     if b2b is None:
         return not_b2b_routes()
     return [
-        *b2b_client_routes(b2b, public_token),
-        *b2b_backend_routes(b2b, b2b.project_id, secret),
-        *sso_routes(b2b, public_token),
+        *b2b_client_routes(b2b, public_token, settings),
+        *b2b_backend_routes(b2b, b2b.project_id, secret, settings),
+        *sso_routes(b2b, public_token, settings),
         *b2b_control_routes(b2b),
+        *b2b_mailbox_routes(b2b),
     ]
 
 
@@ -162,9 +167,11 @@ def create_app(
             *client_routes(state, public_token, settings),
             *backend_routes(state, state.project_id, secret),
             *control_routes(state, faults),
-            *_b2b_routes(b2b, public_token, secret),
+            *_b2b_routes(b2b, public_token, secret, settings),
             *oauth_routes(state, public_token, settings),
-            *mailbox_routes(state, faults, settings),
+            *mailbox_routes(
+                state, faults, settings, None if b2b is None else partial(organizations_html, b2b)
+            ),
         ],
         exception_handlers={
             EmulatorError: _emulator_error,

@@ -19,6 +19,7 @@ from .b2b_client_api import B2BCall, Handler, b2b_handlers
 from .b2b_models import MemberSession
 from .b2b_state import B2BState
 from .errors import EmulatorError, bad_request, new_request_id
+from .project import ProjectSettings
 from .wire import Body, basic_credentials, client_of, read_body
 
 # The backend endpoints that reuse a client handler, and which session fields they read.
@@ -70,7 +71,9 @@ def _exactly_one(body: Body, names: tuple[str, ...]) -> tuple[str, str]:
     return given[0]
 
 
-def b2b_backend_routes(b2b: B2BState, project_id: str, secret: str) -> list[Route]:
+def b2b_backend_routes(
+    b2b: B2BState, project_id: str, secret: str, settings: ProjectSettings
+) -> list[Route]:
     def check_credentials(request: Request) -> None:
         creds = basic_credentials(request)
         if (
@@ -111,7 +114,7 @@ def b2b_backend_routes(b2b: B2BState, project_id: str, secret: str) -> list[Rout
 
         return register
 
-    handlers = b2b_handlers(b2b)
+    handlers = b2b_handlers(b2b, settings)
     routes = [shared(path, handlers[path]) for path in _SHARED]
 
     def find_session(name: str, value: str) -> MemberSession:

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from . import b2b_errors as e
+from . import errors
 from .b2b_models import MemberSession
 from .b2b_state import B2BState, Discovery, Outcome
 from .clock import rfc3339
@@ -33,6 +34,7 @@ from .defaults import (
     MIN_OTP_MINUTES,
 )
 from .errors import EmulatorError, new_request_id
+from .project import ProjectSettings
 from .state import Client
 from .wire import Body, basic_credentials, client_of, read_body
 
@@ -117,7 +119,7 @@ def discovery_fields(found: Discovery, *, with_ist: bool = True) -> dict[str, An
 # -- the handlers --------------------------------------------------------------------------
 
 
-def b2b_handlers(b2b: B2BState) -> dict[str, Handler]:
+def b2b_handlers(b2b: B2BState, settings: ProjectSettings) -> dict[str, Handler]:
     """``path under b2b/`` -> handler, for the POST endpoints both APIs serve."""
 
     def header_session(call: B2BCall) -> MemberSession:
@@ -146,8 +148,31 @@ def b2b_handlers(b2b: B2BState) -> dict[str, Handler]:
         )
         return mfa_fields(outcome)
 
+    def email_link_checks(call: B2BCall, url_fields: tuple[str, ...]) -> str | None:
+        """The project's settings for email magic links, as for consumer ones: PKCE when
+        required (SDK calls only; a backend has no verifier to keep), and the redirect
+        allowlist when strict."""
+        challenge = call.body.string("pkce_code_challenge") or None
+        if challenge is None and not call.backend and settings.requires_pkce("email_magic_links"):
+            raise EmulatorError(
+                400,
+                errors.PKCE_EXPECTED_CODE_CHALLENGE,
+                "This project requires PKCE for email magic links: send a pkce_code_challenge.",
+            )
+        if settings.strict_magic_link_urls:
+            for name in url_fields:
+                given = call.body.string(name)
+                if given and not settings.redirect_allowed(given):
+                    raise EmulatorError(
+                        400,
+                        errors.NO_MATCH_FOR_PROVIDED_MAGIC_LINK_URL,
+                        f"{name} is not one of the project's redirect URLs.",
+                    )
+        return challenge
+
     def magic_links_login_or_signup(call: B2BCall) -> dict[str, Any]:
         body = call.body
+        challenge = email_link_checks(call, ("login_redirect_url", "signup_redirect_url"))
         login_url = body.url("login_redirect_url") or call.landing()
         member, created, org = b2b.send_magic_link(
             body.required_string("organization_id"),
@@ -160,7 +185,7 @@ def b2b_handlers(b2b: B2BState) -> dict[str, Handler]:
                 MIN_MAGIC_LINK_MINUTES,
                 MAX_MAGIC_LINK_MINUTES,
             ),
-            code_challenge=body.string("pkce_code_challenge") or None,
+            code_challenge=challenge,
         )
         if not call.backend:
             return {}
@@ -188,6 +213,7 @@ def b2b_handlers(b2b: B2BState) -> dict[str, Handler]:
 
     def magic_links_discovery_send(call: B2BCall) -> dict[str, Any]:
         body = call.body
+        challenge = email_link_checks(call, ("discovery_redirect_url",))
         b2b.send_discovery_magic_link(
             body.email("email_address"),
             body.url("discovery_redirect_url") or call.landing(),
@@ -197,7 +223,7 @@ def b2b_handlers(b2b: B2BState) -> dict[str, Handler]:
                 MIN_MAGIC_LINK_MINUTES,
                 MAX_MAGIC_LINK_MINUTES,
             ),
-            body.string("pkce_code_challenge") or None,
+            challenge,
         )
         return {}
 
@@ -472,7 +498,7 @@ def _string_list(body: Body, name: str) -> list[str] | None:
     return list(value)
 
 
-def b2b_client_routes(b2b: B2BState, public_token: str) -> list[Route]:
+def b2b_client_routes(b2b: B2BState, public_token: str, settings: ProjectSettings) -> list[Route]:
     def session_part(request: Request) -> str | None:
         creds = basic_credentials(request)
         if creds is None or not hmac.compare_digest(creds[0], public_token):
@@ -507,7 +533,7 @@ def b2b_client_routes(b2b: B2BState, public_token: str) -> list[Route]:
     def organizations_me(call: B2BCall) -> dict[str, Any]:
         return {"organization": b2b.organization_of(header_session(call)).to_json()}
 
-    routes = [route(path, handler) for path, handler in b2b_handlers(b2b).items()]
+    routes = [route(path, handler) for path, handler in b2b_handlers(b2b, settings).items()]
     return [
         *routes,
         route("sessions/revoke", sessions_revoke),

@@ -52,6 +52,7 @@ TOTP_ALREADY_EXISTS = "totp_already_exists"  # 400
 TOTP_NOT_FOUND = "totp_not_found"  # 404
 UNABLE_TO_AUTH_TOTP = "unable_to_auth_totp_code"  # 401
 UNABLE_TO_AUTH_RECOVERY_CODE = "unable_to_auth_recovery_code"  # 401
-INVALID_REDIRECT_URL = "invalid_redirect_url"  # 400
+NO_MATCH_FOR_PROVIDED_SSO_URL = "no_match_for_provided_sso_url"  # 400
+IDP_FLOW_NOT_FOUND = "idp_flow_not_found"  # 404, the emulator's consent page only
 # A consumer project asked for a B2B endpoint (what Stytch answers is UNVERIFIED).
 NOT_A_B2B_PROJECT = "not_a_b2b_project"  # 404

@@ -1332,7 +1332,13 @@ class B2BState:
         self.core.record("mfa_codes", code)
         self._post(
             Message(
-                self.core.new_message_id(), phone, "sms", member.member_id, self._now(), code=code
+                self.core.new_message_id(),
+                phone,
+                # The kind the mailbox page shows as an SMS code.
+                "sms_otp",
+                member.member_id,
+                self._now(),
+                code=code,
             )
         )
 

@@ -233,7 +233,7 @@ class EmulatorControl:
 
     def last_sms_otp(self, phone_number: str) -> str:
         """The latest MFA passcode texted to ``phone_number``."""
-        code: str | None = self._last(phone_number, "sms")["code"]
+        code: str | None = self._last(phone_number, "sms_otp")["code"]
         assert code is not None
         return code
 

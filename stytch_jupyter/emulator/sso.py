@@ -5,12 +5,17 @@ also without ``/v1`` as the KMP beta SDK builds them) checks its query and redir
 page at ``/emulator/v1/b2b/idp/{flow_id}``: the SAML/OIDC (or OAuth) hop, where a person says who
 they are. Approving redirects to the flow's redirect URL with ``stytch_token_type=sso`` (``oauth``,
 ``discovery_oauth``) and ``token``, which ``b2b/sso/authenticate`` (or the OAuth ones) redeems.
+
+The conventions are the consumer OAuth provider's (``oauth_api``): the public token compared in
+constant time, redirect URLs checked against the project's allowlist (loopback
+``…/stytch-jupyter/callback`` always allowed), PKCE required when the project says so, a denial
+redirecting with Stytch's error fields, and nothing cached or referred on.
 """
 
 from __future__ import annotations
 
-import hmac
 import html
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -22,18 +27,30 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from . import b2b_errors as e
+from . import errors
 from .b2b_state import IDP_TOKEN_MINUTES, B2BState
 from .defaults import CONTROL_PREFIX, MAGIC_LINK_LANDING_PATH
 from .errors import EmulatorError, bad_request
+from .models import same_secret
+from .project import ProjectSettings
+from .wire import is_email
 
 IDP_PATH = f"{CONTROL_PREFIX}/b2b/idp"
 # The B2B OAuth providers Stytch's SDKs list.
 B2B_OAUTH_PROVIDERS = ("google", "microsoft", "hubspot", "slack", "github")
-# UNVERIFIED: what Stytch sends back when the person refuses at the identity provider. Here the
-# redirect still happens (so a waiting listener stops), with an OAuth-style error and no token.
-DENIED_ERROR = "access_denied"
-# A consent form field may be this long at most (an email, a display name).
-_MAX_FIELD = 320
+# UNVERIFIED: what Stytch sends back when the person refuses at the identity provider. As the
+# consumer provider does, the redirect still happens (a waiting listener stops) with Stytch's
+# error fields and no token.
+DENIED_ERROR_TYPES = {
+    "sso": "sso_user_denied_access",
+    "oauth": errors.OAUTH_USER_DENIED,
+    "discovery_oauth": errors.OAUTH_USER_DENIED,
+}
+# An S256 challenge is base64url (no padding) of 32 bytes: 43 characters.
+_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
+# A form post is small; anything larger is not from the consent page.
+_MAX_FORM_BYTES = 16_384
+_MAX_NAME = 200
 
 
 @dataclass
@@ -61,18 +78,16 @@ class Flows:
             self._flows[flow.flow_id] = flow
             return flow
 
-    def get(self, flow_id: str, now: datetime) -> Flow:
+    def get(self, flow_id: str, now: datetime, *, take: bool = False) -> Flow:
         with self._lock:
             flow = self._flows.get(flow_id)
-        if flow is None or now >= flow.expires_at:
-            raise EmulatorError(404, "idp_flow_not_found", "This sign-in page has expired.")
-        return flow
-
-    def take(self, flow_id: str, now: datetime) -> Flow:
-        flow = self.get(flow_id, now)
-        with self._lock:
-            self._flows.pop(flow_id, None)
-        return flow
+            if flow is None or now >= flow.expires_at:
+                raise EmulatorError(
+                    404, e.IDP_FLOW_NOT_FOUND, "This sign-in page is unknown, used or expired."
+                )
+            if take:
+                del self._flows[flow_id]
+            return flow
 
     def reset(self) -> None:
         with self._lock:
@@ -85,51 +100,99 @@ def _with_query(url: str, extra: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode([*query, *extra.items()])))
 
 
-def _redirect_url(value: str | None, default: str) -> str:
-    if not value:
-        return default
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise EmulatorError(
-            400, e.INVALID_REDIRECT_URL, "Redirect URLs must be absolute http(s) URLs."
-        )
-    return value
+def _no_store(response: Response) -> Response:
+    # The page holds a flow id and the redirect a token: never cached, framed or referred on.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
 
 
 _PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>Stytch emulator: {title}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:34em;margin:3em auto;padding:0 1em}}
-label{{display:block;margin:.8em 0}}input{{width:100%;padding:.3em;font:inherit}}
-button{{font:inherit;padding:.4em 1.2em;margin-right:.6em}}</style></head>
-<body><h1>{title}</h1>
-<p>This is the local Stytch emulator's identity provider ({what}). Say who you are; approving
-sends you back to <code>{back}</code> with a one-time token.</p>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} (emulated)</title>
+<style>
+body{{font-family:system-ui,sans-serif;max-width:32em;margin:3em auto;padding:0 1em;color:#222}}
+fieldset{{border:1px solid #ccc;border-radius:6px;margin:1em 0}}
+label{{display:block;margin:.3em 0}} input[type=email],input[type=text]{{width:100%;padding:.4em}}
+button{{font-size:1em;padding:.5em 1.2em;margin-right:.6em}} small{{color:#666}}
+</style></head>
+<body>
+<h1>{title}</h1>
+<p><small>This is the local Stytch emulator playing the identity provider ({what}).</small></p>
 <form method="post" action="{action}">
-<label>Email <input name="email" type="email" required value="{email}" autofocus></label>
-<label>Name (optional) <input name="name" value=""></label>
-<button name="decision" value="approve" type="submit">Approve</button>
-<button name="decision" value="deny" type="submit" formnovalidate>Deny</button>
-</form></body></html>
+<fieldset><legend>Continue as</legend>
+{users}
+<label for="email">or another address</label>
+<input type="email" id="email" name="email" placeholder="ada@example.com" autocomplete="off">
+<label for="name">Name (optional)</label>
+<input type="text" id="name" name="name" autocomplete="off">
+</fieldset>
+<button type="submit" name="decision" value="approve" id="approve">Approve</button>
+<button type="submit" name="decision" value="deny" id="deny">Deny</button>
+</form>
+<p><small>Then back to {back}</small></p>
+</body></html>
 """
 
 
-def sso_routes(b2b: B2BState, public_token: str) -> list[Route]:
+def _user_choices(emails: list[str]) -> str:
+    if not emails:
+        return "<p><small>No members yet: type an address.</small></p>"
+    return "\n".join(
+        f'<label><input type="radio" name="user" value="{html.escape(e)}"> {html.escape(e)}</label>'
+        for e in emails
+    )
+
+
+def sso_routes(b2b: B2BState, public_token: str, settings: ProjectSettings) -> list[Route]:
     flows = Flows()
     b2b.core.on_reset(flows.reset)
 
     def check_public_token(request: Request) -> None:
-        given = request.query_params.get("public_token", "")
-        if not hmac.compare_digest(given.encode("utf-8"), public_token.encode("utf-8")):
+        if not same_secret(request.query_params.get("public_token", ""), public_token):
             raise EmulatorError(
-                401, "invalid_public_token", "The public_token is missing or unknown."
+                401, errors.INVALID_PUBLIC_TOKEN, "The public token is missing or unknown."
             )
+
+    def redirect_url(request: Request, name: str, fallback: str, kind: str) -> str:
+        value = request.query_params.get(name)
+        if not value:
+            return fallback
+        if not settings.redirect_allowed(value):
+            error_type = (
+                e.NO_MATCH_FOR_PROVIDED_SSO_URL
+                if kind == "sso"
+                else errors.NO_MATCH_FOR_PROVIDED_OAUTH_URL
+            )
+            raise EmulatorError(
+                400, error_type, f"{name} is not one of the project's redirect URLs."
+            )
+        return value
+
+    def challenge_of(request: Request, pkce_flow: str) -> str | None:
+        challenge = request.query_params.get("pkce_code_challenge") or None
+        if challenge is None and settings.requires_pkce(pkce_flow):
+            raise EmulatorError(
+                400,
+                errors.PKCE_EXPECTED_CODE_CHALLENGE,
+                f"This project requires PKCE for {pkce_flow}: send a pkce_code_challenge.",
+            )
+        if challenge is not None and not _CHALLENGE.fullmatch(challenge):
+            raise EmulatorError(
+                400,
+                errors.INVALID_CODE_CHALLENGE,
+                "pkce_code_challenge must be an S256 challenge (43 base64url characters).",
+            )
+        return challenge
 
     def landing(request: Request) -> str:
         return str(request.base_url).rstrip("/") + MAGIC_LINK_LANDING_PATH
 
-    def begin(request: Request, flow: Flow) -> Response:
+    def begin(flow: Flow) -> Response:
         flows.add(flow)
-        return RedirectResponse(f"{IDP_PATH}/{flow.flow_id}", status_code=302)
+        return _no_store(RedirectResponse(f"{IDP_PATH}/{flow.flow_id}", status_code=302))
 
     def expiry() -> datetime:
         return b2b.clock.now() + timedelta(minutes=IDP_TOKEN_MINUTES)
@@ -142,7 +205,7 @@ def sso_routes(b2b: B2BState, public_token: str) -> list[Route]:
             # An emulator convenience: the organization's default connection, by slug or id.
             ref = query.get("organization_slug") or query.get("organization_id")
             if not ref:
-                raise bad_request("connection_id is required.")
+                raise bad_request("connection_id (or organization_slug) is required.")
             org = b2b.organization(ref)
             if org.sso_default_connection_id is None:
                 raise EmulatorError(
@@ -150,25 +213,26 @@ def sso_routes(b2b: B2BState, public_token: str) -> list[Route]:
                 )
             connection_id = org.sso_default_connection_id
         org, connection = b2b.sso_connection(connection_id)
-        login = _redirect_url(query.get("login_redirect_url"), landing(request))
-        flow = Flow(
-            kind="sso",
-            organization_id=org.organization_id,
-            connection_id=connection.connection_id,
-            provider=None,
-            login_url=login,
-            signup_url=_redirect_url(query.get("signup_redirect_url"), login),
-            code_challenge=query.get("pkce_code_challenge") or None,
-            expires_at=expiry(),
+        login = redirect_url(request, "login_redirect_url", landing(request), "sso")
+        return begin(
+            Flow(
+                kind="sso",
+                organization_id=org.organization_id,
+                connection_id=connection.connection_id,
+                provider=None,
+                login_url=login,
+                signup_url=redirect_url(request, "signup_redirect_url", login, "sso"),
+                code_challenge=challenge_of(request, "sso"),
+                expires_at=expiry(),
+            )
         )
-        return begin(request, flow)
 
     def provider_of(request: Request) -> str:
         provider = str(request.path_params["provider"])
         if provider not in B2B_OAUTH_PROVIDERS:
             raise EmulatorError(
                 400,
-                "invalid_oauth_provider",
+                errors.INVALID_OAUTH_PROVIDER,
                 f"B2B OAuth providers are {', '.join(B2B_OAUTH_PROVIDERS)}.",
             )
         return provider
@@ -181,39 +245,40 @@ def sso_routes(b2b: B2BState, public_token: str) -> list[Route]:
         if not ref:
             raise bad_request("organization_id or slug is required.")
         org = b2b.organization(ref)
-        login = _redirect_url(query.get("login_redirect_url"), landing(request))
-        flow = Flow(
-            kind="oauth",
-            organization_id=org.organization_id,
-            connection_id=None,
-            provider=provider,
-            login_url=login,
-            signup_url=_redirect_url(query.get("signup_redirect_url"), login),
-            code_challenge=query.get("pkce_code_challenge") or None,
-            expires_at=expiry(),
+        login = redirect_url(request, "login_redirect_url", landing(request), "oauth")
+        return begin(
+            Flow(
+                kind="oauth",
+                organization_id=org.organization_id,
+                connection_id=None,
+                provider=provider,
+                login_url=login,
+                signup_url=redirect_url(request, "signup_redirect_url", login, "oauth"),
+                code_challenge=challenge_of(request, "oauth"),
+                expires_at=expiry(),
+            )
         )
-        return begin(request, flow)
 
     async def oauth_discovery_start(request: Request) -> Response:
         check_public_token(request)
         provider = provider_of(request)
-        query = request.query_params
-        url = _redirect_url(query.get("discovery_redirect_url"), landing(request))
-        flow = Flow(
-            kind="discovery_oauth",
-            organization_id=None,
-            connection_id=None,
-            provider=provider,
-            login_url=url,
-            signup_url=url,
-            code_challenge=query.get("pkce_code_challenge") or None,
-            expires_at=expiry(),
+        url = redirect_url(request, "discovery_redirect_url", landing(request), "oauth")
+        return begin(
+            Flow(
+                kind="discovery_oauth",
+                organization_id=None,
+                connection_id=None,
+                provider=provider,
+                login_url=url,
+                signup_url=url,
+                code_challenge=challenge_of(request, "oauth"),
+                expires_at=expiry(),
+            )
         )
-        return begin(request, flow)
 
-    async def consent_page(request: Request) -> HTMLResponse:
+    async def consent_page(request: Request) -> Response:
         flow = flows.get(request.path_params["flow_id"], b2b.clock.now())
-        email = ""
+        emails: list[str] = []
         if flow.connection_id is not None:
             org, connection = b2b.sso_connection(flow.connection_id)
             title = f"Sign in to {org.organization_name}"
@@ -226,34 +291,47 @@ def sso_routes(b2b: B2BState, public_token: str) -> list[Route]:
             title = f"Continue with {flow.provider}"
             what = f"{flow.provider} OAuth, discovery"
         if flow.organization_id is not None:
-            active = [m for m in b2b.members(flow.organization_id) if m.status == "active"]
-            email = active[0].email_address if active else ""
+            members = b2b.members(flow.organization_id)
+            emails = sorted(m.email_address for m in members if m.status != "deleted")
         page = _PAGE.format(
             title=html.escape(title),
             what=html.escape(what),
             back=html.escape(urlsplit(flow.login_url)._replace(query="").geturl()),
             action=html.escape(f"{IDP_PATH}/{flow.flow_id}"),
-            email=html.escape(email),
+            users=_user_choices(emails),
         )
-        # The page is the emulator's own: no framing by other origins.
-        return HTMLResponse(page, headers={"X-Frame-Options": "DENY"})
+        return _no_store(HTMLResponse(page))
 
     async def consent_answer(request: Request) -> Response:
-        flow = flows.take(request.path_params["flow_id"], b2b.clock.now())
-        # Parsed here: starlette's form parser needs python-multipart, which the emulator lacks.
-        raw = (await request.body()).decode("utf-8", errors="replace")
-        form = dict(parse_qsl(raw, keep_blank_values=True))
-        decision = str(form.get("decision", "approve"))
-        token_type = flow.kind
-        if decision != "approve":
-            target = _with_query(
-                flow.login_url, {"stytch_token_type": token_type, "error": DENIED_ERROR}
+        raw = await request.body()
+        if len(raw) > _MAX_FORM_BYTES:
+            raise bad_request("The form is too large.")
+        try:
+            # Parsed here: starlette's own form parser needs python-multipart.
+            form = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        except (UnicodeDecodeError, ValueError):
+            raise bad_request("The form is not valid.") from None
+        decision = form.get("decision", "").strip()
+        if decision not in ("approve", "deny"):
+            raise bad_request("decision must be approve or deny.")
+        email = (form.get("email", "").strip() or form.get("user", "").strip()).lower()
+        name = form.get("name", "").strip()
+        if decision == "approve" and not is_email(email):
+            raise EmulatorError(
+                400, errors.INVALID_EMAIL, "Pick a member or type a valid email address."
             )
-            return RedirectResponse(target, status_code=303)
-        email = str(form.get("email", "")).strip()
-        name = str(form.get("name", "")).strip()
-        if not email or "@" not in email or len(email) > _MAX_FIELD or len(name) > _MAX_FIELD:
-            raise EmulatorError(400, "invalid_email", "The email is not a valid email address.")
+        if len(name) > _MAX_NAME:
+            raise bad_request(f"name must be at most {_MAX_NAME} characters.")
+        # A flow answers once: approved or denied, it is gone.
+        flow = flows.get(request.path_params["flow_id"], b2b.clock.now(), take=True)
+        if decision == "deny":
+            denied = {
+                "stytch_token_type": flow.kind,
+                "status_code": "400",
+                "error_type": DENIED_ERROR_TYPES[flow.kind],
+                "error_message": "The user denied access at the identity provider.",
+            }
+            return _no_store(RedirectResponse(_with_query(flow.login_url, denied), 303))
         token = b2b.grant(
             flow.kind,
             email,
@@ -264,12 +342,12 @@ def sso_routes(b2b: B2BState, public_token: str) -> list[Route]:
             name=name,
         )
         known = flow.organization_id is not None and any(
-            m.email_address == email.lower() and m.status != "deleted"
+            m.email_address == email and m.status != "deleted"
             for m in b2b.members(flow.organization_id)
         )
         base = flow.login_url if known or flow.kind == "discovery_oauth" else flow.signup_url
-        target = _with_query(base, {"stytch_token_type": token_type, "token": token})
-        return RedirectResponse(target, status_code=303)
+        target = _with_query(base, {"stytch_token_type": flow.kind, "token": token})
+        return _no_store(RedirectResponse(target, status_code=303))
 
     starts: list[Route] = []
     for prefix in ("/v1", ""):

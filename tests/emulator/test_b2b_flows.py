@@ -521,7 +521,8 @@ def test_sso_start_consent_redirect_and_authenticate_with_pkce(b2b, http):
     kind, token = token_of(back)
     assert kind == "sso"
     # The consent page answers once.
-    assert http.post(consent, data={"email": EMAIL}).status_code == 404
+    again = http.post(consent, data={"email": EMAIL, "decision": "approve"})
+    error(again, 404, "idp_flow_not_found")
 
     error(
         sdk(http, b2b, "sso/authenticate", {"sso_token": token, "pkce_code_verifier": "x" * 64}),
@@ -567,7 +568,7 @@ def test_sso_denied_redirects_without_a_token_and_bad_starts_fail(b2b, http):
     )
     back = b2b.complete_idp(start, EMAIL, approve=False)
     query = parse_qs(urlsplit(back).query)
-    assert query["error"] == ["access_denied"] and "token" not in query
+    assert query["error_type"] == ["sso_user_denied_access"] and "token" not in query
     error(
         http.get("/v1/public/sso/start?public_token=wrong&organization_slug=acme"),
         401,
@@ -584,7 +585,7 @@ def test_sso_denied_redirects_without_a_token_and_bad_starts_fail(b2b, http):
             "&login_redirect_url=javascript:alert(1)"
         ),
         400,
-        "invalid_redirect_url",
+        "no_match_for_provided_sso_url",
     )
 
 
@@ -827,3 +828,102 @@ def test_totp_step_up_inside_a_session_adds_the_factor_to_that_session(b2b, http
     assert session["member_session_id"] == signed_in["member_session"]["member_session_id"]
     assert [f["type"] for f in session["authentication_factors"]] == ["password", "totp"]
     assert reply["session_token"] == token
+
+
+def test_project_settings_apply_to_b2b_starts_and_magic_links():
+    allowed = "https://notebooks.example.com/after-sso"
+    with (
+        Emulator(vertical="B2B", pkce_required=True, redirect_urls=[allowed]) as emu,
+        httpx.Client(base_url=emu.api_url, trust_env=False) as http,
+    ):
+        emu.create_organization("Acme", "acme", sso_connections=[{"kind": "saml"}])
+        emu.create_member("acme", EMAIL)
+        start = f"/v1/public/sso/start?public_token={emu.public_token}&organization_slug=acme"
+        error(http.get(start), 400, "pkce_expected_code_challenge")
+        error(http.get(start + "&pkce_code_challenge=short"), 400, "invalid_code_challenge")
+        _, challenge = pkce_pair()
+        start += f"&pkce_code_challenge={challenge}"
+        elsewhere = start + "&login_redirect_url=https://evil.example.net/after-sso"
+        error(http.get(elsewhere), 400, "no_match_for_provided_sso_url")
+        for url in (allowed, "http://localhost:8888/stytch-jupyter/callback"):
+            started = http.get(f"{start}&login_redirect_url={url}")
+            assert started.status_code == 302, started.text
+            assert started.headers["cache-control"] == "no-store"
+        # The consent page offers the organization's members to pick from.
+        page = http.get(started.headers["location"])
+        assert f'name="user" value="{EMAIL}"' in page.text
+        answered = http.post(
+            started.headers["location"], data={"user": EMAIL, "decision": "approve"}
+        )
+        assert answered.headers["location"].startswith(
+            "http://localhost:8888/stytch-jupyter/callback?"
+        )
+
+        send = {"email_address": EMAIL, "organization_id": "acme"}
+        error(
+            sdk(http, emu, "magic_links/email/login_or_signup", send),
+            400,
+            "pkce_expected_code_challenge",
+        )
+        data(
+            sdk(
+                http,
+                emu,
+                "magic_links/email/login_or_signup",
+                {**send, "pkce_code_challenge": challenge},
+            )
+        )
+        error(
+            sdk(http, emu, "magic_links/email/discovery/send", {"email_address": EMAIL}),
+            400,
+            "pkce_expected_code_challenge",
+        )
+
+
+def test_the_mailbox_lists_organizations_and_members_and_removes_one(b2b, http):
+    b2b.create_organization(
+        "Acme <Labs>", "acme", email_allowed_domains=["acme.test"], sso_connections=[{}]
+    )
+    member = b2b.create_member("acme", EMAIL, password=PASSWORD, mfa_phone_number="+15555550100")
+    signed_in = data(
+        sdk(
+            http,
+            b2b,
+            "passwords/authenticate",
+            {"organization_id": "acme", "email_address": EMAIL, "password": PASSWORD},
+        )
+    )
+    page = http.get("/").text
+    assert 'id="organizations"' in page
+    assert "Acme &lt;Labs&gt;" in page and "<Labs>" not in page
+    assert EMAIL in page and "+15555550100" in page and "JIT for acme.test" in page
+    assert signed_in["member_session"]["member_session_id"] in page
+    assert signed_in["session_token"] not in page
+
+    removed = http.post(
+        "/emulator/v1/b2b/mailbox/remove-member",
+        data={
+            "organization_id": member["member"]["organization_id"],
+            "member_id": member["member_id"],
+        },
+    )
+    assert removed.status_code == 303
+    error(
+        sdk(http, b2b, "sessions/authenticate", session=signed_in["session_token"]),
+        404,
+        "session_not_found",
+    )
+    assert "deleted" in http.get("/").text
+
+
+def test_a_consumer_mailbox_has_no_organizations_section(emulator):
+    with httpx.Client(base_url=emulator.api_url, trust_env=False) as http:
+        assert 'id="organizations"' not in http.get("/").text
+
+
+def test_bootstrap_reports_a_b2b_project(b2b, http):
+    reply = http.get(f"/sdk/v1/projects/bootstrap/{b2b.public_token}")
+    assert reply.status_code == 200
+    assert reply.json()["data"]["vertical"] == "B2B"
+    assert reply.json()["data"]["create_organization_enabled"] is True
+    assert b2b.vertical == "B2B"
