@@ -7,7 +7,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import re
 import secrets
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from stytch_jupyter.emulator import Emulator, EmulatorControlError
+from stytch_jupyter.emulator import DEFAULT_PUBLIC_TOKEN, Emulator, EmulatorControlError
 
 SESSION_CLAIM = "https://stytch.com/session"
 ORG_CLAIM = "https://stytch.com/organization"
@@ -927,3 +932,149 @@ def test_bootstrap_reports_a_b2b_project(b2b, http):
     assert reply.json()["data"]["vertical"] == "B2B"
     assert reply.json()["data"]["create_organization_enabled"] is True
     assert b2b.vertical == "B2B"
+
+
+def test_cli_b2b_serves_a_b2b_project():
+    command = [sys.executable, "-m", "stytch_jupyter.emulator", "--port", "0", "--b2b"]
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_proxy")}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        while not lines or not lines[-1].startswith("Serving until Ctrl-C"):
+            line = process.stdout.readline()
+            assert line, f"the emulator ended early: {lines}"
+            lines.append(line.rstrip("\n"))
+        text = "\n".join(lines)
+        assert re.search(r"vertical\s+B2B", text), text
+        api_url = re.search(r"api_url\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+        with httpx.Client(base_url=api_url, trust_env=False) as http:
+            bootstrap = http.get(f"/sdk/v1/projects/bootstrap/{DEFAULT_PUBLIC_TOKEN}")
+            assert bootstrap.json()["data"]["vertical"] == "B2B"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_issued_names_every_b2b_secret_kind(b2b, http):
+    b2b.create_organization("Vault", "vault", mfa_policy="REQUIRED_FOR_ALL")
+    member = b2b.create_member("vault", EMAIL, password=PASSWORD, mfa_phone_number="+15555550100")
+    first = data(
+        sdk(
+            http,
+            b2b,
+            "passwords/authenticate",
+            {"organization_id": "vault", "email_address": EMAIL, "password": PASSWORD},
+        )
+    )
+    ids = {"organization_id": "vault", "member_id": member["member_id"]}
+    ist = first["intermediate_session_token"]
+    totp = data(sdk(http, b2b, "totp", {**ids, "intermediate_session_token": ist}))
+    sms = b2b.last_sms_otp("+15555550100")
+    done = data(
+        sdk(
+            http,
+            b2b,
+            "otps/sms/authenticate",
+            {**ids, "code": sms, "intermediate_session_token": ist},
+        )
+    )
+    issued = b2b.issued()
+    assert ist in issued["intermediate_session_tokens"]
+    assert sms in issued["mfa_codes"]
+    assert totp["secret"] in issued["totp_secrets"]
+    assert set(totp["recovery_codes"]) <= set(issued["recovery_codes"])
+    assert done["session_token"] in issued["session_tokens"]
+    assert done["session_jwt"] in issued["session_jwts"]
+    assert PASSWORD in issued["passwords"]
+    # The mailbox shows the SMS code (that is its job) but no token, IST or TOTP secret.
+    page = http.get("/").text
+    for secret in (ist, totp["secret"], done["session_token"], *totp["recovery_codes"]):
+        assert secret not in page
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "error_type"),
+    [
+        (
+            "passwords/authenticate",
+            {"organization_id": ["acme"], "email_address": EMAIL, "password": "x"},
+            "bad_request",
+        ),
+        (
+            "passwords/authenticate",
+            {"organization_id": "acme", "email_address": "x" * 5000, "password": "x"},
+            "invalid_email",
+        ),
+        (
+            "otps/email/authenticate",
+            {"organization_id": "acme", "email_address": EMAIL, "code": 123456},
+            "bad_request",
+        ),
+        (
+            "discovery/intermediate_sessions/exchange",
+            {"intermediate_session_token": "x" * 100000, "organization_id": "acme"},
+            "intermediate_session_not_found",
+        ),
+        (
+            "discovery/organizations/create",
+            {"intermediate_session_token": "x", "email_allowed_domains": "acme.test"},
+            "bad_request",
+        ),
+        ("sessions/exchange", {"organization_id": "\u0000../../etc"}, "session_not_found"),
+        (
+            "magic_links/email/login_or_signup",
+            {
+                "organization_id": "acme",
+                "email_address": EMAIL,
+                "login_redirect_url": "javascript:alert(1)",
+            },
+            "bad_request",
+        ),
+        (
+            "totp/authenticate",
+            {"organization_id": "acme", "member_id": "member-test-x", "code": "1"},
+            "member_not_found",
+        ),
+        (
+            "magic_links/email/discovery/send",
+            {"email_address": EMAIL, "discovery_expiration_minutes": 10**12},
+            "invalid_expiration",
+        ),
+        (
+            "discovery/intermediate_sessions/exchange",
+            {
+                "intermediate_session_token": "x",
+                "organization_id": "acme",
+                "session_duration_minutes": 1,
+            },
+            "invalid_session_duration",
+        ),
+    ],
+)
+def test_hostile_input_gets_one_clear_error_and_changes_nothing(b2b, http, path, body, error_type):
+    b2b.create_organization("Acme", "acme")
+    before = b2b.control.organizations()
+    reply = sdk(http, b2b, path, body)
+    assert 400 <= reply.status_code < 500, reply.text
+    got = reply.json()
+    assert got["error_type"] == error_type, got
+    assert "\n" not in got["error_message"] and len(got["error_message"]) < 200
+    assert b2b.control.organizations() == before
+
+
+def test_a_body_that_is_not_json_is_refused(b2b, http):
+    reply = http.post(
+        "/sdk/v1/b2b/passwords/authenticate",
+        content=b"\xff\xfe{",
+        auth=(b2b.public_token, b2b.public_token),
+    )
+    error(reply, 400, "bad_request")
