@@ -47,7 +47,8 @@ class B2BCall:
     session_credential: str | None  # the session the caller holds, if any
     backend: bool = False
 
-    def minutes(self, *, required: bool = False) -> int:
+    def minutes(self) -> int:
+        """``session_duration_minutes``, or the SDKs' default when the caller gives none."""
         minutes = self.body.session_duration()
         return DEFAULT_FACTOR_SESSION_MINUTES if minutes is None else minutes
 

@@ -781,7 +781,10 @@ class B2BState:
             return Discovery(
                 member.email_address,
                 None,
-                self._discovered(member.email_address, session.factors),
+                # MFA done for this organization proves nothing to another one.
+                self._discovered(
+                    member.email_address, [f for f in session.factors if not _is_mfa(f)]
+                ),
             )
 
     def exchange_ist(self, token: str, organization: str, minutes: int, client: Client) -> Outcome:

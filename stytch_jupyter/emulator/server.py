@@ -124,6 +124,8 @@ class Emulator:
         ``redirect_urls``: exact URLs allowed besides loopback ``…/stytch-jupyter/callback``.
         ``allowed_origins``: browser origins allowed besides loopback ones.
         ``announce``: called with one line per code or link "sent" (the CLI prints them).
+        ``vertical``: ``CONSUMER`` or ``B2B`` (any case); a B2B project serves organizations,
+        members, discovery, MFA and SSO (``create_organization``, ``create_member``, ...).
         Raises ValueError on a bad setting."""
         self.settings = ProjectSettings.build(
             project_name=project_name,

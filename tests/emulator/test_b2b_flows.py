@@ -1078,3 +1078,39 @@ def test_a_body_that_is_not_json_is_refused(b2b, http):
         auth=(b2b.public_token, b2b.public_token),
     )
     error(reply, 400, "bad_request")
+
+
+def test_discovery_by_session_does_not_carry_mfa_into_other_organizations(b2b, http):
+    b2b.create_organization("Vault", "vault", mfa_policy="REQUIRED_FOR_ALL")
+    b2b.create_organization("Bank", "bank", mfa_policy="REQUIRED_FOR_ALL")
+    vault = b2b.create_member("vault", EMAIL, password=PASSWORD, totp=True)
+    b2b.create_member("bank", EMAIL, totp=True)
+    first = data(
+        sdk(
+            http,
+            b2b,
+            "passwords/authenticate",
+            {"organization_id": "vault", "email_address": EMAIL, "password": PASSWORD},
+        )
+    )
+    code = b2b.totp_code("vault", vault["member_id"])
+    signed_in = data(
+        sdk(
+            http,
+            b2b,
+            "totp/authenticate",
+            {
+                "organization_id": "vault",
+                "member_id": vault["member_id"],
+                "code": code,
+                "intermediate_session_token": first["intermediate_session_token"],
+            },
+        )
+    )
+    listed = data(sdk(http, b2b, "discovery/organizations", session=signed_in["session_token"]))
+    bank = next(
+        d
+        for d in listed["discovered_organizations"]
+        if d["organization"]["organization_slug"] == "bank"
+    )
+    assert bank["member_authenticated"] is False and bank["mfa_required"] is not None
