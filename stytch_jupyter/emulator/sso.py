@@ -28,7 +28,8 @@ from starlette.routing import Route
 
 from . import b2b_errors as e
 from . import errors
-from .b2b_state import IDP_TOKEN_MINUTES, B2BState
+from .b2b_core import IDP_TOKEN_MINUTES
+from .b2b_state import B2BState
 from .defaults import CONTROL_PREFIX, MAGIC_LINK_LANDING_PATH
 from .errors import EmulatorError, bad_request
 from .models import same_secret
