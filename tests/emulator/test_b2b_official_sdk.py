@@ -232,3 +232,38 @@ def test_a_wrong_secret_is_unauthorized(b2b, acme) -> None:
     with pytest.raises(StytchError) as raised:
         wrong.organizations.get(organization_id=acme["organization_id"])
     assert raised.value.details.error_type == "unauthorized_credentials"
+
+
+def test_password_otp_sso_and_oauth_authenticate_parse(client, b2b, acme) -> None:
+    by_password = client.passwords.authenticate(
+        organization_id=acme["organization_id"], email_address=EMAIL, password=PASSWORD
+    )
+    assert by_password.member_session is not None and by_password.member_authenticated
+
+    sent = client.otps.email.login_or_signup(
+        organization_id=acme["organization_id"], email_address=EMAIL
+    )
+    assert sent.member_created is False and sent.member_id == by_password.member_id
+    _, code = b2b.last_otp(EMAIL)
+    by_code = client.otps.email.authenticate(
+        organization_id=acme["organization_id"], email_address=EMAIL, code=code
+    )
+    assert by_code.member_session is not None
+    assert by_code.member_session.authentication_factors[0].type.value == "otp"
+
+    connection_id = b2b.control.add_sso_connection("acme", "Acme Okta", "saml")
+    start = (
+        f"{b2b.api_url}/v1/public/sso/start?public_token={b2b.public_token}"
+        f"&connection_id={connection_id}"
+    )
+    token = parse_qs(urlsplit(b2b.complete_idp(start, EMAIL)).query)["token"][0]
+    by_sso = client.sso.authenticate(sso_token=token)
+    assert by_sso.member_session is not None and by_sso.reset_session is False
+    assert by_sso.member.sso_registrations[0].connection_id == connection_id
+
+    start = (
+        f"{b2b.api_url}/v1/b2b/public/oauth/google/start?public_token={b2b.public_token}&slug=acme"
+    )
+    token = parse_qs(urlsplit(b2b.complete_idp(start, EMAIL)).query)["token"][0]
+    by_oauth = client.oauth.authenticate(oauth_token=token)
+    assert by_oauth.member_session is not None and by_oauth.provider_type == "Google"
