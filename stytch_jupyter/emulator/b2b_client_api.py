@@ -24,6 +24,7 @@ from .b2b_models import MemberSession
 from .b2b_state import B2BState, Discovery, Outcome
 from .clock import rfc3339
 from .defaults import (
+    CONTROL_PREFIX,
     DEFAULT_FACTOR_SESSION_MINUTES,
     DEFAULT_MAGIC_LINK_MINUTES,
     DEFAULT_OTP_MINUTES,
@@ -558,4 +559,5 @@ def not_b2b_routes() -> list[Route]:
     return [
         Route("/sdk/v1/b2b/{rest:path}", refuse, methods=methods),
         Route("/v1/b2b/{rest:path}", refuse, methods=methods),
+        Route(f"{CONTROL_PREFIX}/b2b/{{rest:path}}", refuse, methods=methods),
     ]

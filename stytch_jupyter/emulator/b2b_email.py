@@ -181,7 +181,8 @@ class EmailFactors(B2BCore):
             self._mail_code(email, member.email_id, code)
             return member, created
 
-    def _take_code(self, kind: str, email: str, code: str, org_id: str | None) -> EmailToken:
+    def _find_code(self, kind: str, email: str, code: str, org_id: str | None) -> EmailToken:
+        """The live passcode matching ``code``; the caller marks it used once all else passed."""
         candidates = [
             t
             for t in self._email_tokens
@@ -195,7 +196,6 @@ class EmailFactors(B2BCore):
             raise EmulatorError(404, e.OTP_CODE_NOT_FOUND, "The passcode is wrong or already used.")
         if self._now() >= match.expires_at:
             raise EmulatorError(401, e.UNABLE_TO_AUTH_OTP_CODE, "The passcode has expired.")
-        match.used = True
         return match
 
     def authenticate_email_otp(
@@ -210,10 +210,11 @@ class EmailFactors(B2BCore):
     ) -> Outcome:
         with self._lock:
             org = self.organization(organization)
-            token = self._take_code("otp", email, code, org.organization_id)
+            token = self._find_code("otp", email, code, org.organization_id)
             assert token.member_id is not None
             member = self._live_member(org, token.member_id)
             ist = self._ist_for(ist_token, org, member)
+            token.used = True
             member.email_address_verified = True
             factor = self._email_factor("otp", member.email_address, "email_otp")
             factors = merge_factors(ist.factors if ist else [], factor)
@@ -227,7 +228,7 @@ class EmailFactors(B2BCore):
 
     def authenticate_discovery_otp(self, email: str, code: str) -> Discovery:
         with self._lock:
-            self._take_code("discovery_otp", email, code, None)
+            self._find_code("discovery_otp", email, code, None).used = True
             return self._discovery(email, self._email_factor("otp", email, "email_otp"))
 
     # -- passwords -----------------------------------------------------------------------

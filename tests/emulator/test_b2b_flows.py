@@ -806,6 +806,9 @@ def test_a_consumer_project_refuses_b2b_paths_in_one_line():
         body = error(reply, 404, "not_a_b2b_project")
         assert "--b2b" in body["error_message"]
         error(http.get("/v1/b2b/sessions/jwks/x"), 404, "not_a_b2b_project")
+        with pytest.raises(EmulatorControlError) as raised:
+            consumer.create_organization("Acme", "acme")
+        assert raised.value.error_type == "not_a_b2b_project"
 
 
 def test_vertical_is_checked():
@@ -1114,3 +1117,29 @@ def test_discovery_by_session_does_not_carry_mfa_into_other_organizations(b2b, h
         if d["organization"]["organization_slug"] == "bank"
     )
     assert bank["member_authenticated"] is False and bank["mfa_required"] is not None
+
+
+def test_a_refused_intermediate_session_does_not_use_up_the_passcode(b2b, http):
+    acme = b2b.create_organization("Acme", "acme")
+    b2b.create_organization("Globex", "globex", mfa_policy="REQUIRED_FOR_ALL")
+    b2b.create_member("acme", EMAIL)
+    b2b.create_member("globex", EMAIL, password=PASSWORD)
+    globex_ist = data(
+        sdk(
+            http,
+            b2b,
+            "passwords/authenticate",
+            {"organization_id": "globex", "email_address": EMAIL, "password": PASSWORD},
+        )
+    )["intermediate_session_token"]
+    body = {"organization_id": "acme", "email_address": EMAIL}
+    data(sdk(http, b2b, "otps/email/login_or_signup", body))
+    _, code = b2b.last_otp(EMAIL)
+    wrong = {**body, "code": code, "intermediate_session_token": globex_ist}
+    error(
+        sdk(http, b2b, "otps/email/authenticate", wrong),
+        400,
+        "invalid_intermediate_session_token_for_organization",
+    )
+    reply = data(sdk(http, b2b, "otps/email/authenticate", {**body, "code": code}))
+    assert_signed_in(reply, acme["organization_id"])
