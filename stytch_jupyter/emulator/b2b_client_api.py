@@ -535,12 +535,26 @@ def b2b_client_routes(b2b: B2BState, public_token: str, settings: ProjectSetting
     def organizations_me(call: B2BCall) -> dict[str, Any]:
         return {"organization": b2b.organization_of(header_session(call)).to_json()}
 
+    def organizations_search(call: B2BCall) -> dict[str, Any]:
+        slug = call.body.required_string("organization_slug")
+        try:
+            found = b2b.organization(slug)
+        except EmulatorError:
+            # UNVERIFIED: an unknown slug answers no organization rather than an error (the
+            # spec's OrgSearchBySlugResponse makes ``organization`` optional).
+            return {"organization": None}
+        if found.organization_slug != slug.lower():
+            return {"organization": None}  # by slug only, never by id
+        return {"organization": found.public_json()}
+
     routes = [route(path, handler) for path, handler in b2b_handlers(b2b, settings).items()]
     return [
         *routes,
         route("sessions/revoke", sessions_revoke),
         route("organizations/members/me", members_me, method="GET"),
         route("organizations/me", organizations_me, method="GET"),
+        # The SDKs' getBySlug (stytch-mobile's searchOrganizations); no session needed.
+        route("organizations/search", organizations_search),
     ]
 
 

@@ -98,6 +98,23 @@ class Organization:
     def connection(self, connection_id: str) -> SsoConnection | None:
         return next((c for c in self.sso_connections if c.connection_id == connection_id), None)
 
+    def public_json(self) -> dict[str, Any]:
+        """What anyone with the public token may see (``b2b/organizations/search`` by slug):
+        enough to show the organization and start its sign-in."""
+        return {
+            "organization_id": self.organization_id,
+            "organization_name": self.organization_name,
+            "organization_logo_url": self.organization_logo_url,
+            "organization_slug": self.organization_slug,
+            "sso_active_connections": [c.to_json() for c in self.sso_connections],
+            "sso_default_connection_id": self.sso_default_connection_id,
+            "email_jit_provisioning": self.email_jit_provisioning,
+            "email_allowed_domains": list(self.email_allowed_domains),
+            "auth_methods": self.auth_methods,
+            "allowed_auth_methods": list(self.allowed_auth_methods),
+            "mfa_policy": self.mfa_policy,
+        }
+
     def claim(self) -> dict[str, str]:
         """The ``https://stytch.com/organization`` JWT claim."""
         return {"organization_id": self.organization_id, "slug": self.organization_slug}

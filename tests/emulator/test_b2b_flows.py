@@ -1143,3 +1143,18 @@ def test_a_refused_intermediate_session_does_not_use_up_the_passcode(b2b, http):
     )
     reply = data(sdk(http, b2b, "otps/email/authenticate", {**body, "code": code}))
     assert_signed_in(reply, acme["organization_id"])
+
+
+def test_organizations_search_by_slug_gives_what_starts_a_sign_in(b2b, http):
+    org = b2b.create_organization("Acme", "acme", sso_connections=[{"display_name": "Okta"}])
+    b2b.create_member("acme", EMAIL)
+    found = data(sdk(http, b2b, "organizations/search", {"organization_slug": "ACME"}))
+    public = found["organization"]
+    assert public["organization_id"] == org["organization_id"]
+    assert public["sso_default_connection_id"] == org["sso_active_connections"][0]["connection_id"]
+    assert "members" not in public and "custom_roles" not in public
+    missing = data(sdk(http, b2b, "organizations/search", {"organization_slug": "nowhere"}))
+    assert missing["organization"] is None
+    by_id = {"organization_slug": org["organization_id"]}
+    assert data(sdk(http, b2b, "organizations/search", by_id))["organization"] is None
+    error(sdk(http, b2b, "organizations/search", {}), 400, "bad_request")

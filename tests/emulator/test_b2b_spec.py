@@ -228,11 +228,18 @@ def drive(emu: Emulator, http: httpx.Client) -> None:
         {"discovery_oauth_token": _token(emu.complete_idp(start, EMAIL))},
     )
 
+    call("organizations/search", {"organization_slug": "acme"})
     call("sessions/revoke", session=token)
     call("sessions/authenticate", session=token)  # an error: revoked
 
 
+# Served by the SDKs but missing from the spec's paths; its schemas are in the spec.
+_UNLISTED = {"/sdk/v1/b2b/organizations/search": "OrgSearchBySlugResponse"}
+
+
 def _schema_of(spec: dict[str, Any], method: str, path: str) -> dict[str, Any] | None:
+    if path in _UNLISTED:
+        return {"$ref": f"#/components/schemas/{_UNLISTED[path]}"}
     for template, operations in spec["paths"].items():
         pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"
         if re.match(pattern, path) and method.lower() in operations:
@@ -274,8 +281,8 @@ def test_every_b2b_client_reply_validates_against_the_spec(b2b: Emulator) -> Non
     assert not problems, "\n".join(problems)
     served = {path for _, path, _, _ in recorder.replies}
     # Every B2B client endpoint the emulator serves answered at least once with success
-    # (24 POST paths, 2 GET).
-    assert len(served) == 26, sorted(served)
+    # (25 POST paths, 2 GET).
+    assert len(served) == 27, sorted(served)
     assert set(validated) == served, sorted(served - set(validated))
 
     # The check is not vacuous: a reply missing a required field fails it.
