@@ -224,6 +224,25 @@ class EmulatorControl:
         """Remove a member as an admin would: its sessions are revoked at once."""
         self._control("DELETE", f"b2b/organizations/{organization}/members/{member_id}")
 
+    def revoke_member_session(
+        self,
+        *,
+        session_token: str | None = None,
+        member_session_id: str | None = None,
+        session_jwt: str | None = None,
+        member_id: str | None = None,
+    ) -> None:
+        """Revoke B2B sessions the way a backend does (``/v1/b2b/sessions/revoke``, with the
+        secret): one session, or every session of ``member_id``."""
+        given = {
+            "session_token": session_token,
+            "member_session_id": member_session_id,
+            "session_jwt": session_jwt,
+            "member_id": member_id,
+        }
+        payload = {k: v for k, v in given.items() if v is not None}
+        self._call("POST", "/v1/b2b/sessions/revoke", json=payload, auth=self._backend_auth)
+
     def totp_code(self, organization: str, member_id: str) -> str:
         """The code the member's authenticator app shows now (on the emulator's clock)."""
         code: str = self._control(

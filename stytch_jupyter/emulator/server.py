@@ -301,6 +301,9 @@ class Emulator:
     def delete_member(self, organization: str, member_id: str) -> None:
         self.control.delete_member(organization, member_id)
 
+    def revoke_member_session(self, **which: str) -> None:
+        self.control.revoke_member_session(**which)
+
     def totp_code(self, organization: str, member_id: str) -> str:
         return self.control.totp_code(organization, member_id)
 

@@ -1158,3 +1158,26 @@ def test_organizations_search_by_slug_gives_what_starts_a_sign_in(b2b, http):
     by_id = {"organization_slug": org["organization_id"]}
     assert data(sdk(http, b2b, "organizations/search", by_id))["organization"] is None
     error(sdk(http, b2b, "organizations/search", {}), 400, "bad_request")
+
+
+def test_revoke_member_session_through_the_backend_helper(b2b, http):
+    b2b.create_organization("Acme", "acme")
+    member = b2b.create_member("acme", EMAIL, password=PASSWORD)
+    body = {"organization_id": "acme", "email_address": EMAIL, "password": PASSWORD}
+    one, two = (data(sdk(http, b2b, "passwords/authenticate", body)) for _ in range(2))
+    b2b.revoke_member_session(session_token=one["session_token"])
+    error(
+        sdk(http, b2b, "sessions/authenticate", session=one["session_token"]),
+        404,
+        "session_not_found",
+    )
+    data(sdk(http, b2b, "sessions/authenticate", session=two["session_token"]))
+    b2b.revoke_member_session(member_id=member["member_id"])
+    error(
+        sdk(http, b2b, "sessions/authenticate", session=two["session_jwt"]),
+        404,
+        "session_not_found",
+    )
+    with pytest.raises(EmulatorControlError) as raised:
+        b2b.revoke_member_session()
+    assert raised.value.error_type == "no_session_arguments"
