@@ -7,7 +7,6 @@ sign-in handlers are the client API's (``b2b_client_api.b2b_handlers``).
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from starlette.requests import Request
@@ -15,10 +14,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from . import b2b_errors as e
+from . import errors
 from .b2b_client_api import B2BCall, Handler, b2b_handlers
 from .b2b_models import MemberSession
 from .b2b_state import B2BState
 from .errors import EmulatorError, bad_request, new_request_id
+from .models import same_secret
 from .project import ProjectSettings
 from .wire import Body, basic_credentials, client_of, read_body
 
@@ -65,7 +66,7 @@ def _exactly_one(body: Body, names: tuple[str, ...]) -> tuple[str, str]:
     if len(given) != 1:
         raise EmulatorError(
             400,
-            "too_many_session_arguments" if given else "no_session_arguments",
+            errors.TOO_MANY_SESSION_ARGUMENTS if given else errors.NO_SESSION_ARGUMENTS,
             f"Give exactly one of {', '.join(names)}.",
         )
     return given[0]
@@ -78,8 +79,8 @@ def b2b_backend_routes(
         creds = basic_credentials(request)
         if (
             creds is None
-            or not hmac.compare_digest(creds[0], project_id)
-            or not hmac.compare_digest(creds[1].encode("utf-8"), secret.encode("utf-8"))
+            or not same_secret(creds[0], project_id)
+            or not same_secret(creds[1], secret)
         ):
             raise EmulatorError(
                 401,
@@ -177,7 +178,7 @@ def b2b_backend_routes(
 
     async def jwks(request: Request) -> JSONResponse:
         if request.path_params["project_id"] != project_id:
-            raise EmulatorError(404, "project_not_found", "No such project.")
+            raise EmulatorError(404, errors.PROJECT_NOT_FOUND, "No such project.")
         return _ok({"keys": [b2b.core.key.jwk()]})
 
     return [*routes, Route("/v1/b2b/sessions/jwks/{project_id}", jwks, methods=["GET"])]

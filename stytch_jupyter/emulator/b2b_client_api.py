@@ -8,7 +8,6 @@ which only differs in how the caller and its session are named.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from starlette.routing import Route
 
 from . import b2b_errors as e
 from . import errors
+from .b2b_control_api import string_list
 from .b2b_models import MemberSession
 from .b2b_state import B2BState, Discovery, Outcome
 from .clock import rfc3339
@@ -35,6 +35,7 @@ from .defaults import (
     MIN_OTP_MINUTES,
 )
 from .errors import EmulatorError, new_request_id
+from .models import same_secret
 from .project import ProjectSettings
 from .state import Client
 from .wire import Body, basic_credentials, client_of, read_body
@@ -331,7 +332,7 @@ def b2b_handlers(b2b: B2BState, settings: ProjectSettings) -> dict[str, Handler]
         ):
             settings[name] = body.string(name)
         for name in ("email_allowed_domains", "allowed_auth_methods", "allowed_mfa_methods"):
-            settings[name] = _string_list(body, name)
+            settings[name] = string_list(body, name)
         outcome = b2b.create_organization_from_discovery(
             body.required_string("intermediate_session_token"),
             call.minutes(),
@@ -491,21 +492,12 @@ def _qr_placeholder(issuer: str, account: str, secret: str) -> str:
     return "data:text/plain," + quote(uri, safe="")
 
 
-def _string_list(body: Body, name: str) -> list[str] | None:
-    value = body.raw(name)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise EmulatorError(400, "bad_request", f"{name} must be a list of strings.")
-    return list(value)
-
-
 def b2b_client_routes(b2b: B2BState, public_token: str, settings: ProjectSettings) -> list[Route]:
     def session_part(request: Request) -> str | None:
         creds = basic_credentials(request)
-        if creds is None or not hmac.compare_digest(creds[0], public_token):
+        if creds is None or not same_secret(creds[0], public_token):
             raise EmulatorError(
-                401, "invalid_public_token", "The public token is missing or unknown."
+                401, errors.INVALID_PUBLIC_TOKEN, "The public token is missing or unknown."
             )
         part = creds[1]
         return None if not part or part == public_token else part

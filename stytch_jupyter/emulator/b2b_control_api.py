@@ -22,7 +22,8 @@ from .wire import Body, read_body
 B2B_CONTROL_PREFIX = f"{CONTROL_PREFIX}/b2b"
 
 
-def _strings(body: Body, name: str) -> list[str] | None:
+def string_list(body: Body, name: str) -> list[str] | None:
+    """A field that must be a list of strings, if given."""
     value = body.raw(name)
     if value is None:
         return None
@@ -56,12 +57,12 @@ def b2b_control_routes(b2b: B2BState) -> list[Route]:
         org = b2b.create_organization(
             body.required_string("organization_name"),
             body.string("organization_slug"),
-            email_allowed_domains=_strings(body, "email_allowed_domains"),
+            email_allowed_domains=string_list(body, "email_allowed_domains"),
             email_jit_provisioning=body.string("email_jit_provisioning"),
-            allowed_auth_methods=_strings(body, "allowed_auth_methods"),
+            allowed_auth_methods=string_list(body, "allowed_auth_methods"),
             auth_methods=body.string("auth_methods"),
             mfa_policy=body.string("mfa_policy"),
-            allowed_mfa_methods=_strings(body, "allowed_mfa_methods"),
+            allowed_mfa_methods=string_list(body, "allowed_mfa_methods"),
             mfa_methods=body.string("mfa_methods"),
             sso_jit_provisioning=body.string("sso_jit_provisioning"),
         )

@@ -54,7 +54,7 @@ from .b2b_models import (
 )
 from .defaults import JWT_LIFETIME_SECONDS
 from .errors import EmulatorError, bad_request
-from .models import Message, PasswordHash
+from .models import Message, PasswordHash, same_secret
 from .state import Client, State
 
 SESSION_CLAIM = "https://stytch.com/session"
@@ -133,7 +133,7 @@ def pkce_matches(challenge: str, verifier: str | None) -> bool:
         return False
     digest = hashlib.sha256(verifier.encode("utf-8")).digest()
     expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    return hmac.compare_digest(expected, challenge)
+    return same_secret(expected, challenge)
 
 
 def check_pkce(challenge: str | None, verifier: str | None) -> None:

@@ -3,7 +3,6 @@ discovery) and passwords (organization and discovery)."""
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from datetime import timedelta
 
@@ -23,7 +22,7 @@ from .b2b_models import (
     merge_factors,
 )
 from .errors import EmulatorError
-from .models import Message
+from .models import Message, same_secret
 from .state import Client
 
 
@@ -105,7 +104,7 @@ class EmailFactors(B2BCore):
 
     def _take_email_token(self, kinds: tuple[str, ...], secret: str) -> EmailToken:
         for token in self._email_tokens:
-            if token.kind in kinds and hmac.compare_digest(token.secret, secret):
+            if token.kind in kinds and same_secret(secret, token.secret):
                 if token.used or self._now() >= token.expires_at:
                     raise EmulatorError(
                         401,
@@ -191,7 +190,7 @@ class EmailFactors(B2BCore):
             and t.organization_id == org_id
             and not t.used
         ]
-        match = next((t for t in candidates if hmac.compare_digest(t.secret, code)), None)
+        match = next((t for t in candidates if same_secret(code, t.secret)), None)
         if match is None:
             raise EmulatorError(404, e.OTP_CODE_NOT_FOUND, "The passcode is wrong or already used.")
         if self._now() >= match.expires_at:

@@ -5,7 +5,6 @@ Each step needs the member's intermediate session token, or a live session of th
 
 from __future__ import annotations
 
-import hmac
 from datetime import timedelta
 
 from . import b2b_errors as e
@@ -27,6 +26,7 @@ from .b2b_models import (
     merge_factors,
 )
 from .errors import EmulatorError, bad_request
+from .models import same_secret
 from .state import Client
 
 
@@ -134,9 +134,7 @@ class MfaFactors(B2BCore):
                 (
                     s
                     for s in self._sms
-                    if s.member_id == member.member_id
-                    and not s.used
-                    and hmac.compare_digest(s.code, code)
+                    if s.member_id == member.member_id and not s.used and same_secret(code, s.code)
                 ),
                 None,
             )
@@ -219,7 +217,7 @@ class MfaFactors(B2BCore):
                 totp_code(member.totp.secret, now + timedelta(seconds=s * TOTP_STEP_SECONDS))
                 for s in steps
             }
-            if not any(hmac.compare_digest(c, code) for c in valid):
+            if not any(same_secret(code, c) for c in valid):
                 raise EmulatorError(401, e.UNABLE_TO_AUTH_TOTP, "The TOTP code is wrong.")
             member.totp.verified = True
             if set_default_mfa or not member.default_mfa_method:
@@ -250,11 +248,15 @@ class MfaFactors(B2BCore):
             )
             self.core.record("recovery_codes", recovery_code)
             totp = member.totp
-            if totp is None or recovery_code not in totp.recovery_codes:
+            match = next(
+                (c for c in (totp.recovery_codes if totp else []) if same_secret(recovery_code, c)),
+                None,
+            )
+            if totp is None or match is None:
                 raise EmulatorError(
                     401, e.UNABLE_TO_AUTH_RECOVERY_CODE, "The recovery code is wrong or used."
                 )
-            totp.recovery_codes.remove(recovery_code)
+            totp.recovery_codes.remove(match)
             factor = B2BFactor(
                 type="recovery_codes",
                 delivery_method="recovery_code",

@@ -1181,3 +1181,55 @@ def test_revoke_member_session_through_the_backend_helper(b2b, http):
     with pytest.raises(EmulatorControlError) as raised:
         b2b.revoke_member_session()
     assert raised.value.error_type == "no_session_arguments"
+
+
+def test_non_ascii_secrets_and_credentials_are_refused_not_crashed(b2b, http):
+    org = b2b.create_organization("Acme", "acme", mfa_policy="REQUIRED_FOR_ALL")
+    member = b2b.create_member("acme", EMAIL, password=PASSWORD, totp=True)
+    ist = data(
+        sdk(
+            http,
+            b2b,
+            "passwords/authenticate",
+            {"organization_id": "acme", "email_address": EMAIL, "password": PASSWORD},
+        )
+    )["intermediate_session_token"]
+    ids = {
+        "organization_id": org["organization_id"],
+        "member_id": member["member_id"],
+        "intermediate_session_token": ist,
+    }
+    data(
+        sdk(
+            http,
+            b2b,
+            "otps/email/login_or_signup",
+            {"organization_id": "acme", "email_address": EMAIL},
+        )
+    )
+    cases = [
+        ("magic_links/authenticate", {"magic_links_token": "tökén"}, 404),
+        (
+            "otps/email/authenticate",
+            {"organization_id": "acme", "email_address": EMAIL, "code": "cödé"},
+            404,
+        ),
+        ("totp/authenticate", {**ids, "code": "ünï"}, 401),
+        ("recovery_codes/recover", {**ids, "recovery_code": "récupération"}, 401),
+        ("otps/sms/authenticate", {**ids, "code": "ß"}, 404),
+    ]
+    for path, body, status in cases:
+        reply = sdk(http, b2b, path, body)
+        assert reply.status_code == status, (path, reply.text)
+    bad_auth = http.post(
+        "/sdk/v1/b2b/sessions/authenticate",
+        headers={"Authorization": "Basic " + base64.b64encode("püblic:tökén".encode()).decode()},
+    )
+    error(bad_auth, 401, "invalid_public_token")
+    backend = http.get(
+        f"/v1/b2b/organizations/{org['organization_id']}",
+        headers={"Authorization": "Basic " + base64.b64encode("prøject:sécret".encode()).decode()},
+    )
+    error(backend, 401, "unauthorized_credentials")
+    start = http.get("/v1/b2b/public/oauth/google/start?public_token=pübl&slug=acme")
+    error(start, 401, "invalid_public_token")
