@@ -31,6 +31,7 @@ from .models import (
     validate_duration_minutes,
 )
 from .sdk_client_header import SDK_IDENTIFIER, sdk_client_header
+from .secret import Secret, reveal
 from .urls import api_url_for, check_api_url, is_loopback
 
 T = TypeVar("T")
@@ -369,14 +370,14 @@ class StytchClient:
 
     async def otps_authenticate(
         self,
-        code: str,
+        code: str | Secret,
         method_id: str,
         session_duration_minutes: int,
         *,
         session_token: str | None = None,
     ) -> AuthenticateResponse:
         """Exchange an emailed code for a session. The client API calls the code ``token``."""
-        code = _require_text(code, "code").strip()
+        code = _require_text(reveal(code), "code").strip()
         body = {
             "token": code,
             "method_id": _require_text(method_id, "method_id"),
@@ -419,13 +420,13 @@ class StytchClient:
 
     async def magic_links_authenticate(
         self,
-        token: str,
+        token: str | Secret,
         session_duration_minutes: int,
         *,
         session_token: str | None = None,
     ) -> AuthenticateResponse:
         """Exchange the token from a magic link's URL for a session."""
-        token = _require_text(token, "token").strip()
+        token = _require_text(reveal(token), "token").strip()
         body = {
             "token": token,
             "session_duration_minutes": _factor_duration(session_duration_minutes),
@@ -437,15 +438,16 @@ class StytchClient:
     async def passwords_authenticate(
         self,
         email: str,
-        password: str,
+        password: str | Secret,
         session_duration_minutes: int,
         *,
         session_token: str | None = None,
     ) -> AuthenticateResponse:
         """Sign in with an email and password."""
+        password = _require_text(reveal(password), "password")
         body = {
             "email": _require_text(email, "email").strip(),
-            "password": _require_text(password, "password"),
+            "password": password,
             "session_duration_minutes": _factor_duration(session_duration_minutes),
         }
         return await self._authenticate(
