@@ -26,6 +26,7 @@ from .limits import MAX_REPLY_BYTES, MAX_RETRY_AFTER_SECONDS
 from .models import (
     DEFAULT_SESSION_MINUTES,
     AuthenticateResponse,
+    OAuthAuthenticateResponse,
     User,
     redact,
     validate_duration_minutes,
@@ -48,6 +49,7 @@ _PATHS = (
     "magic_links/authenticate",
     "passwords/authenticate",
     "users/me",
+    "oauth/authenticate",
 )
 
 
@@ -94,10 +96,6 @@ def _retry_after(value: str | None) -> float | None:
     if not math.isfinite(seconds) or seconds < 0:
         return None
     return min(seconds, float(MAX_RETRY_AFTER_SECONDS))
-
-
-class _TooLarge(Exception):
-    """A reply body past ``MAX_REPLY_BYTES``."""
 
 
 def _parse_json(content: bytes) -> Any:
@@ -221,15 +219,13 @@ class StytchClient:
             # must not hold a call (or the heartbeat) past ``timeout``, as httpx's per-read
             # timeouts alone would.
             status, headers, content = await asyncio.wait_for(
-                self._exchange(method, path, body, session_token), self.timeout
+                self._exchange(where, method, path, body, session_token), self.timeout
             )
         except (httpx.TimeoutException, asyncio.TimeoutError) as exc:
             raise StytchTimeoutError(
                 f"{where}: no reply from {self.api_url} within {self.timeout:g}s "
                 f"({type(exc).__name__})"
             ) from None
-        except _TooLarge as exc:
-            raise StytchResponseError(f"{where}: {exc}") from None
         except httpx.DecodingError as exc:
             raise StytchResponseError(
                 f"{where}: reply body could not be decoded ({_one_line(str(exc), secrets)})"
@@ -256,7 +252,7 @@ class StytchClient:
         raise self._api_error(where, status, headers, payload, secrets)
 
     async def _exchange(
-        self, method: str, path: str, body: bytes | None, session_token: str | None
+        self, where: str, method: str, path: str, body: bytes | None, session_token: str | None
     ) -> tuple[int, httpx.Headers, bytes]:
         """Send, then read the body up to ``MAX_REPLY_BYTES``: a huge reply is never held."""
         request = self._client().build_request(
@@ -266,13 +262,19 @@ class StytchClient:
         try:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
-                raise _TooLarge(f"reply of {int(declared)} bytes is over {_CAP_TEXT}")
+                raise StytchResponseError(
+                    f"{where}: reply of {int(declared)} bytes is over {_CAP_TEXT}",
+                    response.status_code,
+                )
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > MAX_REPLY_BYTES:
-                    raise _TooLarge(f"reply is over {_CAP_TEXT}; stopped reading")
+                    raise StytchResponseError(
+                        f"{where}: reply is over {_CAP_TEXT}; stopped reading",
+                        response.status_code,
+                    )
                 chunks.append(chunk)
         finally:
             await response.aclose()
@@ -453,6 +455,32 @@ class StytchClient:
         return await self._authenticate(
             "passwords/authenticate", body, _optional_token(session_token), (password,)
         )
+
+    async def oauth_authenticate(
+        self,
+        token: str,
+        session_duration_minutes: int,
+        *,
+        code_verifier: str | None = None,
+        session_token: str | None = None,
+    ) -> OAuthAuthenticateResponse:
+        """Exchange the ``token`` an OAuth redirect brought back for a session; send the PKCE
+        ``code_verifier`` whose challenge started the flow. ``provider_values`` holds the
+        provider's own tokens: secrets, kept out of reprs."""
+        token = _require_text(token, "token").strip()
+        body: dict[str, Any] = {
+            "token": token,
+            "session_duration_minutes": _factor_duration(session_duration_minutes),
+        }
+        secrets: tuple[str, ...] = (token,)
+        if code_verifier is not None:
+            body["code_verifier"] = _require_text(code_verifier, "code_verifier")
+            secrets += (code_verifier,)
+        path = "oauth/authenticate"
+        status, data = await self._call(
+            "POST", path, _encode(body), _optional_token(session_token), secrets
+        )
+        return self._parse(f"POST {path}", status, OAuthAuthenticateResponse.from_dict, data)
 
     async def users_me(self, session_token: str) -> User:
         """The signed-in user."""
