@@ -102,7 +102,9 @@ class SessionManager(HasTraits):
         self._lock = threading.RLock()
         self._generation = 0
         self._held: SessionClock | None = None  # the vertical's session object, for its expiry
-        self._announced: str | None = None  # the opaque token observers were last told of
+        # The token observers were last told of: a SessionToken, never the bare string, so that
+        # vars(stytch) shows nothing a notebook could keep.
+        self._announced: SessionToken | None = None
         self._callbacks: list[AuthChangeCallback] = []
         self._server_offset = 0.0  # server clock minus ours, learned from each response
         self._started = False
@@ -200,10 +202,9 @@ class SessionManager(HasTraits):
 
     def _announce(self) -> None:
         token = self.session_token if self.signed_in else None
-        value = token.value if token is not None else None
-        if value == self._announced:
+        if token == self._announced:
             return
-        self._announced = value
+        self._announced = token
         for callback in list(self._callbacks):
             try:
                 callback(token)

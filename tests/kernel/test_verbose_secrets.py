@@ -26,6 +26,31 @@ pytestmark = pytest.mark.kernel
 STEP_TIMEOUT = 60.0
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
+# Prints vars() of `stytch` and, breadth first, of every object of this project reachable
+# through attributes, dicts, lists and tuples (what a curious user or a debugger would show).
+WALK_VARS = """
+def _walk(root):
+    seen, queue = set(), [root]
+    while queue:
+        obj = queue.pop(0)
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            values = list(obj.values())
+        elif isinstance(obj, (list, tuple, set)):
+            values = list(obj)
+        else:
+            values = list(getattr(obj, "__dict__", {}).values())
+            print(type(obj).__name__, repr(vars(obj)) if hasattr(obj, "__dict__") else repr(obj))
+        for value in values:
+            ours = type(value).__module__.startswith("stytch_jupyter")
+            if ours or isinstance(value, (dict, list, tuple, set)):
+                queue.append(value)
+_walk(stytch)
+del _walk
+"""
+
 
 class Cell:
     """What one execution showed: its text (streams, results, errors) and its error, if any."""
@@ -144,9 +169,10 @@ def test_verbose_tracebacks_show_no_secret(
     assert "otp_code_not_found" in cell.text
     shown["failed otps.authenticate"] = cell.text
 
-    # 4. What the namespace holds: vars() of the object.
-    cell = execute(client, "print(vars(stytch)); print(vars(stytch.sessions))")
+    # 4. What the namespace holds: vars() of the object and of every object of ours under it.
+    cell = execute(client, WALK_VARS)
     assert cell.error is None, cell.text
+    assert "StoreSync" in cell.text and "EncryptedFileStore" in cell.text, cell.text
     shown["vars(stytch)"] = cell.text
 
     secrets = collect_emulator_secrets(emulator, extra={"password": PASSWORD})
