@@ -13,7 +13,7 @@ from typing import NamedTuple
 class Subcommand(NamedTuple):
     module: str  # has ``add_arguments(parser)`` and ``run(args) -> int``
     help: str
-    description: str
+    description: str | None  # None: the subcommand's module describes itself
     extra: str  # the extra that brings what it needs
     needs: tuple[str, ...]  # modules it needs at run time (checked before it runs)
 
@@ -22,9 +22,7 @@ SUBCOMMANDS = {
     "emulator": Subcommand(
         "stytch_jupyter.emulator.cli",
         "run a local Stytch API emulator",
-        "Serve Stytch's client (/sdk/v1) and backend (/v1) APIs on loopback, with real RS256 "
-        "JWTs and control endpoints under /emulator/v1 (outbox, users, clock, faults), until "
-        "Ctrl-C. Point STYTCH_API_URL and STYTCH_PUBLIC_TOKEN at it.",
+        None,
         "emulator",
         ("starlette", "uvicorn", "jwt"),
     ),

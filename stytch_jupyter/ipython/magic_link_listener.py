@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ..errors import MagicLinkError
+
 DEFAULT_TIMEOUT = 300.0  # how long a user plausibly takes to open their email
 RESPONSE_TIMEOUT = 60.0  # how long the browser waits for the kernel's verdict
 CONNECTION_TIMEOUT = 5.0  # how long a connection may sit without sending its request
@@ -33,10 +35,6 @@ _PAGE = """<!doctype html>
 <body style="font-family: system-ui, sans-serif; max-width: 32em; margin: 4em auto;">
 <h1>{title}</h1><p>{message}</p></body></html>
 """
-
-
-class MagicLinkError(ValueError):
-    """What was pasted is not a magic link (or its token)."""
 
 
 def token_from_link(text: str) -> str:

@@ -21,9 +21,11 @@ from IPython.core.magic import Magics, line_magic, magics_class
 
 from ..api.errors import StytchAPIError, StytchError, StytchNetworkError
 from ..api.models import AuthenticateResponse, SessionTokens
+from ..errors import StytchCommandError
 from ..session.errors import NotSignedInError
 from . import reprs
 from .arguments import HelpShown, MagicArgumentParser, build_parser, complete
+from .reprs import expiry, status_text
 
 if TYPE_CHECKING:
     import argparse
@@ -44,51 +46,12 @@ def parser() -> MagicArgumentParser:
     return build_parser()
 
 
-class StytchCommandError(StytchError):
-    """A ``%stytch`` subcommand failed at Stytch or on the way there.
-
-    Shown by IPython as one line (``_render_traceback_``), not a traceback: the cause is
-    Stytch's answer or the network, not the code in the cell.
-    """
-
-    def __init__(self, message: str, kind: str = "StytchError") -> None:
-        super().__init__(message)
-        self.kind = kind
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"{self.kind}: {self}"]
-
-
 def remote_kernel() -> bool:
     """Whether a browser on the user's machine likely cannot reach this kernel's loopback."""
     explicit = os.environ.get(REMOTE_ENV, "").strip().lower()
     if explicit:
         return explicit not in ("0", "false", "no")
     return any(os.environ.get(name) for name in REMOTE_HINT_ENVS)
-
-
-# ---- describing the session (reprs' wording; no whole tokens, ever) ---------------------------
-
-
-def expiry(manager: NotebookStytch, expires_at: datetime | None) -> str:
-    if expires_at is None:
-        return "expiry unknown"
-    return f"expires {reprs.when(expires_at, manager.server_now())}"
-
-
-def status_text(manager: NotebookStytch) -> str:
-    """``stytch``'s own text, plus the heartbeat's settings and where the project lives."""
-    rows = [
-        (key, reprs.heartbeat_text(manager, settings=True) if key == "heartbeat" else value)
-        for key, value in reprs.manager_rows(manager)
-    ]
-    config = manager.config
-    project = config.public_token or "no public token (%config Stytch.public_token = …)"
-    rows.append(("project", f"{project} at {config.resolved_api_url}"))
-    width = max(len(key) for key, _ in rows)
-    return "\n".join(
-        [reprs.manager_summary(manager), *(f"  {key.ljust(width)}  {value}" for key, value in rows)]
-    )
 
 
 # ---- the magic --------------------------------------------------------------------------------
@@ -127,9 +90,7 @@ class StytchMagics(Magics):
             args = parser().parse_line(line if line.strip() else "status")
         except HelpShown:
             return None
-        handler: Callable[[argparse.Namespace], Any] = getattr(
-            self, "_" + args.command.replace("-", "_")
-        )
+        handler = self._commands()[args.command]
         try:
             return handler(args)
         except StytchCommandError:
@@ -147,6 +108,18 @@ class StytchMagics(Magics):
 
     # ---- subcommands -------------------------------------------------------------------------
 
+    def _commands(self) -> dict[str, Callable[[argparse.Namespace], Any]]:
+        """Each subcommand of ``build_parser()`` and the method that runs it."""
+        return {
+            "status": self._status,
+            "authenticate": self._authenticate,
+            "revoke": self._revoke,
+            "update": self._update,
+            "login": self._login,
+            "widget": self._widget,
+            "heartbeat": self._heartbeat,
+        }
+
     def _status(self, args: argparse.Namespace) -> None:
         print(status_text(self.manager))
 
@@ -161,15 +134,15 @@ class StytchMagics(Magics):
         try:
             manager.sessions.revoke(force_clear=args.force)
         except StytchError as exc:
-            if had_session and manager.session_token is not None:
-                # Nothing changed here; say how to let go of the session all the same.
-                raise StytchCommandError(
-                    f"{reprs.one_line(exc)}; still signed in here. "
-                    "%stytch revoke --force forgets the session on this machine anyway",
-                    type(exc).__name__,
-                ) from exc
             if not had_session:
-                raise
+                raise  # nothing to revoke: the error says why
+            if manager.session_token is not None:
+                # Not revoked (offline, 5xx, ...): say that nothing was lost, and the way out.
+                raise StytchCommandError(
+                    f"{reprs.one_line(exc)}; the session was not revoked and is kept here "
+                    "(`%stytch revoke --force` forgets it here anyway)",
+                    type(exc).__name__,
+                ) from None
             if isinstance(exc, StytchAPIError) and exc.unrecoverable:
                 print(f"Signed out (Stytch no longer knew this session: {exc.error_type}).")
                 return
@@ -206,9 +179,11 @@ class StytchMagics(Magics):
         if "@" not in email or any(ch.isspace() for ch in email):
             # Not repeated: a code typed after --email would otherwise be printed back.
             raise UsageError(f"%stytch login {args.method}: --email: not an email address")
-        login: Callable[[str, int | None, argparse.Namespace], AuthenticateResponse] = getattr(
-            self, "_login_" + args.method.replace("-", "_")
-        )
+        login = {
+            "otp": self._login_otp,
+            "password": self._login_password,
+            "magic-link": self._login_magic_link,
+        }[args.method]
         response = login(email, args.duration, args)
         print(f"Signed in as {_who(response)}, {self._expiry(response)}.")
 
@@ -291,11 +266,11 @@ class StytchMagics(Magics):
         elif action == "stop":
             control.stop()
         elif action == "now":
-            if manager.status == "signed_out":
+            if manager.signed_out:
                 print("Not signed in: nothing to check.")
                 return
             control.now()
-            if manager.status == "signed_out":
+            if manager.signed_out:
                 print("Checked: Stytch ended the session; signed out.")
                 return
             if manager.last_error:

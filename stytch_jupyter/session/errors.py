@@ -1,4 +1,7 @@
-"""Errors of the session layer (the client layer's errors pass through unchanged)."""
+"""Errors of the session layer (the client layer's errors pass through unchanged).
+
+The whole tree, with every layer's errors, is drawn in ``stytch_jupyter/errors.py``.
+"""
 
 from __future__ import annotations
 
