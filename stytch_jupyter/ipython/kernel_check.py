@@ -11,7 +11,7 @@ import sys
 # ipykernel 7.0.x loses ContextVars in threads other than the main one, so what the session
 # thread sends (widget updates, observers' output) can fail or go nowhere. 7.1 fixed it.
 BAD_PREFIX = "7.0."
-TESTED = "ipykernel 6.29 and 7.1 or newer"
+TESTED = "ipykernel 7.4"
 
 
 def ipykernel_version() -> str | None:

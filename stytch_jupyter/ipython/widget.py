@@ -674,7 +674,9 @@ class SessionWidget(anywidget.AnyWidget):
                 if focus:
                     self._move_focus(focus)
             elif forgetting and self._manager.status == "signed_out":
-                # Forgotten here; Stytch was not told. Say so, plainly, as news, not as failure.
+                # Forgotten here; Stytch was not told. Say so, plainly, as news, not as failure
+                # (once: the reason line would only repeat the first half).
+                self._reason_seen = self._manager.signed_out_reason
                 self._info = (
                     "Forgotten on this machine. Stytch could not be told, so the session may "
                     "stay valid there until it expires."
