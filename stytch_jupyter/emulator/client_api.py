@@ -30,7 +30,7 @@ from .defaults import (
     MIN_PASSWORD_RESET_MINUTES,
 )
 from .errors import EmulatorError, new_request_id
-from .models import OAuthToken, Session, same_secret
+from .models import OAuthToken, Session, Totp, User, same_secret
 from .project import ProjectSettings
 from .state import Authenticated, State
 from .wire import Body, basic_credentials, client_of, read_body
@@ -70,6 +70,86 @@ def oauth_fields(result: tuple[Authenticated, OAuthToken, dict[str, Any]]) -> di
         "reset_sessions": False,
         "oauth_user_registration_id": token.registration.registration_id,
     }
+
+
+def totp_created_fields(created: tuple[User, Totp, str]) -> dict[str, Any]:
+    user, record, qr_code = created
+    return {
+        "totp_id": record.totp_id,
+        "secret": record.secret,
+        "qr_code": qr_code,
+        "recovery_codes": list(record.recovery_codes),
+        "user_id": user.user_id,
+        "user": user.to_json(),
+    }
+
+
+def recovery_codes_fields(found: tuple[User, list[Totp]]) -> dict[str, Any]:
+    user, totps = found
+    return {
+        "user_id": user.user_id,
+        "totps": [{**t.to_json(), "recovery_codes": list(t.recovery_codes)} for t in totps],
+    }
+
+
+def user_update_fields(user: User) -> dict[str, Any]:
+    shown = user.to_json()
+    return {
+        "user_id": user.user_id,
+        "emails": shown["emails"],
+        "phone_numbers": shown["phone_numbers"],
+        "crypto_wallets": shown["crypto_wallets"],
+        "user": shown,
+    }
+
+
+def checked_name(body: Body) -> dict[str, str] | None:
+    name = body.object("name")
+    if name is not None and (
+        set(name) - {"first_name", "middle_name", "last_name"}
+        or not all(isinstance(v, str) for v in name.values())
+    ):
+        raise errors.bad_request(
+            "name must be an object of first_name, middle_name and last_name strings."
+        )
+    return name
+
+
+def start_password_reset(
+    state: State, settings: ProjectSettings, body: Body, base_url: str
+) -> User:
+    """``passwords/email/reset/start`` (client and backend alike)."""
+    email = body.email()
+    landing = base_url.rstrip("/") + MAGIC_LINK_LANDING_PATH
+    url = body.url("reset_password_redirect_url") or landing
+    for name in ("reset_password_redirect_url", "login_redirect_url"):
+        given = body.url(name)
+        if given and not settings.redirect_allowed(given):
+            raise EmulatorError(
+                400,
+                errors.NO_MATCH_FOR_PROVIDED_PASSWORD_RESET_URL,
+                f"{name} is not one of the project's redirect URLs.",
+            )
+    minutes = body.expiration(
+        "reset_password_expiration_minutes",
+        DEFAULT_PASSWORD_RESET_MINUTES,
+        MIN_PASSWORD_RESET_MINUTES,
+        MAX_PASSWORD_RESET_MINUTES,
+    )
+    challenge = body.string("code_challenge")
+    if challenge is None and settings.requires_pkce("password_resets"):
+        raise EmulatorError(
+            400,
+            errors.PKCE_EXPECTED_CODE_CHALLENGE,
+            "This project requires PKCE for password resets: send a code_challenge.",
+        )
+    return state.send_password_reset(email, url=url, minutes=minutes, code_challenge=challenge)
+
+
+def sms_expiration(body: Body) -> int:
+    return body.expiration(
+        "expiration_minutes", DEFAULT_OTP_MINUTES, MIN_OTP_MINUTES, MAX_OTP_MINUTES
+    )
 
 
 def client_routes(state: State, public_token: str, settings: ProjectSettings) -> list[Route]:
@@ -218,32 +298,7 @@ def client_routes(state: State, public_token: str, settings: ProjectSettings) ->
         )
 
     def passwords_email_reset_start(call: Call) -> dict[str, Any]:
-        body = call.body
-        email = body.email()
-        landing = str(call.request.base_url).rstrip("/") + MAGIC_LINK_LANDING_PATH
-        url = body.url("reset_password_redirect_url") or landing
-        for name in ("reset_password_redirect_url", "login_redirect_url"):
-            given = body.url(name)
-            if given and not settings.redirect_allowed(given):
-                raise EmulatorError(
-                    400,
-                    errors.NO_MATCH_FOR_PROVIDED_PASSWORD_RESET_URL,
-                    f"{name} is not one of the project's redirect URLs.",
-                )
-        minutes = body.expiration(
-            "reset_password_expiration_minutes",
-            DEFAULT_PASSWORD_RESET_MINUTES,
-            MIN_PASSWORD_RESET_MINUTES,
-            MAX_PASSWORD_RESET_MINUTES,
-        )
-        challenge = body.string("code_challenge")
-        if challenge is None and settings.requires_pkce("password_resets"):
-            raise EmulatorError(
-                400,
-                errors.PKCE_EXPECTED_CODE_CHALLENGE,
-                "This project requires PKCE for password resets: send a code_challenge.",
-            )
-        state.send_password_reset(email, url=url, minutes=minutes, code_challenge=challenge)
+        start_password_reset(state, settings, call.body, str(call.request.base_url))
         return {}
 
     def passwords_email_reset(call: Call) -> dict[str, Any]:
@@ -277,68 +332,41 @@ def client_routes(state: State, public_token: str, settings: ProjectSettings) ->
     # -- SMS one-time codes --------------------------------------------------------------
 
     def otps_sms_login_or_create(call: Call) -> dict[str, Any]:
-        phone_number = call.body.phone_number()
-        minutes = call.body.expiration(
-            "expiration_minutes", DEFAULT_OTP_MINUTES, MIN_OTP_MINUTES, MAX_OTP_MINUTES
-        )
-        return {"method_id": state.send_sms_otp(phone_number, minutes).phone_id}
+        phone = state.send_sms_otp(call.body.phone_number(), sms_expiration(call.body))
+        return {"method_id": phone.phone_id}
 
     # -- TOTP ------------------------------------------------------------------------------
 
     def totps_create(call: Call) -> dict[str, Any]:
         call.body.integer("expiration_minutes")  # accepted; an unverified TOTP simply waits
-        user, record, qr_code = state.create_totp(header_session(call))
-        return {
-            "totp_id": record.totp_id,
-            "secret": record.secret,
-            "qr_code": qr_code,
-            "recovery_codes": list(record.recovery_codes),
-            "user_id": user.user_id,
-            "user": user.to_json(),
-        }
+        return totp_created_fields(state.create_totp(header_session(call).user_id))
 
     def totps_authenticate(call: Call) -> dict[str, Any]:
         code = call.body.required_string("totp_code")
+        session = header_session(call)
         auth, record = state.authenticate_totp(
-            header_session(call), code, call.factor_minutes(), client_of(call.request)
+            session.user_id, code, call.factor_minutes(), session, client_of(call.request)
         )
         return {**authenticated_fields(auth), "totp_id": record.totp_id}
 
     def totps_recover(call: Call) -> dict[str, Any]:
         code = call.body.required_string("recovery_code")
+        session = header_session(call)
         auth, record = state.recover_totp(
-            header_session(call), code, call.factor_minutes(), client_of(call.request)
+            session.user_id, code, call.factor_minutes(), session, client_of(call.request)
         )
         return {**authenticated_fields(auth), "totp_id": record.totp_id}
 
     def totps_recovery_codes(call: Call) -> dict[str, Any]:
-        user, totps = state.totp_recovery_codes(header_session(call))
-        return {
-            "user_id": user.user_id,
-            "totps": [{**t.to_json(), "recovery_codes": list(t.recovery_codes)} for t in totps],
-        }
+        return recovery_codes_fields(state.totp_recovery_codes(header_session(call).user_id))
 
     # -- users -----------------------------------------------------------------------------
 
     def users_update(call: Call) -> dict[str, Any]:
         session = header_session(call)
-        name = call.body.object("name")
-        if name is not None and (
-            set(name) - {"first_name", "middle_name", "last_name"}
-            or not all(isinstance(v, str) for v in name.values())
-        ):
-            raise errors.bad_request(
-                "name must be an object of first_name, middle_name and last_name strings."
-            )
+        name = checked_name(call.body)
         user = state.update_user(session.user_id, name, call.body.object("untrusted_metadata"))
-        shown = user.to_json()
-        return {
-            "user_id": user.user_id,
-            "emails": shown["emails"],
-            "phone_numbers": shown["phone_numbers"],
-            "crypto_wallets": shown["crypto_wallets"],
-            "user": shown,
-        }
+        return user_update_fields(user)
 
     def delete_route(kind: str, param: str) -> Route:
         def delete(call: Call) -> dict[str, Any]:

@@ -527,7 +527,7 @@ class State:
 
     def send_password_reset(
         self, email: str, *, url: str, minutes: int, code_challenge: str | None
-    ) -> None:
+    ) -> User:
         with self._lock:
             user, _ = self._user_for_email(email, create=False)
             if user is None:
@@ -552,6 +552,7 @@ class State:
                 url=link,
             )
             self._post(message)
+            return user
 
     def reset_password_by_email(
         self,
@@ -620,11 +621,10 @@ class State:
 
     # -- TOTP ----------------------------------------------------------------------------
 
-    def create_totp(self, session: Session) -> tuple[User, Totp, str]:
+    def create_totp(self, user_id: str) -> tuple[User, Totp, str]:
         """A new, unverified authenticator registration: ``(user, totp, qr_code)``."""
         with self._lock:
-            self._live(session)
-            user = self._users[session.user_id]
+            user = self.user(user_id)
             if any(t.verified for t in user.totps):
                 raise EmulatorError(
                     400,
@@ -641,9 +641,8 @@ class State:
             qr = totp.qr_code_data_url(totp.provisioning_uri(secret, account))
             return user, record, qr
 
-    def _totps_of(self, session: Session) -> tuple[User, list[Totp]]:
-        self._live(session)
-        user = self._users[session.user_id]
+    def _totps_of(self, user_id: str) -> tuple[User, list[Totp]]:
+        user = self.user(user_id)
         if not user.totps:
             raise EmulatorError(
                 404, errors.TOTPS_NOT_FOUND_FOR_USER, "This user has no authenticator app."
@@ -651,10 +650,10 @@ class State:
         return user, user.totps
 
     def authenticate_totp(
-        self, session: Session, code: str, minutes: int, client: Client
+        self, user_id: str, code: str, minutes: int, current: Session | None, client: Client
     ) -> tuple[Authenticated, Totp]:
         with self._lock:
-            user, totps = self._totps_of(session)
+            user, totps = self._totps_of(user_id)
             now = self.clock.now()
             for record in totps:
                 step = totp.matching_step(record.secret, code, now)
@@ -676,16 +675,21 @@ class State:
                     now,
                     detail=("authenticator_app_factor", {"totp_id": record.totp_id}),
                 )
-                return self._start_or_join_session(user, factor, minutes, session, client), record
+                return self._start_or_join_session(user, factor, minutes, current, client), record
             raise EmulatorError(
                 401, errors.INVALID_TOTP_CODE, "The code is wrong or from another time window."
             )
 
     def recover_totp(
-        self, session: Session, recovery_code: str, minutes: int, client: Client
+        self,
+        user_id: str,
+        recovery_code: str,
+        minutes: int,
+        current: Session | None,
+        client: Client,
     ) -> tuple[Authenticated, Totp]:
         with self._lock:
-            user, totps = self._totps_of(session)
+            user, totps = self._totps_of(user_id)
             for record in totps:
                 found = next(
                     (c for c in record.recovery_codes if same_secret(c, recovery_code.strip())),
@@ -703,16 +707,16 @@ class State:
                     self.clock.now(),
                     detail=("recovery_code_factor", {"totp_recovery_code_id": record.totp_id}),
                 )
-                return self._start_or_join_session(user, factor, minutes, session, client), record
+                return self._start_or_join_session(user, factor, minutes, current, client), record
             raise EmulatorError(
                 401,
                 errors.UNABLE_TO_AUTHENTICATE_RECOVERY_CODE,
                 "The recovery code is wrong or already used.",
             )
 
-    def totp_recovery_codes(self, session: Session) -> tuple[User, list[Totp]]:
+    def totp_recovery_codes(self, user_id: str) -> tuple[User, list[Totp]]:
         with self._lock:
-            return self._totps_of(session)
+            return self._totps_of(user_id)
 
     # -- users: update, delete a factor --------------------------------------------------
 
