@@ -92,6 +92,16 @@ def recovery_codes_fields(found: tuple[User, list[Totp]]) -> dict[str, Any]:
     }
 
 
+def with_sdk_user(data: dict[str, Any], user: User) -> dict[str, Any]:
+    """Add ``__user``: the browser SDK reads it (the user plus status_code and request_id)
+    from users/* updates and deletes and from totps create, to refresh its cached user. It is
+    absent from Stytch's OpenAPI spec; whether the live API sends it is UNVERIFIED."""
+    return {
+        **data,
+        "__user": {**user.to_json(), "status_code": 200, "request_id": new_request_id()},
+    }
+
+
 def user_update_fields(user: User) -> dict[str, Any]:
     shown = user.to_json()
     return {
@@ -339,7 +349,8 @@ def client_routes(state: State, public_token: str, settings: ProjectSettings) ->
 
     def totps_create(call: Call) -> dict[str, Any]:
         call.body.integer("expiration_minutes")  # accepted; an unverified TOTP simply waits
-        return totp_created_fields(state.create_totp(header_session(call).user_id))
+        created = state.create_totp(header_session(call).user_id)
+        return with_sdk_user(totp_created_fields(created), created[0])
 
     def totps_authenticate(call: Call) -> dict[str, Any]:
         code = call.body.required_string("totp_code")
@@ -366,14 +377,14 @@ def client_routes(state: State, public_token: str, settings: ProjectSettings) ->
         session = header_session(call)
         name = checked_name(call.body)
         user = state.update_user(session.user_id, name, call.body.object("untrusted_metadata"))
-        return user_update_fields(user)
+        return with_sdk_user(user_update_fields(user), user)
 
     def delete_route(kind: str, param: str) -> Route:
         def delete(call: Call) -> dict[str, Any]:
             session = header_session(call)
             factor_id = call.request.path_params[param]
             user = state.delete_factor(session.user_id, kind, factor_id)
-            return {"user_id": user.user_id, "user": user.to_json()}
+            return with_sdk_user({"user_id": user.user_id, "user": user.to_json()}, user)
 
         return route(f"users/{kind}/{{{param}}}", delete, method="DELETE")
 

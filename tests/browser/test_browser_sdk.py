@@ -7,10 +7,14 @@ The bundle is built by ``.ci/run``; if it is missing, the fixture builds it with
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
+import hmac
 import http.server
 import os
 import shutil
+import struct
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -223,3 +227,66 @@ def test_the_sdk_follows_pkce_required_from_bootstrap(browser: Browser, page_ori
             assert signed_in["user"]["emails"][0]["email"] == EMAIL
         finally:
             context.close()
+
+
+def totp_code(secret: str, emulator: Emulator) -> str:
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    step = int(emulator.advance_clock(0).timestamp()) // 30
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[19] & 15
+    return f"{(int.from_bytes(digest[offset : offset + 4], 'big') & 0x7FFFFFFF) % 10**6:06d}"
+
+
+def test_passwords_users_totp_and_sms_through_the_sdk(sdk_page: Page, emulator) -> None:
+    weak = call(sdk_page, "return await stytch.passwords.strengthCheck({password: 'qwerty'});")
+    assert weak["valid_password"] is False and weak["feedback"]["warning"]
+    refused = failure(
+        sdk_page,
+        "await stytch.passwords.create({email: args[0], password: 'qwerty',"
+        " session_duration_minutes: 5})",
+        EMAIL,
+    )
+    assert refused["api"] and refused["type"] == "weak_password"
+    created = call(
+        sdk_page,
+        "return await stytch.passwords.create({email: args[0], password: args[1],"
+        " session_duration_minutes: 60});",
+        EMAIL,
+        PASSWORD,
+    )
+    assert created["email_id"]
+    updated = call(
+        sdk_page,
+        "return await stytch.user.update({name: {first_name: 'Ada'},"
+        " untrusted_metadata: {theme: 'dark'}});",
+    )
+    assert updated["user"]["name"]["first_name"] == "Ada"
+    assert call(sdk_page, "return stytch.user.getSync().untrusted_metadata;") == {"theme": "dark"}
+
+    totp = call(sdk_page, "return await stytch.totps.create({expiration_minutes: 60});")
+    assert totp["qr_code"].startswith("data:image/png;base64,")
+    done = call(
+        sdk_page,
+        "return await stytch.totps.authenticate({totp_code: args[0],"
+        " session_duration_minutes: 60});",
+        totp_code(totp["secret"], emulator),
+    )
+    assert done["totp_id"] == totp["totp_id"]
+    kinds = [
+        f["type"]
+        for f in call(sdk_page, "return stytch.session.getSync();")["authentication_factors"]
+    ]
+    assert kinds == ["password", "totp"]
+    codes = call(sdk_page, "return await stytch.totps.recoveryCodes();")
+    assert codes["totps"][0]["recovery_codes"] == totp["recovery_codes"]
+
+    sent = call(sdk_page, "return await stytch.otps.sms.loginOrCreate('+15555550142');")
+    method_id, code = emulator.last_sms_otp("+15555550142")
+    assert sent["method_id"] == method_id
+    texted = call(
+        sdk_page,
+        "return await stytch.otps.authenticate(args[0], args[1], {session_duration_minutes: 5});",
+        code,
+        method_id,
+    )
+    assert texted["user"]["phone_numbers"][0]["phone_number"] == "+15555550142"
