@@ -290,3 +290,52 @@ def test_passwords_users_totp_and_sms_through_the_sdk(sdk_page: Page, emulator) 
         method_id,
     )
     assert texted["user"]["phone_numbers"][0]["phone_number"] == "+15555550142"
+
+
+def test_oauth_with_the_consent_page_and_pkce(browser: Browser, page_origin: str) -> None:
+    """``stytch.oauth.google.start()`` opens the emulator's consent page; approving comes back to
+    the page with a token that ``stytch.oauth.authenticate`` exchanges with the stored verifier."""
+    back_to = f"{page_origin}/index.html"
+    with Emulator(pkce_required=["oauth"], redirect_urls=[back_to]) as emulator:
+        query = urlencode({"api": emulator.api_url, "public_token": emulator.public_token})
+        landing = f"{back_to}?{query}"
+        context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+        try:
+            page = context.new_page()
+            page.goto(landing)
+            page.wait_for_function("window.sdkReady === true")
+            page.evaluate(
+                "(url) => { window.stytch.oauth.google.start("
+                "{login_redirect_url: url, signup_redirect_url: url}); }",
+                landing,
+            )
+            page.wait_for_url("**/v1/public/oauth/google/start?**")
+            assert "code_challenge=" in page.url  # the SDK followed pkce_required_for_oauth
+            page.get_by_label("or another address").fill(EMAIL)
+            page.get_by_role("button", name="Approve").click()
+            page.wait_for_url(f"{back_to}?**token=**")
+            page.wait_for_function("window.sdkReady === true")
+            query_back = parse_qs(urlsplit(page.url).query)
+            assert query_back["stytch_token_type"] == ["oauth"]
+            signed_in = call(
+                page,
+                "return await stytch.oauth.authenticate(args[0], {session_duration_minutes: 60});",
+                query_back["token"][0],
+            )
+            assert signed_in["provider_type"] == "Google"
+            assert signed_in["user"]["emails"][0]["email"] == EMAIL
+            factor = call(page, "return stytch.session.getSync().authentication_factors[0];")
+            assert (factor["type"], factor["delivery_method"]) == ("oauth", "oauth_google")
+
+            # Deny comes back with Stytch's error fields and no token.
+            page.evaluate(
+                "(url) => { window.stytch.oauth.github.start({login_redirect_url: url}); }",
+                landing,
+            )
+            page.wait_for_url("**/v1/public/oauth/github/start?**")
+            page.get_by_role("button", name="Deny").click()
+            page.wait_for_url(f"{back_to}?**error_type=**")
+            denied = parse_qs(urlsplit(page.url).query)
+            assert denied["error_type"] == ["oauth_user_denied_access"] and "token" not in denied
+        finally:
+            context.close()
