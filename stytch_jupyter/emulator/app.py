@@ -165,7 +165,7 @@ def create_app(
     app = Starlette(
         routes=[
             *client_routes(state, public_token, settings),
-            *backend_routes(state, state.project_id, secret),
+            *backend_routes(state, state.project_id, secret, settings),
             *control_routes(state, faults),
             *_b2b_routes(b2b, public_token, secret, settings),
             *oauth_routes(state, public_token, settings),
