@@ -260,8 +260,8 @@ class EmulatorControl:
         )["code"]
         return code
 
-    def last_sms_otp(self, phone_number: str) -> str:
-        """The latest MFA passcode texted to ``phone_number``."""
+    def last_sms_code(self, phone_number: str) -> str:
+        """The latest passcode texted to ``phone_number`` (B2B MFA has no method id)."""
         code: str | None = self._last(phone_number, "sms_otp")["code"]
         assert code is not None
         return code
