@@ -526,9 +526,13 @@ class SessionManager(HasTraits):
         if generation == self._generation:
             self._clear("revoked")
 
-    async def _adopt(self, tokens: SessionTokens) -> None:
-        self._sync.write(tokens)
-        self._adopt_unconfirmed(tokens)
+    async def _adopt(self, tokens: SessionTokens) -> Any:
+        # Checked before anything is stored or replaced: tokens Stytch refuses (a typo, a
+        # revoked session) or cannot confirm (offline) leave the held session as it was, here
+        # and in every kernel. What is stored is what the server sent back.
+        response = await self.vertical.authenticate(self._client_or_raise(), tokens.opaque, None)
+        self._apply(self.vertical.interpret(response), None)
+        return response
 
     async def _sign_in(self, request: SignInRequest) -> Any:
         response = await request(self._client_or_raise())
@@ -626,5 +630,5 @@ class _Operations:
     async def revoke(self, force_clear: bool) -> None:
         await self._manager._revoke(force_clear)
 
-    async def adopt(self, tokens: SessionTokens) -> None:
-        await self._manager._adopt(tokens)
+    async def adopt(self, tokens: SessionTokens) -> Any:
+        return await self._manager._adopt(tokens)
