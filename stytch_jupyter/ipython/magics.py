@@ -70,7 +70,8 @@ class StytchMagics(Magics):
         Usage: %stytch SUBCOMMAND [options]   (%stytch SUBCOMMAND --help for details)
 
           status                              the session as it is now (no request)
-          authenticate [--duration 30m]       check the session with Stytch; extend it to D
+          authenticate [--duration D]         check the session with Stytch; with a
+                                              duration, also extend it to now + D
           revoke [--force]                    sign out at Stytch and here
           update                              adopt a session token and JWT from elsewhere
           login otp --email E [--duration D]  email a one-time code, then ask for it
@@ -80,10 +81,10 @@ class StytchMagics(Magics):
           widget                              a live view of the session
           heartbeat [status|start|stop|now]   the background session check
 
-        Durations: 30 (minutes), 30m, 2h, 7d, from 5 minutes to 366 days.
+        D, a duration: 30 (minutes), 30m, 2h, 7d, from 5 minutes to 366 days.
         Codes, passwords and links are asked for with a hidden prompt, never taken from the
-        command line. Plain ``%stytch`` is ``%stytch status``.
-        The same session is the ``stytch`` object: stytch.session, stytch.user, ...
+        command line. Plain %stytch is %stytch status.
+        The same session is the stytch object: stytch.session, stytch.user, ...
         """
         try:
             args = parser().parse_line(line if line.strip() else "status")
@@ -95,7 +96,13 @@ class StytchMagics(Magics):
         except StytchCommandError:
             raise
         except StytchError as exc:
-            raise StytchCommandError(reprs.one_line(exc), type(exc).__name__) from exc
+            message = reprs.one_line(exc)
+            if isinstance(exc, StytchAPIError) and exc.error_type == "invalid_session_duration":
+                minutes = (
+                    getattr(args, "duration", None) or self.manager.config.session_duration_minutes
+                )
+                message += f". {reprs.duration_hint(minutes)}"
+            raise StytchCommandError(message, type(exc).__name__) from exc
         except ValueError as exc:  # bad input caught by the session layer
             raise UsageError(f"%stytch {args.command}: {reprs.one_line(exc)}") from None
 
