@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
@@ -49,6 +50,7 @@ T = TypeVar("T")
 # The most a server's clock may be ahead of or behind ours before its replies' clocks are
 # ignored: past this, one of the two clocks is wrong, and trusting it could end every session.
 MAX_CLOCK_SKEW_SECONDS = 24 * 3600.0
+# A plain function, or an ``async def`` one: its coroutine is awaited on the session loop.
 AuthChangeCallback = Callable[[SessionToken | None], object]
 
 __all__ = ["STORE_POLL_SECONDS", "AuthChangeCallback", "SessionManager"]
@@ -109,6 +111,7 @@ class SessionManager(HasTraits):
         # vars(stytch) shows nothing a notebook could keep.
         self._announced: SessionToken | None = None
         self._callbacks: list[AuthChangeCallback] = []
+        self._callback_tasks: set[asyncio.Task[Any]] = set()  # async callbacks being awaited
         self._server_offset = 0.0  # server clock minus ours, learned from each response
         # Fires at the held session's expiry, heartbeat or not: expiry is a fact of the clock.
         self._expiry_timer: asyncio.TimerHandle | None = None
@@ -193,8 +196,12 @@ class SessionManager(HasTraits):
         """Call ``callback(token)`` on sign-in, sign-out (``None``) and token change.
 
         Not on every heartbeat. Callbacks run on the session thread; one that raises is
-        logged and the others still run. Returns a function that unsubscribes.
+        logged and the others still run. An ``async def`` callback is awaited there, as a task
+        of the session loop (it may await the ``_async`` calls). Returns a function that
+        unsubscribes.
         """
+        if not callable(callback):
+            raise TypeError(f"on_auth_change needs a callable, got {type(callback).__name__}")
         with self._lock:
             self._callbacks.append(callback)
 
@@ -212,9 +219,23 @@ class SessionManager(HasTraits):
         self._announced = token
         for callback in list(self._callbacks):
             try:
-                callback(token)
+                result = callback(token)
             except Exception:
                 logger.exception("a Stytch auth-change callback failed: %r", callback)
+                continue
+            if inspect.isawaitable(result):
+                self._await_callback(result, callback)
+
+    def _await_callback(self, result: Awaitable[Any], callback: AuthChangeCallback) -> None:
+        async def run() -> None:
+            try:
+                await result
+            except Exception:
+                logger.exception("a Stytch auth-change callback failed: %r", callback)
+
+        task = asyncio.get_running_loop().create_task(run(), name="stytch-auth-change")
+        self._callback_tasks.add(task)  # held until done: a task nobody holds may vanish
+        task.add_done_callback(self._callback_tasks.discard)
 
     # ---- running coroutines on the session loop, from any thread (SessionRunner) ---------------
 
