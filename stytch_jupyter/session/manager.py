@@ -281,8 +281,11 @@ class SessionManager(HasTraits):
         return self._client
 
     def _store_failed(self, exc: TokenStoreError) -> None:
-        # A broken keyring or a full disk must not lose the session held in memory.
-        logger.warning("stytch: %s", exc)
+        # A broken keyring or a full disk must not lose the session held in memory. Said once
+        # per cause (not on every heartbeat: it would land in every cell that runs); it stays
+        # in last_error until the store works again.
+        if str(exc) != self._sync.failing:
+            logger.warning("stytch: %s", exc)
         self._note_error(exc)
 
     def _load_stored_tokens(self) -> None:
@@ -330,7 +333,7 @@ class SessionManager(HasTraits):
                 self._set_status("signed_in")
                 self.set_trait("signed_out_reason", "")
                 self.set_trait("last_validated_at", datetime.now(timezone.utc))
-                if stored:
+                if stored and self._sync.failing is None:
                     self.set_trait("last_error", "")
             generation = self._generation
         if same_session:

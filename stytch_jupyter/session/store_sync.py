@@ -50,6 +50,7 @@ class StoreSync:
         self._on_error = on_error
         self.poll_interval = poll_interval
         self._task: asyncio.Task[None] | None = None
+        self._failing: str | None = None  # the store's last failure, until it works again
 
     @property
     def store(self) -> TokenStore | None:
@@ -60,6 +61,14 @@ class StoreSync:
     def configurable(self) -> bool:
         """Whether the configuration chooses the store (false when one was handed in)."""
         return self._given_store is None
+
+    @property
+    def failing(self) -> str | None:
+        """The last failure's message while the store keeps failing; None once it works.
+
+        ``on_error`` is called before this changes, so it can tell a new cause from a repeat.
+        """
+        return self._failing
 
     @property
     def signature(self) -> Hashable | None:
@@ -107,8 +116,9 @@ class StoreSync:
         except StoreChanged:
             logger.debug("stytch: the store moved on in another process; left as it is")
         except TokenStoreError as exc:
-            self._on_error(exc)
+            self._report(exc)
             return False
+        self._failing = None
         return True
 
     def poll(self) -> None:
@@ -146,5 +156,9 @@ class StoreSync:
         try:
             return operation(*args)
         except TokenStoreError as exc:
-            self._on_error(exc)
+            self._report(exc)
             return None
+
+    def _report(self, exc: TokenStoreError) -> None:
+        self._on_error(exc)
+        self._failing = str(exc)
