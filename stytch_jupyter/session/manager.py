@@ -116,6 +116,10 @@ class SessionManager(HasTraits):
         # Fires at the held session's expiry, heartbeat or not: expiry is a fact of the clock.
         self._expiry_timer: asyncio.TimerHandle | None = None
         self._started = False
+        # Set while the status is settled; clear while it is "unconfirmed" (held tokens not
+        # yet checked with Stytch): what wait_until_checked() waits for.
+        self._checked = threading.Event()
+        self._checked.set()
         self.last_method_id: str | None = None
         operations = _Operations(self)
         self.sessions = Sessions(operations)
@@ -129,6 +133,9 @@ class SessionManager(HasTraits):
         """Rehydrate the stored session and start the heartbeat, in the background."""
         if self._started and not self.closed:
             return
+        if not self.closed and self.signed_out and self._sync.may_hold_session():
+            # Honest from the first moment: a session is stored and about to be read.
+            self._set_status("unconfirmed")
         future = self._loop.submit(self._start())  # SessionClosedError once closed
         future.add_done_callback(_log_failure)  # nobody waits on it: say if it failed
         self._started = True
@@ -292,6 +299,8 @@ class SessionManager(HasTraits):
         tokens = self._sync.load()
         if tokens is not None:
             self._adopt_unconfirmed(tokens)
+        elif self.status == "unconfirmed" and self.session_token is None:
+            self._set_status("signed_out")  # what looked stored was not (or not ours)
 
     def _set_objects(self, objects: dict[str, object] | None) -> None:
         """Set (or with None, clear) the vertical's object traits; inside held notifications."""
@@ -369,7 +378,23 @@ class SessionManager(HasTraits):
     def _set_status(self, status: Status) -> None:
         if status != "signed_in":
             self._disarm_expiry()
+        if status == "unconfirmed":
+            self._checked.clear()
         self.set_trait("status", status)
+        if status != "unconfirmed":
+            self._checked.set()
+
+    def wait_until_checked(self, timeout: float | None = 10.0) -> bool:
+        """Wait until the held session has been checked with Stytch (or there is none).
+
+        Right after ``%load_ext`` a stored session reads as "unconfirmed" until it is read and
+        checked; a cell that needs to know can call this first. True once ``status`` is
+        settled (signed in or out) or a check could not reach Stytch (``last_error`` says why);
+        False if ``timeout`` seconds passed first.
+        """
+        if self._loop.in_loop_thread():
+            raise RuntimeError("wait_until_checked() would wait for its own thread")
+        return self._checked.wait(timeout)
 
     def _arm_expiry(self) -> None:
         """(Re)schedule the local sign-out at the held session's expiry (loop thread)."""
@@ -398,6 +423,8 @@ class SessionManager(HasTraits):
 
     def _note_error(self, exc: BaseException) -> None:
         self.set_trait("last_error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        if self.status == "unconfirmed":
+            self._checked.set()  # checked, and Stytch could not say: the tokens are kept
 
     def _set_heartbeat_state(self, state: HeartbeatState, next_at: datetime | None) -> None:
         with self.hold_trait_notifications():

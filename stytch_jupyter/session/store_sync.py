@@ -75,6 +75,22 @@ class StoreSync:
         """The store's signature as this process last saw it."""
         return self._signature
 
+    def may_hold_session(self) -> bool:
+        """Cheap, from any thread: whether a stored session may be there to read.
+
+        A folder listing (or the open store's signature): nothing is decrypted, no keyring is
+        asked. What ``%load_ext`` uses to say "checking" rather than "signed out".
+        """
+        if self._store is not None:
+            return self._store.signature() is not None
+        config = self._config
+        public_token = config.public_token.strip()
+        if config.token_store == "memory" or not public_token:
+            return False
+        from .store import may_hold_session
+
+        return may_hold_session(config.data_path, public_token)
+
     def reopen(self) -> None:
         """Forget the open store: the next use opens the one the configuration now names."""
         if self.configurable:
