@@ -19,11 +19,10 @@ from IPython.core.completer import CompletionContext, SimpleCompletion, context_
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
-from ..api.errors import StytchAPIError, StytchError, StytchNetworkError
+from ..api.errors import StytchAPIError, StytchError
 from ..api.models import AuthenticateResponse, SessionTokens
 from ..api.secret import Secret
 from ..errors import StytchCommandError
-from ..session.errors import NotSignedInError
 from . import reprs
 from .arguments import HelpShown, MagicArgumentParser, build_parser, complete
 from .reprs import expiry, status_text
@@ -160,19 +159,14 @@ class StytchMagics(Magics):
         jwt = _secret("Session JWT: ")
         tokens = SessionTokens(opaque=opaque.reveal(), jwt=jwt.reveal())  # ValueError: usage
         manager = self.manager
-        manager.sessions.update(tokens)
+        kept = "the session you had is kept" if manager.session_token else "nothing changed"
         try:
-            response = manager.sessions.authenticate()
-        except NotSignedInError:
-            # The background check answered first, and Stytch refused the tokens.
+            response = manager.sessions.update(tokens)  # checked with Stytch before it is kept
+        except StytchError as exc:
             raise StytchCommandError(
-                "Stytch did not accept these tokens: not signed in", "StytchAPIError"
-            ) from None
-        except StytchNetworkError as exc:
-            raise StytchCommandError(
-                f"{reprs.one_line(exc)}; the tokens are kept and will be checked in the background",
+                f"{reprs.one_line(exc)}; these tokens were not adopted and {kept}",
                 type(exc).__name__,
-            ) from exc
+            ) from None
         print(f"Tokens adopted: signed in as {_who(response)}, {self._expiry(response)}.")
 
     def _login(self, args: argparse.Namespace) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
@@ -49,6 +50,7 @@ T = TypeVar("T")
 # The most a server's clock may be ahead of or behind ours before its replies' clocks are
 # ignored: past this, one of the two clocks is wrong, and trusting it could end every session.
 MAX_CLOCK_SKEW_SECONDS = 24 * 3600.0
+# A plain function, or an ``async def`` one: its coroutine is awaited on the session loop.
 AuthChangeCallback = Callable[[SessionToken | None], object]
 
 __all__ = ["STORE_POLL_SECONDS", "AuthChangeCallback", "SessionManager"]
@@ -109,10 +111,15 @@ class SessionManager(HasTraits):
         # vars(stytch) shows nothing a notebook could keep.
         self._announced: SessionToken | None = None
         self._callbacks: list[AuthChangeCallback] = []
+        self._callback_tasks: set[asyncio.Task[Any]] = set()  # async callbacks being awaited
         self._server_offset = 0.0  # server clock minus ours, learned from each response
         # Fires at the held session's expiry, heartbeat or not: expiry is a fact of the clock.
         self._expiry_timer: asyncio.TimerHandle | None = None
         self._started = False
+        # Set while the status is settled; clear while it is "unconfirmed" (held tokens not
+        # yet checked with Stytch): what wait_until_checked() waits for.
+        self._checked = threading.Event()
+        self._checked.set()
         self.last_method_id: str | None = None
         operations = _Operations(self)
         self.sessions = Sessions(operations)
@@ -126,6 +133,9 @@ class SessionManager(HasTraits):
         """Rehydrate the stored session and start the heartbeat, in the background."""
         if self._started and not self.closed:
             return
+        if not self.closed and self.signed_out and self._sync.may_hold_session():
+            # Honest from the first moment: a session is stored and about to be read.
+            self._set_status("unconfirmed")
         future = self._loop.submit(self._start())  # SessionClosedError once closed
         future.add_done_callback(_log_failure)  # nobody waits on it: say if it failed
         self._started = True
@@ -193,8 +203,12 @@ class SessionManager(HasTraits):
         """Call ``callback(token)`` on sign-in, sign-out (``None``) and token change.
 
         Not on every heartbeat. Callbacks run on the session thread; one that raises is
-        logged and the others still run. Returns a function that unsubscribes.
+        logged and the others still run. An ``async def`` callback is awaited there, as a task
+        of the session loop (it may await the ``_async`` calls). Returns a function that
+        unsubscribes.
         """
+        if not callable(callback):
+            raise TypeError(f"on_auth_change needs a callable, got {type(callback).__name__}")
         with self._lock:
             self._callbacks.append(callback)
 
@@ -212,9 +226,23 @@ class SessionManager(HasTraits):
         self._announced = token
         for callback in list(self._callbacks):
             try:
-                callback(token)
+                result = callback(token)
             except Exception:
                 logger.exception("a Stytch auth-change callback failed: %r", callback)
+                continue
+            if inspect.isawaitable(result):
+                self._await_callback(result, callback)
+
+    def _await_callback(self, result: Awaitable[Any], callback: AuthChangeCallback) -> None:
+        async def run() -> None:
+            try:
+                await result
+            except Exception:
+                logger.exception("a Stytch auth-change callback failed: %r", callback)
+
+        task = asyncio.get_running_loop().create_task(run(), name="stytch-auth-change")
+        self._callback_tasks.add(task)  # held until done: a task nobody holds may vanish
+        task.add_done_callback(self._callback_tasks.discard)
 
     # ---- running coroutines on the session loop, from any thread (SessionRunner) ---------------
 
@@ -260,14 +288,19 @@ class SessionManager(HasTraits):
         return self._client
 
     def _store_failed(self, exc: TokenStoreError) -> None:
-        # A broken keyring or a full disk must not lose the session held in memory.
-        logger.warning("stytch: %s", exc)
+        # A broken keyring or a full disk must not lose the session held in memory. Said once
+        # per cause (not on every heartbeat: it would land in every cell that runs); it stays
+        # in last_error until the store works again.
+        if str(exc) != self._sync.failing:
+            logger.warning("stytch: %s", exc)
         self._note_error(exc)
 
     def _load_stored_tokens(self) -> None:
         tokens = self._sync.load()
         if tokens is not None:
             self._adopt_unconfirmed(tokens)
+        elif self.status == "unconfirmed" and self.session_token is None:
+            self._set_status("signed_out")  # what looked stored was not (or not ours)
 
     def _set_objects(self, objects: dict[str, object] | None) -> None:
         """Set (or with None, clear) the vertical's object traits; inside held notifications."""
@@ -309,7 +342,7 @@ class SessionManager(HasTraits):
                 self._set_status("signed_in")
                 self.set_trait("signed_out_reason", "")
                 self.set_trait("last_validated_at", datetime.now(timezone.utc))
-                if stored:
+                if stored and self._sync.failing is None:
                     self.set_trait("last_error", "")
             generation = self._generation
         if same_session:
@@ -345,7 +378,23 @@ class SessionManager(HasTraits):
     def _set_status(self, status: Status) -> None:
         if status != "signed_in":
             self._disarm_expiry()
+        if status == "unconfirmed":
+            self._checked.clear()
         self.set_trait("status", status)
+        if status != "unconfirmed":
+            self._checked.set()
+
+    def wait_until_checked(self, timeout: float | None = 10.0) -> bool:
+        """Wait until the held session has been checked with Stytch (or there is none).
+
+        Right after ``%load_ext`` a stored session reads as "unconfirmed" until it is read and
+        checked; a cell that needs to know can call this first. True once ``status`` is
+        settled (signed in or out) or a check could not reach Stytch (``last_error`` says why);
+        False if ``timeout`` seconds passed first.
+        """
+        if self._loop.in_loop_thread():
+            raise RuntimeError("wait_until_checked() would wait for its own thread")
+        return self._checked.wait(timeout)
 
     def _arm_expiry(self) -> None:
         """(Re)schedule the local sign-out at the held session's expiry (loop thread)."""
@@ -374,6 +423,8 @@ class SessionManager(HasTraits):
 
     def _note_error(self, exc: BaseException) -> None:
         self.set_trait("last_error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        if self.status == "unconfirmed":
+            self._checked.set()  # checked, and Stytch could not say: the tokens are kept
 
     def _set_heartbeat_state(self, state: HeartbeatState, next_at: datetime | None) -> None:
         with self.hold_trait_notifications():
@@ -526,9 +577,13 @@ class SessionManager(HasTraits):
         if generation == self._generation:
             self._clear("revoked")
 
-    async def _adopt(self, tokens: SessionTokens) -> None:
-        self._sync.write(tokens)
-        self._adopt_unconfirmed(tokens)
+    async def _adopt(self, tokens: SessionTokens) -> Any:
+        # Checked before anything is stored or replaced: tokens Stytch refuses (a typo, a
+        # revoked session) or cannot confirm (offline) leave the held session as it was, here
+        # and in every kernel. What is stored is what the server sent back.
+        response = await self.vertical.authenticate(self._client_or_raise(), tokens.opaque, None)
+        self._apply(self.vertical.interpret(response), None)
+        return response
 
     async def _sign_in(self, request: SignInRequest) -> Any:
         response = await request(self._client_or_raise())
@@ -626,5 +681,5 @@ class _Operations:
     async def revoke(self, force_clear: bool) -> None:
         await self._manager._revoke(force_clear)
 
-    async def adopt(self, tokens: SessionTokens) -> None:
-        await self._manager._adopt(tokens)
+    async def adopt(self, tokens: SessionTokens) -> Any:
+        return await self._manager._adopt(tokens)

@@ -52,12 +52,16 @@ class Sessions:
     async def revoke_async(self, force_clear: bool = False) -> None:
         await self._ops.run_async(self._ops.revoke(force_clear))
 
-    def update(self, tokens: SessionTokens) -> None:
-        """Adopt tokens obtained elsewhere; they are checked with Stytch in the background."""
-        self._ops.run(self._ops.adopt(_check_tokens(tokens)))
+    def update(self, tokens: SessionTokens) -> AuthenticateResponse:
+        """Adopt tokens obtained elsewhere, once Stytch has confirmed them.
 
-    async def update_async(self, tokens: SessionTokens) -> None:
-        await self._ops.run_async(self._ops.adopt(_check_tokens(tokens)))
+        Checked first: if Stytch refuses them (or cannot be reached), the error is raised and
+        the session held before (if any) stays, here and in the store.
+        """
+        return self._ops.run(self._ops.adopt(_check_tokens(tokens)))
+
+    async def update_async(self, tokens: SessionTokens) -> AuthenticateResponse:
+        return await self._ops.run_async(self._ops.adopt(_check_tokens(tokens)))
 
 
 class OTPEmail:

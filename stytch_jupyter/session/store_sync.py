@@ -50,6 +50,7 @@ class StoreSync:
         self._on_error = on_error
         self.poll_interval = poll_interval
         self._task: asyncio.Task[None] | None = None
+        self._failing: str | None = None  # the store's last failure, until it works again
 
     @property
     def store(self) -> TokenStore | None:
@@ -62,9 +63,33 @@ class StoreSync:
         return self._given_store is None
 
     @property
+    def failing(self) -> str | None:
+        """The last failure's message while the store keeps failing; None once it works.
+
+        ``on_error`` is called before this changes, so it can tell a new cause from a repeat.
+        """
+        return self._failing
+
+    @property
     def signature(self) -> Hashable | None:
         """The store's signature as this process last saw it."""
         return self._signature
+
+    def may_hold_session(self) -> bool:
+        """Cheap, from any thread: whether a stored session may be there to read.
+
+        A folder listing (or the open store's signature): nothing is decrypted, no keyring is
+        asked. What ``%load_ext`` uses to say "checking" rather than "signed out".
+        """
+        if self._store is not None:
+            return self._store.signature() is not None
+        config = self._config
+        public_token = config.public_token.strip()
+        if config.token_store == "memory" or not public_token:
+            return False
+        from .store import may_hold_session
+
+        return may_hold_session(config.data_path, public_token)
 
     def reopen(self) -> None:
         """Forget the open store: the next use opens the one the configuration now names."""
@@ -107,8 +132,9 @@ class StoreSync:
         except StoreChanged:
             logger.debug("stytch: the store moved on in another process; left as it is")
         except TokenStoreError as exc:
-            self._on_error(exc)
+            self._report(exc)
             return False
+        self._failing = None
         return True
 
     def poll(self) -> None:
@@ -146,5 +172,9 @@ class StoreSync:
         try:
             return operation(*args)
         except TokenStoreError as exc:
-            self._on_error(exc)
+            self._report(exc)
             return None
+
+    def _report(self, exc: TokenStoreError) -> None:
+        self._on_error(exc)
+        self._failing = str(exc)
