@@ -21,6 +21,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 
 from ..api.errors import StytchAPIError, StytchError, StytchNetworkError
 from ..api.models import AuthenticateResponse, SessionTokens
+from ..api.secret import Secret
 from ..errors import StytchCommandError
 from ..session.errors import NotSignedInError
 from . import reprs
@@ -157,7 +158,7 @@ class StytchMagics(Magics):
     def _update(self, args: argparse.Namespace) -> None:
         opaque = _secret("Session token (opaque): ")
         jwt = _secret("Session JWT: ")
-        tokens = SessionTokens(opaque=opaque, jwt=jwt)  # ValueError: a usage error
+        tokens = SessionTokens(opaque=opaque.reveal(), jwt=jwt.reveal())  # ValueError: usage
         manager = self.manager
         manager.sessions.update(tokens)
         try:
@@ -225,7 +226,7 @@ class StytchMagics(Magics):
                 f"cell waits up to {minutes} min for it (interrupt the kernel to cancel)."
             )
             try:
-                token = listener.wait()
+                token = Secret(listener.wait())
             except TimeoutError:
                 raise StytchCommandError(
                     f"nobody opened the sign-in link within {minutes} min: not signed in",
@@ -250,7 +251,7 @@ class StytchMagics(Magics):
             "opens) and paste it here."
         )
         try:
-            token = token_from_link(_secret("Sign-in link: "))
+            token = Secret(token_from_link(_secret("Sign-in link: ").reveal()))
         except MagicLinkError as exc:
             raise UsageError(f"%stytch login magic-link: {exc}; not signed in") from None
         return self.manager.magic_links.authenticate(token, session_duration_minutes=duration)
@@ -296,8 +297,13 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def _secret(prompt: str, strip: bool = True) -> str:
-    value = getpass.getpass(prompt)
+def _secret(prompt: str, strip: bool = True) -> Secret:
+    """Ask with a hidden prompt; the answer is a ``Secret`` from the first moment it exists."""
+    try:
+        value = Secret(getpass.getpass(prompt))
+    except (KeyboardInterrupt, EOFError):
+        # An interrupted prompt is the user saying no: one line, not a traceback.
+        raise StytchCommandError("cancelled: nothing changed", "Cancelled") from None
     if not value.strip():
         raise UsageError("nothing was entered: nothing changed")
     return value.strip() if strip else value
