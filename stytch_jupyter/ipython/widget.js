@@ -60,7 +60,10 @@ function render({ model, el }) {
   }
 
   function sendCode() {
+    if (busy()) return;
     const input = root.querySelector("[data-role=email]");
+    const leftover = root.querySelector("[data-role=code]");
+    if (leftover) leftover.value = ""; // a new code: what was typed for the old one goes
     send({ action: "send_code", email: input ? input.value : "" });
   }
 
