@@ -36,6 +36,7 @@ from .models import (
     validate_duration_minutes,
 )
 from .sdk_client_header import SDK_IDENTIFIER, sdk_client_header
+from .secret import Secret, reveal
 from .urls import api_url_for, check_api_url, is_loopback
 
 T = TypeVar("T")
@@ -112,10 +113,6 @@ def _retry_after(value: str | None) -> float | None:
     if not math.isfinite(seconds) or seconds < 0:
         return None
     return min(seconds, float(MAX_RETRY_AFTER_SECONDS))
-
-
-class _TooLarge(Exception):
-    """A reply body past ``MAX_REPLY_BYTES``."""
 
 
 def _parse_json(content: bytes) -> Any:
@@ -239,15 +236,13 @@ class StytchClient:
             # must not hold a call (or the heartbeat) past ``timeout``, as httpx's per-read
             # timeouts alone would.
             status, headers, content = await asyncio.wait_for(
-                self._exchange(method, path, body, session_token), self.timeout
+                self._exchange(where, method, path, body, session_token), self.timeout
             )
         except (httpx.TimeoutException, asyncio.TimeoutError) as exc:
             raise StytchTimeoutError(
                 f"{where}: no reply from {self.api_url} within {self.timeout:g}s "
                 f"({type(exc).__name__})"
             ) from None
-        except _TooLarge as exc:
-            raise StytchResponseError(f"{where}: {exc}") from None
         except httpx.DecodingError as exc:
             raise StytchResponseError(
                 f"{where}: reply body could not be decoded ({_one_line(str(exc), secrets)})"
@@ -274,7 +269,7 @@ class StytchClient:
         raise self._api_error(where, status, headers, payload, secrets)
 
     async def _exchange(
-        self, method: str, path: str, body: bytes | None, session_token: str | None
+        self, where: str, method: str, path: str, body: bytes | None, session_token: str | None
     ) -> tuple[int, httpx.Headers, bytes]:
         """Send, then read the body up to ``MAX_REPLY_BYTES``: a huge reply is never held."""
         request = self._client().build_request(
@@ -284,13 +279,19 @@ class StytchClient:
         try:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
-                raise _TooLarge(f"reply of {int(declared)} bytes is over {_CAP_TEXT}")
+                raise StytchResponseError(
+                    f"{where}: reply of {int(declared)} bytes is over {_CAP_TEXT}",
+                    response.status_code,
+                )
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > MAX_REPLY_BYTES:
-                    raise _TooLarge(f"reply is over {_CAP_TEXT}; stopped reading")
+                    raise StytchResponseError(
+                        f"{where}: reply is over {_CAP_TEXT}; stopped reading",
+                        response.status_code,
+                    )
                 chunks.append(chunk)
         finally:
             await response.aclose()
@@ -388,14 +389,14 @@ class StytchClient:
 
     async def otps_authenticate(
         self,
-        code: str,
+        code: str | Secret,
         method_id: str,
         session_duration_minutes: int,
         *,
         session_token: str | None = None,
     ) -> AuthenticateResponse:
         """Exchange an emailed code for a session. The client API calls the code ``token``."""
-        code = _require_text(code, "code").strip()
+        code = _require_text(reveal(code), "code").strip()
         body = {
             "token": code,
             "method_id": _require_text(method_id, "method_id"),
@@ -438,13 +439,13 @@ class StytchClient:
 
     async def magic_links_authenticate(
         self,
-        token: str,
+        token: str | Secret,
         session_duration_minutes: int,
         *,
         session_token: str | None = None,
     ) -> AuthenticateResponse:
         """Exchange the token from a magic link's URL for a session."""
-        token = _require_text(token, "token").strip()
+        token = _require_text(reveal(token), "token").strip()
         body = {
             "token": token,
             "session_duration_minutes": _factor_duration(session_duration_minutes),
@@ -456,15 +457,16 @@ class StytchClient:
     async def passwords_authenticate(
         self,
         email: str,
-        password: str,
+        password: str | Secret,
         session_duration_minutes: int,
         *,
         session_token: str | None = None,
     ) -> AuthenticateResponse:
         """Sign in with an email and password."""
+        password = _require_text(reveal(password), "password")
         body = {
             "email": _require_text(email, "email").strip(),
-            "password": _require_text(password, "password"),
+            "password": password,
             "session_duration_minutes": _factor_duration(session_duration_minutes),
         }
         return await self._authenticate(

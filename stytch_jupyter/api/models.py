@@ -74,7 +74,7 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: no __dict__, so vars() cannot show the value
 class SessionToken:
     """A session credential. ``value`` is the raw string; nothing else shows it."""
 
@@ -91,7 +91,7 @@ class SessionToken:
     __str__ = __repr__
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SessionTokens:
     """The pair a session is kept by: the opaque token and the session JWT.
 
