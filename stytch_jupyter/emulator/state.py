@@ -68,6 +68,8 @@ OAUTH_PROVIDERS = {
     "twitter": "Twitter",
     "yahoo": "Yahoo",
 }
+# The session factor's detail key is ``{provider}_oauth_factor``, spelled as the spec does.
+_FACTOR_PREFIXES = {"gitlab": "git_lab", "linkedin": "linked_in", "tiktok": "tik_tok"}
 # Chosen here: how long a consent page waits, how long its token lasts, and the provider's
 # access-token lifetime reported in provider_values.
 OAUTH_START_MINUTES = 10
@@ -868,7 +870,8 @@ class State:
                 user.email,
                 now,
                 detail=(
-                    f"{registration.provider}_oauth_factor",
+                    f"{_FACTOR_PREFIXES.get(registration.provider, registration.provider)}"
+                    "_oauth_factor",
                     {
                         "id": registration.registration_id,
                         "provider_subject": registration.provider_subject,
