@@ -5,15 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import errors
+from .b2b_backend_api import b2b_backend_routes
+from .b2b_client_api import b2b_client_routes, not_b2b_routes
+from .b2b_control_api import b2b_control_routes
+from .b2b_mailbox import b2b_mailbox_routes, organizations_html
+from .b2b_state import B2BState
 from .backend_api import backend_routes
 from .client_api import client_routes
 from .control_api import control_routes
@@ -22,6 +29,7 @@ from .faults import FaultMiddleware, FaultRegistry, hang_up
 from .mailbox import mailbox_routes
 from .oauth_api import oauth_routes
 from .project import LOOPBACK_ORIGIN_REGEX, ProjectSettings
+from .sso import sso_routes
 from .state import State
 
 logger = logging.getLogger("stytch_jupyter.emulator")
@@ -130,6 +138,21 @@ class _ClientApiCors:
             await self.app(scope, receive, send)
 
 
+def _b2b_routes(
+    b2b: B2BState | None, public_token: str, secret: str, settings: ProjectSettings
+) -> list[Route]:
+    """A B2B project's endpoints; a consumer project refuses B2B paths in one line."""
+    if b2b is None:
+        return not_b2b_routes()
+    return [
+        *b2b_client_routes(b2b, public_token, settings),
+        *b2b_backend_routes(b2b, b2b.project_id, secret, settings),
+        *sso_routes(b2b, public_token, settings),
+        *b2b_control_routes(b2b),
+        *b2b_mailbox_routes(b2b),
+    ]
+
+
 def create_app(
     state: State,
     faults: FaultRegistry,
@@ -137,14 +160,18 @@ def create_app(
     public_token: str,
     secret: str,
     settings: ProjectSettings,
+    b2b: B2BState | None = None,
 ) -> ASGIApp:
     app = Starlette(
         routes=[
             *client_routes(state, public_token, settings),
             *backend_routes(state, state.project_id, secret, settings),
             *control_routes(state, faults),
+            *_b2b_routes(b2b, public_token, secret, settings),
             *oauth_routes(state, public_token, settings),
-            *mailbox_routes(state, faults, settings),
+            *mailbox_routes(
+                state, faults, settings, None if b2b is None else partial(organizations_html, b2b)
+            ),
         ],
         exception_handlers={
             EmulatorError: _emulator_error,

@@ -55,6 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "this emulator (default: %(default)s)",
     )
     parser.add_argument(
+        "--b2b",
+        action="store_true",
+        help="serve a B2B project (organizations, members, SSO) instead of a consumer one",
+    )
+    parser.add_argument(
         "--project-name",
         default=DEFAULT_PROJECT_NAME,
         help="the project name bootstrap reports (default: %(default)s)",
@@ -120,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
             public_token=args.public_token,
             secret=args.secret,
             project_name=args.project_name,
+            vertical="B2B" if args.b2b else "CONSUMER",
             pkce_required=pkce,
             redirect_urls=args.redirect_url,
             allowed_origins=args.allow_origin,
@@ -140,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
             f"  project_id    {emulator.project_id}\n"
             f"  public_token  {emulator.public_token}\n"
             f"  secret        {emulator.secret}\n"
+            f"  vertical      {emulator.vertical}\n"
             f"  mailbox       {emulator.api_url}/   (the codes and links it sends)\n"
             "\n"
             "Point a notebook at it:\n"

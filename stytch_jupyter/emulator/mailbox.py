@@ -6,6 +6,7 @@ tag and revokes a session with a form POST, so it works with JavaScript off.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from typing import Any
 from urllib.parse import parse_qs
@@ -116,8 +117,13 @@ def _faults_html(faults: FaultRegistry) -> str:
 
 
 def mailbox_page(
-    state: State, faults: FaultRegistry, settings: ProjectSettings, api_url: str
+    state: State,
+    faults: FaultRegistry,
+    settings: ProjectSettings,
+    api_url: str,
+    sections: Callable[[], str] | None = None,
 ) -> str:
+    """``sections``: more HTML after the users (a B2B project's organizations and members)."""
     messages = list(reversed(state.outbox()))
     users = [
         (user.to_json(), [s.to_json() for s in state.sessions_for_user(user.user_id)])
@@ -144,15 +150,21 @@ def mailbox_page(
         f"{REFRESH_SECONDS} s</p>"
         f'<h2 id="outbox">Sent, newest first ({len(messages)})</h2>{outbox}'
         f'<h2 id="users">Users and live sessions</h2>{_sessions_html(users)}'
+        f"{sections() if sections is not None else ''}"
         f'<h2 id="faults">Active faults</h2>{_faults_html(faults)}'
         "</body></html>"
     )
 
 
-def mailbox_routes(state: State, faults: FaultRegistry, settings: ProjectSettings) -> list[Route]:
+def mailbox_routes(
+    state: State,
+    faults: FaultRegistry,
+    settings: ProjectSettings,
+    sections: Callable[[], str] | None = None,
+) -> list[Route]:
     async def page(request: Request) -> Response:
         api_url = str(request.base_url).rstrip("/")
-        html = mailbox_page(state, faults, settings, api_url)
+        html = mailbox_page(state, faults, settings, api_url, sections)
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
     async def revoke(request: Request) -> Response:

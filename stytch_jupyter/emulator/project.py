@@ -122,7 +122,8 @@ class ProjectSettings:
             "dfp_protected_auth_enabled": False,
             **{f"pkce_required_for_{flow}": flow in self.pkce_required for flow in PKCE_FLOWS},
             "slug_pattern": None,
-            "create_organization_enabled": False,
+            # A B2B project serves discovery/organizations/create.
+            "create_organization_enabled": self.vertical == "B2B",
             # Without this key the browser SDK discards the whole bootstrap.
             "password_config": None,
             "rbac_policy": {

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import uvicorn
 
 from .app import create_app
+from .b2b_state import B2BState
 from .clock import Clock
 from .control import EmulatorControl
 from .defaults import DEFAULT_HOST, DEFAULT_PROJECT_ID, DEFAULT_PUBLIC_TOKEN, DEFAULT_SECRET
@@ -123,10 +124,13 @@ class Emulator:
         ``redirect_urls``: exact URLs allowed besides loopback ``…/stytch-jupyter/callback``.
         ``allowed_origins``: browser origins allowed besides loopback ones.
         ``announce``: called with one line per code or link "sent" (the CLI prints them).
+        ``vertical``: ``CONSUMER`` or ``B2B`` (any case); a B2B project serves organizations,
+        members, discovery, MFA and SSO (``create_organization``, ``create_member``, ...).
         Raises ValueError on a bad setting."""
         self.settings = ProjectSettings.build(
             project_name=project_name,
-            vertical=vertical,
+            # ``b2b`` and ``B2B`` alike (bootstrap reports the upper-case form).
+            vertical=vertical.upper(),
             pkce_required=pkce_required,
             redirect_urls=redirect_urls,
             allowed_origins=allowed_origins,
@@ -138,11 +142,17 @@ class Emulator:
         self.public_token = public_token
         self.secret = secret
         self._state = State(project_id, shared_signing_key(), Clock(), announce=announce)
+        self._b2b = B2BState(self._state) if self.vertical == "B2B" else None
         self._faults = FaultRegistry()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._control: EmulatorControl | None = None
         self._failure: BaseException | None = None
+
+    @property
+    def vertical(self) -> str:
+        """``CONSUMER`` or ``B2B``, as bootstrap reports it."""
+        return self.settings.vertical
 
     def __repr__(self) -> str:
         where = self.api_url if self.running else "stopped"
@@ -179,6 +189,7 @@ class Emulator:
             public_token=self.public_token,
             secret=self.secret,
             settings=self.settings,
+            b2b=self._b2b,
         )
         config = uvicorn.Config(
             app,
@@ -282,6 +293,31 @@ class Emulator:
 
     def advance_clock(self, seconds: float) -> datetime:
         return self.control.advance_clock(seconds)
+
+    # B2B projects: the same helpers as ``EmulatorControl``'s (see there).
+
+    def create_organization(
+        self, name: str, slug: str | None = None, **settings: Any
+    ) -> dict[str, Any]:
+        return self.control.create_organization(name, slug, **settings)
+
+    def create_member(self, organization: str, email: str, **fields: Any) -> dict[str, Any]:
+        return self.control.create_member(organization, email, **fields)
+
+    def delete_member(self, organization: str, member_id: str) -> None:
+        self.control.delete_member(organization, member_id)
+
+    def revoke_member_session(self, **which: str) -> None:
+        self.control.revoke_member_session(**which)
+
+    def totp_code(self, organization: str, member_id: str) -> str:
+        return self.control.totp_code(organization, member_id)
+
+    def last_sms_code(self, phone_number: str) -> str:
+        return self.control.last_sms_code(phone_number)
+
+    def complete_idp(self, start_url: str, email: str, **options: Any) -> str:
+        return self.control.complete_idp(start_url, email, **options)
 
     def add_fault(
         self,

@@ -119,7 +119,12 @@ class State:
         self.clock = clock
         self._env = "live" if project_id.startswith("project-live-") else "test"
         self._lock = threading.RLock()
+        self._reset_hooks: list[Callable[[], None]] = []
         self.reset()
+
+    def on_reset(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` on every reset (the B2B project keeps its own records)."""
+        self._reset_hooks.append(hook)
 
     def reset(self) -> None:
         with self._lock:
@@ -145,6 +150,9 @@ class State:
                 "totp_recovery_codes": [],
             }
             self.clock.reset()
+        # Outside the lock: the B2B project takes its own lock first, then this one.
+        for hook in self._reset_hooks:
+            hook()
 
     def _new_id(self, kind: str) -> str:
         return f"{kind}-{self._env}-{uuid.uuid4()}"
@@ -906,6 +914,19 @@ class State:
             self._issued["otp_codes"].append(message.code)
         if message.token:
             self._issued["magic_link_tokens"].append(message.token)
+
+    def post(self, message: Message) -> None:
+        """Put a message (email or SMS) in the outbox."""
+        with self._lock:
+            self._post(message)
+
+    def new_message_id(self) -> str:
+        return self._new_id("message")
+
+    def record(self, kind: str, secret: str) -> None:
+        """Remember a secret minted or received, for the leak scans."""
+        with self._lock:
+            self._issued.setdefault(kind, []).append(secret)
 
     def issued(self) -> dict[str, list[str]]:
         """Every session token, JWT, code and link token minted, and every password received."""
