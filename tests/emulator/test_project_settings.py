@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -216,3 +217,17 @@ def test_a_code_sent_is_one_line_on_the_terminal() -> None:
         _, code = emu.last_otp("ada@example.com")
         link = emu.last_magic_link("ada@example.com")
     assert lines == [f"code for ada@example.com: {code}", f"magic link for ada@example.com: {link}"]
+
+
+def test_a_dropped_connection_still_drops_behind_cors(http, emulator, caplog) -> None:
+    # CORS wraps ``send`` for requests with an Origin: the fault must still reach the socket
+    # (not fall back to a half-sent response, which uvicorn logs as an error).
+    emulator.add_fault(path_prefix="/sdk/v1/sessions", drop=True)
+    with caplog.at_level(logging.INFO):
+        with pytest.raises(httpx.TransportError):
+            http.post("/sdk/v1/sessions/authenticate", json={}, headers={"Origin": PAGE})
+        assert emulator.control.faults() == []
+        response = http.post("/sdk/v1/sessions/authenticate", json={}, headers={"Origin": PAGE})
+    loud = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not loud, loud
+    assert response.headers["access-control-allow-origin"] == PAGE
