@@ -375,8 +375,9 @@ class State:
 
     # -- SMS OTPs ------------------------------------------------------------------------
 
-    def send_sms_otp(self, phone_number: str, minutes: int) -> Phone:
-        """Text a code to ``phone_number``, creating a (pending) user for a new number."""
+    def send_sms_otp(self, phone_number: str, minutes: int) -> tuple[User, Phone, bool]:
+        """Text a code to ``phone_number``, creating a (pending) user for a new number:
+        ``(user, phone, created)``."""
         with self._lock:
             found = next(
                 (
@@ -412,7 +413,7 @@ class State:
                     self._new_id("message"), phone_number, "sms_otp", phone.phone_id, now, code=code
                 )
             )
-            return phone
+            return user, phone, found is None
 
     # -- email magic links ---------------------------------------------------------------
 
