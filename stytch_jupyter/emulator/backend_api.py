@@ -122,6 +122,8 @@ def backend_routes(
     # -- the consumer factors, as a backend calls them ---------------------------------------
 
     def minutes_of(body: Body) -> int:
+        # Without a duration Stytch's backend starts no session (UNVERIFIED in detail); the
+        # emulator starts a short one instead, so every reply has the tokens its models require.
         minutes = body.session_duration()
         return DEFAULT_FACTOR_SESSION_MINUTES if minutes is None else minutes
 
