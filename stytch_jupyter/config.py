@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, default, validate
+from traitlets import Bool, Enum, Float, Int, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 from .api.models import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
-from .api.urls import api_url_for, check_api_url
+from .api.urls import api_url_for, check_api_url, is_loopback
 
 
 class Stytch(Configurable):
@@ -60,6 +60,29 @@ class Stytch(Configurable):
 
     timeout = Float(10.0, help="Seconds before a request to Stytch gives up.").tag(config=True)
 
+    redirect_route = Enum(
+        ["auto", "loopback", "server", "relay", "paste"],
+        default_value="auto",
+        help="How a magic link's or OAuth redirect comes back to the kernel: auto (loopback "
+        "when the kernel is local, else the Jupyter server's callback, else the relay page, "
+        "else paste), or one of them.",
+    ).tag(config=True)
+
+    relay_url = Unicode(
+        help="The HTTPS address where you host the relay page (stytch-jupyter relay-page): "
+        "the redirect URL for kernels no other way back reaches."
+    ).tag(config=True)
+
+    oauth_providers = List(
+        Unicode(),
+        default_value=["google", "github", "microsoft"],
+        help="OAuth providers your Stytch project has set up (the widget offers these).",
+    ).tag(config=True)
+
+    redirect_timeout = Float(
+        600.0, help="Seconds a magic link or OAuth sign-in waits for its redirect."
+    ).tag(config=True)
+
     @default("public_token")
     def _default_public_token(self) -> str:
         return os.environ.get("STYTCH_PUBLIC_TOKEN", "")
@@ -98,7 +121,14 @@ class Stytch(Configurable):
             )
         return value
 
-    @validate("heartbeat_interval", "timeout")
+    @validate("relay_url")
+    def _check_relay_url(self, proposal: Any) -> str:
+        value = str(proposal["value"]).strip()
+        if value and not (value.startswith("https://") or _loopback_http(value)):
+            raise TraitError("relay_url must be an https:// address (http only on loopback)")
+        return value
+
+    @validate("heartbeat_interval", "timeout", "redirect_timeout")
     def _check_positive(self, proposal: Any) -> float:
         value = float(proposal["value"])
         if not value > 0:
@@ -122,3 +152,10 @@ class Stytch(Configurable):
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()
+
+
+def _loopback_http(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme == "http" and is_loopback(parts.hostname or "")

@@ -34,6 +34,8 @@ from .heartbeat import Heartbeat
 from .keys import TokenStoreError
 from .loop import LoopThread
 from .namespaces import MagicLinks, OTPs, Passwords, Sessions
+from .oauth import OAuth
+from .redirect.flows import RedirectFlows
 from .store import StoreChanged
 
 if TYPE_CHECKING:
@@ -101,6 +103,8 @@ class SessionManager(HasTraits):
         self.otps = OTPs(self)
         self.magic_links = MagicLinks(self)
         self.passwords = Passwords(self)
+        self.oauth = OAuth(self)
+        self.redirect = RedirectFlows(self)
 
     # ---- lifecycle -------------------------------------------------------------------------
 

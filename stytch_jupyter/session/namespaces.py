@@ -120,13 +120,20 @@ class MagicLinkEmail:
     def __init__(self, manager: SessionManager) -> None:
         self._m = manager
 
-    async def _send(self, email: str, login_url: str | None, signup_url: str | None) -> None:
+    async def _send(
+        self,
+        email: str,
+        login_url: str | None,
+        signup_url: str | None,
+        code_challenge: str | None,
+    ) -> None:
         email = _require_text(email, "email")
         await self._m._client_or_raise().magic_links_email_login_or_create(
             email,
             login_magic_link_url=login_url,
             signup_magic_link_url=signup_url,
             session_token=self._m._optional_token(),
+            code_challenge=code_challenge,
         )
 
     def login_or_create(
@@ -134,17 +141,25 @@ class MagicLinkEmail:
         email: str,
         login_magic_link_url: str | None = None,
         signup_magic_link_url: str | None = None,
+        *,
+        code_challenge: str | None = None,
     ) -> None:
-        """Email a sign-in link to ``login_magic_link_url`` (the signup URL for new users)."""
-        self._m._run(self._send(email, login_magic_link_url, signup_magic_link_url))
+        """Email a sign-in link to ``login_magic_link_url`` (the signup URL for new users).
+
+        ``stytch.redirect.start_magic_link(email)`` does this with PKCE and a way back."""
+        self._m._run(self._send(email, login_magic_link_url, signup_magic_link_url, code_challenge))
 
     async def login_or_create_async(
         self,
         email: str,
         login_magic_link_url: str | None = None,
         signup_magic_link_url: str | None = None,
+        *,
+        code_challenge: str | None = None,
     ) -> None:
-        await self._m._run_async(self._send(email, login_magic_link_url, signup_magic_link_url))
+        await self._m._run_async(
+            self._send(email, login_magic_link_url, signup_magic_link_url, code_challenge)
+        )
 
 
 class MagicLinks:
@@ -152,24 +167,38 @@ class MagicLinks:
         self._m = manager
         self.email = MagicLinkEmail(manager)
 
-    async def _authenticate(self, token: str, minutes: int | None) -> AuthenticateResponse:
+    async def _authenticate(
+        self, token: str, minutes: int | None, code_verifier: str | None
+    ) -> AuthenticateResponse:
         token = _require_text(token, "the magic link token")
         duration = self._m._duration(minutes)
         current = self._m._optional_token()
         return await self._m._sign_in(
-            lambda client: client.magic_links_authenticate(token, duration, session_token=current)
+            lambda client: client.magic_links_authenticate(
+                token, duration, session_token=current, code_verifier=code_verifier
+            )
         )
 
     def authenticate(
-        self, token: str, session_duration_minutes: int | None = None
+        self,
+        token: str,
+        session_duration_minutes: int | None = None,
+        *,
+        code_verifier: str | None = None,
     ) -> AuthenticateResponse:
-        """Sign in with the ``token`` from a magic link (see ``magic_link_token(url)``)."""
-        return self._m._run(self._authenticate(token, session_duration_minutes))
+        """Sign in with the ``token`` from a magic link (``code_verifier``: its PKCE verifier)."""
+        return self._m._run(self._authenticate(token, session_duration_minutes, code_verifier))
 
     async def authenticate_async(
-        self, token: str, session_duration_minutes: int | None = None
+        self,
+        token: str,
+        session_duration_minutes: int | None = None,
+        *,
+        code_verifier: str | None = None,
     ) -> AuthenticateResponse:
-        return await self._m._run_async(self._authenticate(token, session_duration_minutes))
+        return await self._m._run_async(
+            self._authenticate(token, session_duration_minutes, code_verifier)
+        )
 
 
 class Passwords:

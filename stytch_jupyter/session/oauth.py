@@ -1,0 +1,96 @@
+"""``stytch.oauth``: sign in with an OAuth provider (Google, GitHub, …) through a redirect flow.
+
+The provider's own tokens (``provider_values`` in the response) are secrets like the session
+token: this project never stores them and its reprs never show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Protocol, cast
+
+from ..api.models import AuthenticateResponse
+
+if TYPE_CHECKING:
+    from .manager import SessionManager
+    from .redirect.flows import RedirectFlow
+    from .redirect.routes import RouteName
+
+# Stytch's consumer providers (the browser SDK's list: iOS's plus apple, minus spotify).
+PROVIDERS = (
+    "amazon", "apple", "bitbucket", "coinbase", "discord", "facebook", "figma", "github",
+    "gitlab", "google", "linkedin", "microsoft", "salesforce", "slack", "snapchat", "spotify",
+    "tiktok", "twitch", "twitter", "yahoo",
+)  # fmt: skip
+
+
+class _OAuthClient(Protocol):
+    async def oauth_authenticate(
+        self,
+        token: str,
+        session_duration_minutes: int,
+        *,
+        session_token: str | None = None,
+        code_verifier: str | None = None,
+    ) -> AuthenticateResponse: ...
+
+
+class OAuth:
+    def __init__(self, manager: SessionManager) -> None:
+        self._m = manager
+
+    def start(
+        self,
+        provider: str,
+        *,
+        scopes: Iterable[str] = (),
+        provider_params: Mapping[str, str] | None = None,
+        route: RouteName | None = None,
+        session_duration_minutes: int | None = None,
+    ) -> RedirectFlow:
+        """Start a sign-in with ``provider``: open the returned flow's ``url`` in a browser;
+        the redirect signs this session in (``flow.wait()`` waits for it)."""
+        if not isinstance(provider, str) or not provider.strip():
+            raise ValueError("the OAuth provider must be a name such as 'google'")
+        return self._m.redirect.start_oauth(
+            provider.strip().lower(),
+            scopes=scopes,
+            provider_params=provider_params,
+            route=route,
+            session_duration_minutes=session_duration_minutes,
+        )
+
+    async def _authenticate(
+        self, token: str, minutes: int | None, code_verifier: str | None
+    ) -> AuthenticateResponse:
+        if not isinstance(token, str) or not token.strip():
+            raise ValueError("the OAuth token must be a non-empty string")
+        token = token.strip()
+        duration = self._m._duration(minutes)
+        current = self._m._optional_token()
+        return await self._m._sign_in(
+            lambda client: cast(_OAuthClient, client).oauth_authenticate(
+                token, duration, session_token=current, code_verifier=code_verifier
+            )
+        )
+
+    def authenticate(
+        self,
+        token: str,
+        session_duration_minutes: int | None = None,
+        *,
+        code_verifier: str | None = None,
+    ) -> AuthenticateResponse:
+        """Sign in with an OAuth ``token`` from a redirect (``stytch_token_type=oauth``)."""
+        return self._m._run(self._authenticate(token, session_duration_minutes, code_verifier))
+
+    async def authenticate_async(
+        self,
+        token: str,
+        session_duration_minutes: int | None = None,
+        *,
+        code_verifier: str | None = None,
+    ) -> AuthenticateResponse:
+        return await self._m._run_async(
+            self._authenticate(token, session_duration_minutes, code_verifier)
+        )
