@@ -11,6 +11,7 @@ from collections.abc import Sequence
 SUBCOMMANDS = {
     "emulator": ("stytch_jupyter.emulator.cli", "run a local Stytch API emulator", "emulator"),
     "demo": ("stytch_jupyter.demo", "open the quickstart notebook against the emulator", "demo"),
+    "relay-page": ("stytch_jupyter.relay_cli", "write the sign-in relay page to host", ""),
 }
 
 

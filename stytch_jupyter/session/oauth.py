@@ -47,6 +47,7 @@ class OAuth:
         provider_params: Mapping[str, str] | None = None,
         route: RouteName | None = None,
         session_duration_minutes: int | None = None,
+        notebook_origin: str | None = None,
     ) -> RedirectFlow:
         """Start a sign-in with ``provider``: open the returned flow's ``url`` in a browser;
         the redirect signs this session in (``flow.wait()`` waits for it)."""
@@ -58,6 +59,7 @@ class OAuth:
             provider_params=provider_params,
             route=route,
             session_duration_minutes=session_duration_minutes,
+            notebook_origin=notebook_origin,
         )
 
     async def _authenticate(

@@ -11,6 +11,7 @@ The verifier never leaves this object: not in a URL, a repr, a log line or an ex
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import threading
 import time
@@ -35,6 +36,7 @@ logger = logging.getLogger("stytch_jupyter")
 TokenType = Literal["magic_links", "oauth"]
 State = Literal["pending", "completing", "signed_in", "failed", "cancelled", "expired"]
 LOOPBACK_HOST = "127.0.0.1"
+_ORIGIN = re.compile(r"https?://[^/?#\s]+")
 _POLL = 0.1
 
 
@@ -169,9 +171,13 @@ class RedirectFlows:
         *,
         route: RouteName | None = None,
         session_duration_minutes: int | None = None,
+        notebook_origin: str | None = None,
     ) -> RedirectFlow:
-        """Email a PKCE magic link whose redirect comes back to this flow."""
-        flow = self._begin("magic_links", route, session_duration_minutes)
+        """Email a PKCE magic link whose redirect comes back to this flow.
+
+        ``notebook_origin``: the origin of the page that will open the link (a widget knows
+        it); the relay page posts the token back to that origin only."""
+        flow = self._begin("magic_links", route, session_duration_minutes, notebook_origin)
         try:
             url = flow.redirect_url
             self._manager.magic_links.email.login_or_create(
@@ -193,6 +199,7 @@ class RedirectFlows:
         provider_params: Mapping[str, str] | None = None,
         route: RouteName | None = None,
         session_duration_minutes: int | None = None,
+        notebook_origin: str | None = None,
     ) -> RedirectFlow:
         """A flow whose ``url`` starts the provider's sign-in in a browser."""
         from ...api.urls import oauth_start_url
@@ -203,7 +210,7 @@ class RedirectFlows:
                 "no Stytch public token: set STYTCH_PUBLIC_TOKEN or "
                 "%config Stytch.public_token = 'public-token-…'"
             )
-        flow = self._begin("oauth", route, session_duration_minutes)
+        flow = self._begin("oauth", route, session_duration_minutes, notebook_origin)
         try:
             flow.url = oauth_start_url(
                 config.resolved_api_url,
@@ -221,8 +228,14 @@ class RedirectFlows:
         return flow
 
     def _begin(
-        self, token_type: TokenType, route: RouteName | None, minutes: int | None
+        self,
+        token_type: TokenType,
+        route: RouteName | None,
+        minutes: int | None,
+        notebook_origin: str | None = None,
     ) -> RedirectFlow:
+        if notebook_origin is not None and not _ORIGIN.fullmatch(notebook_origin):
+            raise ValueError("notebook_origin must be an origin such as https://hub.example.com")
         if self._manager.closed:
             raise SessionClosedError("this Stytch session object was closed: use the new one")
         chosen = self.route(route)
@@ -237,7 +250,7 @@ class RedirectFlows:
         with self._lock:
             self._flows[flow.id] = flow
         try:
-            self._open_way_back(flow)
+            self._open_way_back(flow, notebook_origin)
         except BaseException:
             self._end(flow, "cancelled")
             raise
@@ -248,7 +261,7 @@ class RedirectFlows:
         flow._timer = timer
         return flow
 
-    def _open_way_back(self, flow: RedirectFlow) -> None:
+    def _open_way_back(self, flow: RedirectFlow, notebook_origin: str | None) -> None:
         def deliver(redirect: Redirect) -> tuple[bool, str]:
             return self.deliver(redirect)
 
@@ -270,8 +283,11 @@ class RedirectFlows:
             receiver.start()
             flow._receivers.append(receiver)
         if base is not None:
+            query = {FLOW_PARAM: flow.id}
+            if flow.route.name == "relay" and notebook_origin:
+                query["origin"] = notebook_origin
             joiner = "&" if "?" in base else "?"
-            flow.redirect_url = f"{base}{joiner}{urlencode({FLOW_PARAM: flow.id})}"
+            flow.redirect_url = f"{base}{joiner}{urlencode(query)}"
 
     # -- coming back --------------------------------------------------------------------------
 
