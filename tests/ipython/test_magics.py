@@ -770,6 +770,76 @@ def test_heartbeat_subcommands(
     assert stytch.status == "signed_in"
 
 
+# ---- OAuth and resume ------------------------------------------------------------------------
+
+
+def test_login_oauth_prints_the_start_url_and_refuses_a_magic_link_token(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    prompts.answer(
+        lambda: "https://example.com/?stytch_token_type=magic_links&token=not-an-oauth-token"
+    )
+    line = (
+        "%stytch login oauth google --paste --scope email --scope profile "
+        "--provider-param prompt=select_account"
+    )
+    result = run(ip, line)
+    assert isinstance(result.error_in_exec, UsageError)
+    captured = capsys.readouterr()
+    started = next(w for w in captured.out.split() if w.startswith(emulator.api_url))
+    url = urlsplit(started)
+    query = parse_qs(url.query)
+    assert url.path == "/v1/public/oauth/google/start"
+    assert query["custom_scopes"] == ["email profile"]
+    assert query["provider_prompt"] == ["select_account"]
+    assert "code_challenge" in query and "code_verifier" not in started
+    assert captured.err.strip() == (
+        "UsageError: %stytch login oauth: this sign-in expects an OAuth token, not a magic link "
+        "one: nothing changed"
+    )
+    assert stytch.status == "signed_out"
+    assert [flow.token_type for flow in stytch.redirect.pending()] == ["oauth"]
+
+
+def test_login_oauth_bad_provider_param_is_a_usage_error(
+    ip: Any, stytch: NotebookStytch, capsys: Any
+) -> None:
+    result = run(ip, "%stytch login oauth github --provider-param nonsense")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert "KEY=VALUE" in capsys.readouterr().err
+    assert stytch.redirect.pending() == []
+
+
+def test_resume_after_an_interrupted_wait_signs_in_with_the_pasted_link(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    def interrupt_once_the_link_is_sent() -> None:
+        wait_for(lambda: any(m["kind"] == "magic_link" for m in emulator.outbox(EMAIL)))
+        _thread.interrupt_main()
+
+    interrupter = threading.Thread(target=interrupt_once_the_link_is_sent)
+    interrupter.start()
+    result = run(ip, f"%stytch login magic-link --email {EMAIL}")
+    interrupter.join(10)
+    assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    assert not listener_threads()
+    # The browser could not reach the kernel; the user copies the address it tried to open.
+    prompts.answer(lambda: emulator.last_magic_link(EMAIL))
+    result = run(ip, "%stytch login resume")
+    assert result.success, result.error_in_exec
+    assert stytch.status == "signed_in"
+    assert f"Signed in as {EMAIL}" in capsys.readouterr().out
+    # Pasting the same link again: refused, one line, nothing changed.
+    token = stytch.session_token
+    prompts.answer(lambda: emulator.last_magic_link(EMAIL))
+    result = run(ip, "%stytch login resume")
+    assert isinstance(result.error_in_exec, UsageError)
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("UsageError: %stytch login resume: no sign-in is waiting")
+    assert len(err.splitlines()) == 1
+    assert stytch.session_token == token
+
+
 # ---- completion -----------------------------------------------------------------------------
 
 
@@ -782,6 +852,10 @@ def test_heartbeat_subcommands(
         ("%stytch login m", {"magic-link"}, {"otp"}),
         ("%stytch login magic-link --", {"--email", "--paste", "--duration"}, {"--code"}),
         ("%stytch login otp --email a@b.co --", {"--duration"}, {"--email", "--paste"}),
+        ("%stytch login ", {"oauth", "resume"}, set()),
+        ("%stytch login oauth ", {"google", "github", "microsoft", "apple"}, {"--email"}),
+        ("%stytch login oauth g", {"google", "github", "gitlab"}, {"apple"}),
+        ("%stytch login oauth google --", {"--scope", "--provider-param", "--paste"}, {"--email"}),
         ("%stytch revoke --", {"--force"}, set()),
         ("%stytch heartbeat ", {"status", "start", "stop", "now"}, set()),
         ("%stytch authenticate --duration ", {"30m", "2h"}, set()),
