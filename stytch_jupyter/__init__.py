@@ -8,6 +8,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .api.models import SessionToken, SessionTokens
+from .errors import (
+    ConfigurationError,
+    InvalidDurationError,
+    MagicLinkError,
+    NotSignedInError,
+    RedirectError,
+    RedirectRefusedError,
+    RedirectRouteError,
+    SessionClosedError,
+    StytchAPIError,
+    StytchCommandError,
+    StytchError,
+    StytchNetworkError,
+    StytchResponseError,
+    StytchTimeoutError,
+    TokenStoreError,
+)
 
 if TYPE_CHECKING:
     from .ipython.stytch_object import NotebookStytch
@@ -38,4 +55,26 @@ def unload_ipython_extension(ipython: Any) -> None:
     unload(ipython)
 
 
-__all__ = ["SessionToken", "SessionTokens", "__version__", "stytch"]
+__all__ = [
+    "ConfigurationError",
+    "InvalidDurationError",
+    "MagicLinkError",
+    "NotSignedInError",
+    "RedirectError",
+    "RedirectRefusedError",
+    "RedirectRouteError",
+    "SessionClosedError",
+    "SessionToken",
+    "SessionTokens",
+    "StytchAPIError",
+    "StytchCommandError",
+    "StytchError",
+    "StytchNetworkError",
+    "StytchResponseError",
+    "StytchTimeoutError",
+    "TokenStoreError",
+    "__version__",
+    "load_ipython_extension",
+    "stytch",
+    "unload_ipython_extension",
+]

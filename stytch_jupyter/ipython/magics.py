@@ -20,9 +20,11 @@ from IPython.core.magic import Magics, line_magic, magics_class
 
 from ..api.errors import StytchAPIError, StytchError, StytchNetworkError
 from ..api.models import AuthenticateResponse, SessionTokens
+from ..errors import StytchCommandError
 from ..session.errors import NotSignedInError
 from . import reprs
 from .arguments import HelpShown, MagicArgumentParser, build_parser, complete
+from .reprs import expiry, status_text
 
 if TYPE_CHECKING:
     import argparse
@@ -35,45 +37,6 @@ if TYPE_CHECKING:
 def parser() -> MagicArgumentParser:
     # Built on first use, not at import: %load_ext should cost the kernel as little as it can.
     return build_parser()
-
-
-class StytchCommandError(StytchError):
-    """A ``%stytch`` subcommand failed at Stytch or on the way there.
-
-    Shown by IPython as one line (``_render_traceback_``), not a traceback: the cause is
-    Stytch's answer or the network, not the code in the cell.
-    """
-
-    def __init__(self, message: str, kind: str = "StytchError") -> None:
-        super().__init__(message)
-        self.kind = kind
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"{self.kind}: {self}"]
-
-
-# ---- describing the session (reprs' wording; no whole tokens, ever) ---------------------------
-
-
-def expiry(manager: NotebookStytch, expires_at: datetime | None) -> str:
-    if expires_at is None:
-        return "expiry unknown"
-    return f"expires {reprs.when(expires_at, manager.server_now())}"
-
-
-def status_text(manager: NotebookStytch) -> str:
-    """``stytch``'s own text, plus the heartbeat's settings and where the project lives."""
-    rows = [
-        (key, reprs.heartbeat_text(manager, settings=True) if key == "heartbeat" else value)
-        for key, value in reprs.manager_rows(manager)
-    ]
-    config = manager.config
-    project = config.public_token or "no public token (%config Stytch.public_token = …)"
-    rows.append(("project", f"{project} at {config.resolved_api_url}"))
-    width = max(len(key) for key, _ in rows)
-    return "\n".join(
-        [reprs.manager_summary(manager), *(f"  {key.ljust(width)}  {value}" for key, value in rows)]
-    )
 
 
 # ---- the magic --------------------------------------------------------------------------------
@@ -114,9 +77,7 @@ class StytchMagics(Magics):
             args = parser().parse_line(line if line.strip() else "status")
         except HelpShown:
             return None
-        handler: Callable[[argparse.Namespace], Any] = getattr(
-            self, "_" + args.command.replace("-", "_")
-        )
+        handler = self._commands()[args.command]
         try:
             return handler(args)
         except StytchCommandError:
@@ -127,6 +88,18 @@ class StytchMagics(Magics):
             raise UsageError(f"%stytch {args.command}: {reprs.one_line(exc)}") from None
 
     # ---- subcommands -------------------------------------------------------------------------
+
+    def _commands(self) -> dict[str, Callable[[argparse.Namespace], Any]]:
+        """Each subcommand of ``build_parser()`` and the method that runs it."""
+        return {
+            "status": self._status,
+            "authenticate": self._authenticate,
+            "revoke": self._revoke,
+            "update": self._update,
+            "login": self._login,
+            "widget": self._widget,
+            "heartbeat": self._heartbeat,
+        }
 
     def _status(self, args: argparse.Namespace) -> None:
         print(status_text(self.manager))
@@ -185,9 +158,11 @@ class StytchMagics(Magics):
         if "@" not in email or any(ch.isspace() for ch in email):
             # Not repeated: a code typed after --email would otherwise be printed back.
             raise UsageError(f"%stytch login {args.method}: --email: not an email address")
-        login: Callable[[str, int | None, argparse.Namespace], AuthenticateResponse] = getattr(
-            self, "_login_" + args.method.replace("-", "_")
-        )
+        login = {
+            "otp": self._login_otp,
+            "password": self._login_password,
+            "magic-link": self._login_magic_link,
+        }[args.method]
         response = login(email, args.duration, args)
         print(f"Signed in as {_who(response)}, {self._expiry(response)}.")
 
@@ -239,7 +214,7 @@ class StytchMagics(Magics):
 
     def _finish_redirect(self, flow: RedirectFlow, what: str) -> AuthenticateResponse:
         """Wait for the redirect where it can only come out of band; else ask for a paste."""
-        from ..session.redirect import FlowRefused
+        from ..session.redirect import RedirectRefusedError
 
         if flow.route.name not in ("loopback", "server"):
             if flow.route.reason.startswith("cannot listen"):
@@ -269,11 +244,11 @@ class StytchMagics(Magics):
             raise StytchCommandError(
                 f"no redirect came back within {minutes} min: not signed in", "TimeoutError"
             ) from None
-        except FlowRefused as exc:
-            raise StytchCommandError(str(exc), "FlowRefused") from None
+        except RedirectRefusedError as exc:
+            raise StytchCommandError(str(exc), "RedirectRefusedError") from None
 
     def _paste_redirect(self, method: str) -> AuthenticateResponse:
-        from ..session.redirect import FlowRefused, RedirectError
+        from ..session.redirect import RedirectError, RedirectRefusedError
 
         label = method.replace("_", "-").replace("magic-links", "magic-link")
         text = _secret("Sign-in link: ")
@@ -281,7 +256,7 @@ class StytchMagics(Magics):
             return self.manager.redirect.resume(text)
         except RedirectError as exc:
             raise UsageError(f"%stytch login {label}: {exc}; not signed in") from None
-        except FlowRefused as exc:
+        except RedirectRefusedError as exc:
             raise UsageError(f"%stytch login {label}: {exc}") from None
 
     def _widget(self, args: argparse.Namespace) -> Any:
@@ -295,11 +270,11 @@ class StytchMagics(Magics):
         elif action == "stop":
             control.stop()
         elif action == "now":
-            if manager.status == "signed_out":
+            if manager.signed_out:
                 print("Not signed in: nothing to check.")
                 return
             control.now()
-            if manager.status == "signed_out":
+            if manager.signed_out:
                 print("Checked: Stytch ended the session; signed out.")
                 return
             if manager.last_error:

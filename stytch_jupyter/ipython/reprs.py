@@ -80,7 +80,7 @@ def heartbeat_text(manager: SessionManager, settings: bool = False) -> str:
     """
     state, next_check_at = manager.heartbeat_state, manager.next_check_at
     if next_check_at is None or state not in ("scheduled", "retrying"):
-        text = "checking…" if state == "checking" else state
+        text: str = "checking…" if state == "checking" else state
     else:
         left = (next_check_at - datetime.now(timezone.utc)).total_seconds()
         text = f"{state}, next check {relative(max(left, 0.0))}"
@@ -243,6 +243,28 @@ def manager_rows(manager: SessionManager) -> list[tuple[str, str]]:
 
 def manager_text(manager: SessionManager) -> str:
     return _text_block(manager_summary(manager), manager_rows(manager))
+
+
+def expiry(manager: SessionManager, expires_at: datetime | None) -> str:
+    """``expires in 29 min (at 14:05)``, by the server's clock."""
+    if expires_at is None:
+        return "expiry unknown"
+    return f"expires {when(expires_at, manager.server_now())}"
+
+
+def status_text(manager: SessionManager) -> str:
+    """``%stytch status``: ``stytch``'s own text, the heartbeat's settings, the project."""
+    rows = [
+        (key, heartbeat_text(manager, settings=True) if key == "heartbeat" else value)
+        for key, value in manager_rows(manager)
+    ]
+    config = manager.config
+    project = config.public_token or "no public token (%config Stytch.public_token = …)"
+    rows.append(("project", f"{project} at {config.resolved_api_url}"))
+    width = max(len(key) for key, _ in rows)
+    return "\n".join(
+        [manager_summary(manager), *(f"  {key.ljust(width)}  {value}" for key, value in rows)]
+    )
 
 
 def manager_html(manager: SessionManager) -> str:

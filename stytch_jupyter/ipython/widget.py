@@ -561,7 +561,7 @@ class SessionWidget(VBox):
             self._end()
             return
         try:
-            future = self._manager._loop.submit(make())
+            future = self._manager.submit(make())
         except Exception as exc:  # SessionClosedError (the close is on its way), or the like
             self._finish(None, exc, on_success, secrets)
             return

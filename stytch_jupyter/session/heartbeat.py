@@ -3,6 +3,10 @@
 Next check at min(``heartbeat_interval``, time to ``expires_at``); after a recoverable error
 (network, 5xx, 429) it backs off exponentially with jitter, honouring ``Retry-After``.
 A session is only cleared for the unrecoverable error types, or locally once it has expired.
+
+The heartbeat knows nothing of the manager (as an httpx transport knows nothing of its client):
+it reads ``Conditions`` through a callable, runs the ``beat`` it is given, and publishes its
+state through ``publish``. When to check is one pure function, ``plan_next_check``.
 """
 
 from __future__ import annotations
@@ -10,19 +14,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
 
 from ..api.errors import StytchAPIError, StytchError
-
-if TYPE_CHECKING:
-    from .manager import SessionManager
+from .runner import SessionRunner
+from .states import HeartbeatState, Status
 
 logger = logging.getLogger("stytch_jupyter")
 
 FIRST_RETRY_SECONDS = 1.0
 EXTEND_MARGIN_SECONDS = 30.0
+
+Publish = Callable[[HeartbeatState, datetime | None], None]
 
 
 def backoff_delay(
@@ -41,11 +46,70 @@ def backoff_delay(
     return max(delay, retry_after or 0.0)
 
 
-class Heartbeat:
-    """Schedules the manager's checks; its state is published on the manager's traits."""
+@dataclass(frozen=True)
+class Conditions:
+    """What the schedule depends on, read afresh before every plan."""
 
-    def __init__(self, manager: SessionManager) -> None:
-        self._manager = manager
+    status: Status
+    interval: float  # heartbeat_interval, seconds
+    auto_extend: bool
+    expires_in: float | None  # seconds left in the session by the server's clock, if known
+
+
+@dataclass(frozen=True)
+class Plan:
+    """When to check next: ``delay`` seconds from now (0: now; None: nothing to check)."""
+
+    delay: float | None
+    state: HeartbeatState
+
+
+def plan_next_check(
+    conditions: Conditions,
+    failures: int = 0,
+    retry_after: float | None = None,
+    rand: Callable[[], float] = random.random,
+) -> Plan:
+    """The heartbeat's schedule, as a pure function of its inputs."""
+    if conditions.status == "signed_out":
+        return Plan(None, "idle")
+    if failures:
+        delay = backoff_delay(failures, conditions.interval, retry_after, rand)
+    elif conditions.status == "unconfirmed":
+        return Plan(0.0, "checking")  # tokens nobody has confirmed yet: check them at once
+    else:
+        delay = conditions.interval
+    expires_in = conditions.expires_in
+    if expires_in is not None:
+        if conditions.auto_extend and conditions.status == "signed_in":
+            # Extend before the end, not at it: a check at expires_at finds it expired.
+            expires_in -= min(EXTEND_MARGIN_SECONDS, expires_in / 2)
+        delay = min(delay, max(expires_in, 0.0))
+    if delay <= 0:
+        return Plan(0.0, "checking")
+    return Plan(delay, "retrying" if failures else "scheduled")
+
+
+class Heartbeat:
+    """Runs ``beat`` on the schedule; every method but the properties runs on the loop thread.
+
+    ``beat`` is one check of the session; it raises ``StytchError`` for a failed check (and
+    has cleared the session itself when the error is unrecoverable). ``note_error`` hears of
+    every recoverable failure; ``publish`` of every state change.
+    """
+
+    def __init__(
+        self,
+        *,
+        conditions: Callable[[], Conditions],
+        beat: Callable[[], Awaitable[None]],
+        publish: Publish,
+        note_error: Callable[[BaseException], None],
+    ) -> None:
+        self._conditions = conditions
+        self._beat = beat
+        self._publish = publish
+        self._note_error = note_error
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._failures = 0
@@ -57,9 +121,14 @@ class Heartbeat:
 
     @property
     def failures(self) -> int:
+        """Recoverable failures in a row since the last good check (0 after any success)."""
         return self._failures
 
-    # Called on the loop thread.
+    @property
+    def retry_after(self) -> float | None:
+        """The last failure's ``Retry-After``, honoured by the next retry."""
+        return self._retry_after
+
     def start(self) -> None:
         if self.running:
             return
@@ -71,7 +140,7 @@ class Heartbeat:
         if self._task is not None:
             self._task.cancel()
         self._task = None
-        self._manager._set_heartbeat_state("stopped", None)
+        self._publish("stopped", None)
 
     def wake(self) -> None:
         """Recompute the schedule now (state changed, interval changed, or "beat now")."""
@@ -82,41 +151,27 @@ class Heartbeat:
         self._failures = 0
         self._retry_after = None
 
+    def plan(self) -> Plan:
+        return plan_next_check(self._conditions(), self._failures, self._retry_after)
+
     def next_delay(self) -> float | None:
         """Seconds until the next check, 0 for now, None for "nothing to check"."""
-        manager = self._manager
-        if manager.status == "signed_out":
-            return None
-        if self._failures:
-            delay = backoff_delay(
-                self._failures, manager.config.heartbeat_interval, self._retry_after
-            )
-        elif manager.status == "unconfirmed":
-            return 0.0
-        else:
-            delay = manager.config.heartbeat_interval
-        expires_in = manager._expires_in()
-        if expires_in is not None:
-            if manager.config.auto_extend and manager.status == "signed_in":
-                # Extend before the end, not at it: a check at expires_at finds it expired.
-                expires_in -= min(EXTEND_MARGIN_SECONDS, expires_in / 2)
-            delay = min(delay, max(expires_in, 0.0))
-        return delay
+        return self.plan().delay
 
     def publish_schedule(self) -> float | None:
-        """Compute the next check and show it on the manager's traits."""
-        delay = self.next_delay()
-        if delay is None:
-            self._manager._set_heartbeat_state("idle", None)
-        elif delay > 0:
-            at = datetime.now(timezone.utc) + timedelta(seconds=delay)
-            state = "retrying" if self._failures else "scheduled"
-            self._manager._set_heartbeat_state(state, at)
-        return delay
+        """Compute the next check and publish it; returns its delay (as ``next_delay``)."""
+        plan = self.plan()
+        if plan.delay is None:
+            self._publish(plan.state, None)
+        elif plan.delay > 0:
+            self._publish(plan.state, datetime.now(timezone.utc) + timedelta(seconds=plan.delay))
+        return plan.delay
 
     async def _run(self) -> None:
         assert self._wake is not None
-        while True:
+        # Not ``while True``: a stop() that lands just as a wake() does can be swallowed by
+        # wait_for (Python 3.11), and a stopped heartbeat must not publish a plan after "stopped".
+        while self._task is asyncio.current_task():
             delay = self.publish_schedule()
             if delay is None or delay > 0:
                 self._wake.clear()
@@ -125,27 +180,27 @@ class Heartbeat:
                     continue  # woken: the schedule may have changed
                 except asyncio.TimeoutError:
                     pass
-            await self._check()
+            await self.check()
 
-    async def beat(self) -> None:
+    async def beat_now(self) -> None:
         """One check, outside the schedule (``%stytch heartbeat now``)."""
-        await self._check()
+        await self.check()
         if self.running:
             self.publish_schedule()  # so a caller reading the state right after sees the plan
             self.wake()
         else:
-            self._manager._set_heartbeat_state("stopped", None)
+            self._publish("stopped", None)
 
-    async def _check(self) -> None:
-        manager = self._manager
-        if manager.status == "signed_out":
+    async def check(self) -> None:
+        """One check of the session (nothing while signed out); failures are counted, not raised."""
+        if self._conditions().status == "signed_out":
             return
-        manager._set_heartbeat_state("checking", None)
+        self._publish("checking", None)
         try:
-            await manager._beat()
+            await self._beat()
         except StytchAPIError as exc:
             if exc.unrecoverable:
-                self.reset_failures()  # the manager has cleared the session
+                self.reset_failures()  # the beat has cleared the session
             else:
                 self._note_failure(exc, exc.retry_after)
         except StytchError as exc:
@@ -159,5 +214,52 @@ class Heartbeat:
     def _note_failure(self, exc: BaseException, retry_after: float | None) -> None:
         self._failures += 1
         self._retry_after = retry_after
-        self._manager._note_error(exc)
+        self._note_error(exc)
         logger.info("stytch heartbeat: %s (attempt %d; session kept)", exc, self._failures)
+
+
+class HeartbeatControl:
+    """``manager.heartbeat.start()/stop()/now()``, from any thread but the session's."""
+
+    def __init__(
+        self,
+        heartbeat: Heartbeat,
+        runner: SessionRunner,
+        state: Callable[[], HeartbeatState],
+    ) -> None:
+        self._heartbeat = heartbeat
+        self._runner = runner
+        self._state = state
+
+    @property
+    def running(self) -> bool:
+        return self._heartbeat.running
+
+    @property
+    def state(self) -> HeartbeatState:
+        return self._state()
+
+    @property
+    def failures(self) -> int:
+        """Recoverable failures in a row (the backoff's count)."""
+        return self._heartbeat.failures
+
+    def next_delay(self) -> float | None:
+        """Seconds until the next check as planned now (0: now; None: nothing to check)."""
+        return self._heartbeat.next_delay()
+
+    def start(self) -> None:
+        async def start() -> None:
+            self._heartbeat.start()
+
+        self._runner.run(start())
+
+    def stop(self) -> None:
+        async def stop() -> None:
+            self._heartbeat.stop()
+
+        self._runner.run(stop())
+
+    def now(self) -> None:
+        """Check the session now and wait for the answer (errors are kept, not raised)."""
+        self._runner.run(self._heartbeat.beat_now())

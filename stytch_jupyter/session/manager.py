@@ -3,6 +3,11 @@
 State lives in traits (observable from cells and widgets). Every change happens on the
 session loop thread, under one lock. A new session or a sign-out is written to the token
 store before anyone is told; a fresh JWT for the same session is written just after.
+
+The manager keeps the traits, the transitions between states and the operations. Its parts
+each have a module: the heartbeat (``heartbeat.py``), the shared store (``store_sync.py``), what
+differs between consumer and B2B projects (``vertical.py``, ``consumer.py``), and the call
+surface (``namespaces.py``), which reaches the manager only through ``SessionOperations``.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,35 +25,32 @@ from traitlets import All, Bool, Enum, HasTraits, Instance, Unicode
 from traitlets.traitlets import EventHandler
 
 from ..api.errors import StytchAPIError
-from ..api.models import (
-    AuthenticateResponse,
-    Session,
-    SessionToken,
-    SessionTokens,
-    User,
-    validate_duration_minutes,
-)
+from ..api.models import Session, SessionToken, SessionTokens, User, validate_duration_minutes
 from ..config import Stytch
+from .consumer import CONSUMER
 from .errors import ConfigurationError, NotSignedInError
-from .heartbeat import Heartbeat
+from .heartbeat import Conditions, Heartbeat, HeartbeatControl
 from .keys import TokenStoreError
 from .loop import LoopThread
 from .namespaces import MagicLinks, OTPs, Passwords, Sessions
 from .oauth import OAuth
 from .redirect.flows import RedirectFlows
-from .store import StoreChanged
+from .runner import SignInRequest
+from .states import HEARTBEAT_STATES, STATUSES, HeartbeatState, Status
+from .store_sync import STORE_POLL_SECONDS, StoreSync
 
 if TYPE_CHECKING:
     from ..api.client import StytchClient
     from .auth import StytchAuth
     from .store import TokenStore
+    from .vertical import Authenticated, SessionClock, Vertical
 
 logger = logging.getLogger("stytch_jupyter")
 
 T = TypeVar("T")
 AuthChangeCallback = Callable[[SessionToken | None], object]
 
-STORE_POLL_SECONDS = 0.5
+__all__ = ["STORE_POLL_SECONDS", "AuthChangeCallback", "SessionManager"]
 
 
 class SessionManager(HasTraits):
@@ -58,8 +60,8 @@ class SessionManager(HasTraits):
     user = Instance(User, allow_none=True, read_only=True)
     session_token = Instance(SessionToken, allow_none=True, read_only=True)
     session_jwt = Instance(SessionToken, allow_none=True, read_only=True)
-    status = Enum(
-        ["signed_out", "unconfirmed", "signed_in"],
+    status = Enum[Status](
+        list(STATUSES),
         default_value="signed_out",
         read_only=True,
         help="unconfirmed: tokens are stored but the server has not confirmed them yet",
@@ -67,10 +69,8 @@ class SessionManager(HasTraits):
     last_validated_at = Instance(datetime, allow_none=True, read_only=True)
     last_error = Unicode("", read_only=True, help="the last recoverable error, one line")
     signed_out_reason = Unicode("", read_only=True, help="why the last session ended")
-    heartbeat_state = Enum(
-        ["stopped", "idle", "scheduled", "checking", "retrying"],
-        default_value="stopped",
-        read_only=True,
+    heartbeat_state = Enum[HeartbeatState](
+        list(HEARTBEAT_STATES), default_value="stopped", read_only=True
     )
     next_check_at = Instance(datetime, allow_none=True, read_only=True)
     closed = Bool(False, read_only=True, help="close() was called: this object does no more work")
@@ -81,30 +81,41 @@ class SessionManager(HasTraits):
         *,
         store: TokenStore | None = None,
         store_poll_interval: float = STORE_POLL_SECONDS,
+        vertical: Vertical[Any] = CONSUMER,
     ) -> None:
         super().__init__()
         self.config = config if config is not None else Stytch()
-        self._given_store = store
-        self._store: TokenStore | None = store
-        self._store_signature: object = None
-        self._store_poll_interval = store_poll_interval
+        self.vertical = vertical
+        self._sync = StoreSync(
+            self.config,
+            store=store,
+            on_change=self._on_store_change,
+            on_error=self._store_failed,
+            poll_interval=store_poll_interval,
+        )
         self._client: StytchClient | None = None
         self._loop = LoopThread()
-        self._heartbeat = Heartbeat(self)
+        self._heartbeat = Heartbeat(
+            conditions=self._heartbeat_conditions,
+            beat=self._beat,
+            publish=self._set_heartbeat_state,
+            note_error=self._note_error,
+        )
         self._lock = threading.RLock()
         self._generation = 0
+        self._held: SessionClock | None = None  # the vertical's session object, for its expiry
         self._announced: str | None = None  # the opaque token observers were last told of
         self._callbacks: list[AuthChangeCallback] = []
         self._server_offset = 0.0  # server clock minus ours, learned from each response
-        self._watch_task: Any = None
         self._started = False
         self.last_method_id: str | None = None
-        self.sessions = Sessions(self)
-        self.otps = OTPs(self)
-        self.magic_links = MagicLinks(self)
-        self.passwords = Passwords(self)
-        self.oauth = OAuth(self)
+        operations = _Operations(self)
+        self.sessions = Sessions(operations)
+        self.otps = OTPs(operations)
+        self.magic_links = MagicLinks(operations)
+        self.passwords = Passwords(operations)
         self.redirect = RedirectFlows(self)
+        self.oauth = OAuth(operations, self.redirect)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -120,7 +131,7 @@ class SessionManager(HasTraits):
     async def _start(self) -> None:
         self._load_stored_tokens()
         self._heartbeat.start()
-        self._start_store_watch()
+        self._sync.start_polling()
 
     def close(self) -> None:
         """Stop the heartbeat and the loop thread for good; the stored session stays on disk."""
@@ -136,9 +147,7 @@ class SessionManager(HasTraits):
 
     async def _shutdown(self) -> None:
         self._heartbeat.stop()
-        if self._watch_task is not None:
-            self._watch_task.cancel()
-            self._watch_task = None
+        self._sync.stop_polling()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -194,7 +203,7 @@ class SessionManager(HasTraits):
         return unsubscribe
 
     def _announce(self) -> None:
-        token = self.session_token if self.status == "signed_in" else None
+        token = self.session_token if self.signed_in else None
         value = token.value if token is not None else None
         if value == self._announced:
             return
@@ -205,13 +214,30 @@ class SessionManager(HasTraits):
             except Exception:
                 logger.exception("a Stytch auth-change callback failed: %r", callback)
 
-    # ---- running coroutines from any thread ---------------------------------------------------
+    # ---- running coroutines on the session loop, from any thread (SessionRunner) ---------------
 
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the session loop and wait for it (``RuntimeError`` from that loop)."""
         return self._loop.run(coro)
 
-    async def _run_async(self, coro: Coroutine[Any, Any, T]) -> T:
-        return await self._loop.run_async(coro)
+    def run_async(self, coro: Coroutine[Any, Any, T]) -> Awaitable[T]:
+        """The same, as an awaitable for the caller's own event loop."""
+        return self._loop.run_async(coro)
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start ``coro`` on the session loop; ``SessionClosedError`` once closed.
+
+        The future's callbacks run on the session thread.
+        """
+        return self._loop.submit(coro)
+
+    def call_soon(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` on the session thread soon; nothing once the loop has stopped."""
+        self._loop.call_soon(callback)
+
+    def in_session_thread(self) -> bool:
+        """Whether the caller runs on this manager's session thread."""
+        return self._loop.in_loop_thread()
 
     # ---- state changes (loop thread) ------------------------------------------------------------
 
@@ -231,89 +257,54 @@ class SessionManager(HasTraits):
             )
         return self._client
 
-    def _store_or_none(self) -> TokenStore | None:
-        if self._store is None and self.config.public_token:
-            from .store import open_token_store
-
-            self._store = self._store_call(open_token_store, self.config)
-        return self._store
-
-    def _store_call(self, operation: Callable[..., T], *args: Any) -> T | None:
-        try:
-            return operation(*args)
-        except TokenStoreError as exc:
-            self._store_failed(exc)
-            return None
-
-    def _store_write(self, tokens: SessionTokens | None, *, replacing: str | None = None) -> bool:
-        """Write (or with None, clear) the store; with ``replacing``, only over that session.
-
-        Only a new sign-in overwrites whatever is stored. Refreshes and sign-outs are for the
-        session this kernel holds, and must not undo another kernel's newer sign-in.
-        """
-        store = self._store_or_none()
-        if store is None:
-            return True
-        try:
-            if tokens is None:
-                self._store_signature = store.clear(replacing=replacing)
-            else:
-                self._store_signature = store.save(tokens, replacing=replacing)
-        except StoreChanged:
-            logger.debug("stytch: the store moved on in another process; left as it is")
-        except TokenStoreError as exc:
-            self._store_failed(exc)
-            return False
-        return True
-
     def _store_failed(self, exc: TokenStoreError) -> None:
         # A broken keyring or a full disk must not lose the session held in memory.
         logger.warning("stytch: %s", exc)
         self._note_error(exc)
 
     def _load_stored_tokens(self) -> None:
-        store = self._store_or_none()
-        if store is None:
-            return
-        signature = store.signature()  # before the read: a write in between is seen next time
-        tokens = self._store_call(store.load)
-        self._store_signature = signature
+        tokens = self._sync.load()
         if tokens is not None:
             self._adopt_unconfirmed(tokens)
+
+    def _set_objects(self, objects: dict[str, object] | None) -> None:
+        """Set (or with None, clear) the vertical's object traits; inside held notifications."""
+        for name in self.vertical.object_traits:
+            self.set_trait(name, None if objects is None else objects.get(name))
 
     def _adopt_unconfirmed(self, tokens: SessionTokens) -> None:
         """Tokens we hold but the server has not confirmed (start-up, update, another kernel)."""
         with self._lock, self.hold_trait_notifications():
             self._generation += 1
+            self._held = None
             self.set_trait("session_token", tokens.session_token)
             self.set_trait("session_jwt", tokens.session_jwt)
-            self.set_trait("session", None)
-            self.set_trait("user", None)
-            self.set_trait("status", "unconfirmed")
+            self._set_objects(None)
+            self._set_status("unconfirmed")
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
 
-    def _apply(self, response: AuthenticateResponse, generation: int | None) -> bool:
-        """Take an authenticate response as the new state, unless the session moved on."""
+    def _apply(self, outcome: Authenticated, generation: int | None) -> bool:
+        """Take an authenticate outcome as the new state, unless the session moved on."""
         with self._lock:
             if generation is not None and generation != self._generation:
                 logger.debug("stytch: dropped a response for a session replaced in flight")
                 return False
             previous = self.session_token.value if self.session_token else None
-            tokens = response.tokens
+            tokens = outcome.tokens
             same_session = previous == tokens.opaque
             # A new session is stored before anyone hears of it. A check of the same session
             # only brings a fresh JWT: that write follows the news, off the waiting caller's path.
-            stored = same_session or self._store_write(tokens)
-            self._learn_server_clock(response.session)
+            stored = same_session or self._sync.write(tokens)
+            self._learn_server_clock(outcome.session)
             with self.hold_trait_notifications():
                 if not same_session:
                     self._generation += 1
                     self.set_trait("session_token", tokens.session_token)
+                self._held = outcome.session
                 self.set_trait("session_jwt", tokens.session_jwt)
-                self.set_trait("session", response.session)
-                self.set_trait("user", response.user)
-                self.set_trait("status", "signed_in")
+                self._set_objects(dict(outcome.objects))
+                self._set_status("signed_in")
                 self.set_trait("signed_out_reason", "")
                 self.set_trait("last_validated_at", datetime.now(timezone.utc))
                 if stored:
@@ -329,32 +320,45 @@ class SessionManager(HasTraits):
     def _store_jwt(self, tokens: SessionTokens, generation: int) -> None:
         with self._lock:
             if generation == self._generation:  # not if a sign-out or new session came first
-                self._store_write(tokens, replacing=tokens.opaque)
+                self._sync.write(tokens, replacing=tokens.opaque)
 
     def _clear(self, reason: str, *, write_store: bool = True) -> None:
         with self._lock:
             if write_store and self.session_token is not None:
-                self._store_write(None, replacing=self.session_token.value)
+                self._sync.write(None, replacing=self.session_token.value)
             with self.hold_trait_notifications():
                 self._generation += 1
-                for name in ("session", "user", "session_token", "session_jwt"):
-                    self.set_trait(name, None)
-                self.set_trait("status", "signed_out")
+                self._held = None
+                self._set_objects(None)
+                self.set_trait("session_token", None)
+                self.set_trait("session_jwt", None)
+                self._set_status("signed_out")
                 self.set_trait("signed_out_reason", reason)
         logger.info("stytch: signed out (%s)", reason)
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
         self._announce()
 
+    def _set_status(self, status: Status) -> None:
+        self.set_trait("status", status)
+
     def _note_error(self, exc: BaseException) -> None:
         self.set_trait("last_error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
-    def _set_heartbeat_state(self, state: str, next_at: datetime | None) -> None:
+    def _set_heartbeat_state(self, state: HeartbeatState, next_at: datetime | None) -> None:
         with self.hold_trait_notifications():
             self.set_trait("heartbeat_state", state)
             self.set_trait("next_check_at", next_at)
 
-    def _learn_server_clock(self, session: Session) -> None:
+    def _heartbeat_conditions(self) -> Conditions:
+        return Conditions(
+            status=self.status,
+            interval=self.config.heartbeat_interval,
+            auto_extend=self.config.auto_extend,
+            expires_in=self._expires_in(),
+        )
+
+    def _learn_server_clock(self, session: SessionClock) -> None:
         # last_accessed_at is the server's "now" for this request: it lets local expiry
         # follow the server's clock even when this machine's clock is off.
         if session.last_accessed_at is not None:
@@ -366,33 +370,12 @@ class SessionManager(HasTraits):
         return datetime.now(timezone.utc) + timedelta(seconds=self._server_offset)
 
     def _expires_in(self) -> float | None:
-        session = self.session
-        return session.expires_in(self.server_now()) if session is not None else None
+        held = self._held
+        return held.expires_in(self.server_now()) if held is not None else None
 
-    # ---- the store watch: other processes' sign-ins and sign-outs --------------------------------
+    # ---- other processes' sign-ins and sign-outs (StoreSync's on_change) -------------------------
 
-    def _start_store_watch(self) -> None:
-        async def watch() -> None:
-            while True:
-                await asyncio.sleep(self._store_poll_interval)
-                try:
-                    self._check_store()
-                except Exception:
-                    logger.exception("stytch: reading the token store failed")
-
-        self._watch_task = asyncio.get_running_loop().create_task(
-            watch(), name="stytch-store-watch"
-        )
-
-    def _check_store(self) -> None:
-        store = self._store
-        if store is None:
-            return
-        signature = store.signature()
-        if signature == self._store_signature:
-            return
-        tokens = self._store_call(store.load)
-        self._store_signature = signature  # as read before the load: a later write is seen later
+    def _on_store_change(self, tokens: SessionTokens | None) -> None:
         mine = self.session_token.value if self.session_token else None
         if tokens is None:
             if mine is not None:
@@ -431,19 +414,19 @@ class SessionManager(HasTraits):
         client, self._client = self._client, None  # the next request builds one afresh
         if client is not None:
             await client.aclose()
-        if name == "public_token" and self._given_store is None:
+        if name == "public_token" and self._sync.configurable:
             # Another project: its sessions are not ours. Forget this one (it stays stored
             # under the old public token) and load the new project's.
-            self._store = None
-            if self.status != "signed_out":
+            self._sync.reopen()
+            if not self.signed_out:
                 self._clear("the public token changed", write_store=False)
             self._load_stored_tokens()
-        elif name in ("token_store", "data_dir") and self._given_store is None:
+        elif name in ("token_store", "data_dir") and self._sync.configurable:
             # The same project in another place: the session moves along, it is not lost.
-            self._store = None
+            self._sync.reopen()
             tokens = self._held_tokens()
             if tokens is not None:
-                self._store_write(tokens)
+                self._sync.write(tokens)
             else:
                 self._load_stored_tokens()
 
@@ -462,18 +445,18 @@ class SessionManager(HasTraits):
             )
         return token.value
 
-    async def _authenticate(self, session_duration_minutes: int | None) -> AuthenticateResponse:
+    async def _authenticate(self, session_duration_minutes: int | None) -> Any:
         validate_duration_minutes(session_duration_minutes)
         token = self._require_token()
         generation = self._generation
         client = self._client_or_raise()
         try:
-            response = await client.sessions_authenticate(token, session_duration_minutes)
+            response = await self.vertical.authenticate(client, token, session_duration_minutes)
         except StytchAPIError as exc:
             if exc.unrecoverable and generation == self._generation:
                 self._clear(f"ended by Stytch: {exc.error_type}")
             raise
-        self._apply(response, generation)
+        self._apply(self.vertical.interpret(response), generation)
         return response
 
     async def _beat(self) -> None:
@@ -481,14 +464,14 @@ class SessionManager(HasTraits):
         if expires_in is not None and expires_in <= 0:
             self._clear("session expired")
             return
-        extend = self.config.auto_extend and self.status == "signed_in"
+        extend = self.config.auto_extend and self.signed_in
         await self._authenticate(self.config.session_duration_minutes if extend else None)
 
     async def _revoke(self, force_clear: bool) -> None:
         token = self._require_token()
         generation = self._generation
         try:
-            await self._client_or_raise().sessions_revoke(token)
+            await self.vertical.revoke(self._client_or_raise(), token)
         except StytchAPIError as exc:
             if (force_clear or exc.unrecoverable) and generation == self._generation:
                 self._clear("revoked" if force_clear else f"ended by Stytch: {exc.error_type}")
@@ -500,30 +483,41 @@ class SessionManager(HasTraits):
         if generation == self._generation:
             self._clear("revoked")
 
-    async def _update(self, tokens: SessionTokens) -> None:
-        self._store_write(tokens)
+    async def _adopt(self, tokens: SessionTokens) -> None:
+        self._sync.write(tokens)
         self._adopt_unconfirmed(tokens)
 
-    async def _sign_in(
-        self, request: Callable[[StytchClient], Coroutine[Any, Any, AuthenticateResponse]]
-    ) -> AuthenticateResponse:
+    async def _sign_in(self, request: SignInRequest) -> Any:
         response = await request(self._client_or_raise())
-        self._apply(response, None)  # an explicit sign-in always wins
+        self._apply(self.vertical.interpret(response), None)  # an explicit sign-in always wins
         return response
 
     def _duration(self, minutes: int | None) -> int:
         return validate_duration_minutes(minutes) or self.config.session_duration_minutes
 
-    def _optional_token(self) -> str | None:
-        return (
-            self.session_token.value if self.status == "signed_in" and self.session_token else None
-        )
+    def _current_token(self) -> str | None:
+        return self.session_token.value if self.signed_in and self.session_token else None
 
     # ---- read-only conveniences ------------------------------------------------------------------
 
     @property
     def signed_in(self) -> bool:
         return self.status == "signed_in"
+
+    @property
+    def signed_out(self) -> bool:
+        """No session held, not even an unconfirmed one."""
+        return self.status == "signed_out"
+
+    @property
+    def store(self) -> TokenStore | None:
+        """The token store in use (None until first needed, or when none can be opened)."""
+        return self._sync.store
+
+    @property
+    def store_sync(self) -> StoreSync:
+        """How this manager follows the shared store (its methods run on the session loop)."""
+        return self._sync
 
     @property
     def auth(self) -> StytchAuth:
@@ -534,7 +528,7 @@ class SessionManager(HasTraits):
 
     @property
     def heartbeat(self) -> HeartbeatControl:
-        return HeartbeatControl(self)
+        return HeartbeatControl(self._heartbeat, self, lambda: self.heartbeat_state)
 
     def __repr__(self) -> str:
         who = self.user.email if self.user is not None else None
@@ -546,32 +540,46 @@ def _log_failure(future: concurrent.futures.Future[Any]) -> None:
         logger.error("stytch: start-up failed", exc_info=future.exception())
 
 
-class HeartbeatControl:
-    """``manager.heartbeat.start()/stop()/now()`` from any thread."""
+class _Operations:
+    """``SessionOperations`` over a manager: what its namespaces may do, and nothing more."""
 
     def __init__(self, manager: SessionManager) -> None:
         self._manager = manager
 
     @property
-    def running(self) -> bool:
-        return self._manager._heartbeat.running
+    def last_method_id(self) -> str | None:
+        return self._manager.last_method_id
 
-    @property
-    def state(self) -> str:
-        return self._manager.heartbeat_state
+    @last_method_id.setter
+    def last_method_id(self, value: str | None) -> None:
+        self._manager.last_method_id = value
 
-    def start(self) -> None:
-        async def start() -> None:
-            self._manager._heartbeat.start()
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self._manager.run(coro)
 
-        self._manager._run(start())
+    def run_async(self, coro: Coroutine[Any, Any, T]) -> Awaitable[T]:
+        return self._manager.run_async(coro)
 
-    def stop(self) -> None:
-        async def stop() -> None:
-            self._manager._heartbeat.stop()
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return self._manager.submit(coro)
 
-        self._manager._run(stop())
+    def client(self) -> StytchClient:
+        return self._manager._client_or_raise()
 
-    def now(self) -> None:
-        """Check the session now and wait for the answer (errors are kept, not raised)."""
-        self._manager._run(self._manager._heartbeat.beat())
+    def current_token(self) -> str | None:
+        return self._manager._current_token()
+
+    def duration(self, minutes: int | None) -> int:
+        return self._manager._duration(minutes)
+
+    async def sign_in(self, request: SignInRequest) -> Any:
+        return await self._manager._sign_in(request)
+
+    async def authenticate(self, minutes: int | None) -> Any:
+        return await self._manager._authenticate(minutes)
+
+    async def revoke(self, force_clear: bool) -> None:
+        await self._manager._revoke(force_clear)
+
+    async def adopt(self, tokens: SessionTokens) -> None:
+        await self._manager._adopt(tokens)

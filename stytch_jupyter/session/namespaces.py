@@ -1,7 +1,8 @@
 """The public call surface, shaped like Stytch's SDKs: ``stytch.sessions.authenticate()``,
 ``stytch.otps.email.login_or_create(email)``, … Each network call has an ``_async`` twin.
 
-These are thin: the work (and every state change) is in ``SessionManager``.
+These are thin: the work (and every state change) is in ``SessionManager``, which they reach
+only through ``SessionOperations`` (``runner.py``). This is the consumer vertical's surface.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..api.models import AuthenticateResponse, SessionTokens
 
 if TYPE_CHECKING:
-    from .manager import SessionManager
+    from .runner import SessionOperations
 
 
 def _require_text(value: str, what: str) -> str:
@@ -27,17 +28,17 @@ def _check_tokens(tokens: SessionTokens) -> SessionTokens:
 
 
 class Sessions:
-    def __init__(self, manager: SessionManager) -> None:
-        self._m = manager
+    def __init__(self, operations: SessionOperations) -> None:
+        self._ops = operations
 
     def authenticate(self, session_duration_minutes: int | None = None) -> AuthenticateResponse:
         """Check the session with Stytch; with a duration, also extend it to now + duration."""
-        return self._m._run(self._m._authenticate(session_duration_minutes))
+        return self._ops.run(self._ops.authenticate(session_duration_minutes))
 
     async def authenticate_async(
         self, session_duration_minutes: int | None = None
     ) -> AuthenticateResponse:
-        return await self._m._run_async(self._m._authenticate(session_duration_minutes))
+        return await self._ops.run_async(self._ops.authenticate(session_duration_minutes))
 
     def revoke(self, force_clear: bool = False) -> None:
         """Revoke the session at Stytch and forget it here.
@@ -45,54 +46,54 @@ class Sessions:
         If the request fails, the session is kept unless ``force_clear`` (or the server says
         the session is gone); the error is raised either way.
         """
-        self._m._run(self._m._revoke(force_clear))
+        self._ops.run(self._ops.revoke(force_clear))
 
     async def revoke_async(self, force_clear: bool = False) -> None:
-        await self._m._run_async(self._m._revoke(force_clear))
+        await self._ops.run_async(self._ops.revoke(force_clear))
 
     def update(self, tokens: SessionTokens) -> None:
         """Adopt tokens obtained elsewhere; they are checked with Stytch in the background."""
-        self._m._run(self._m._update(_check_tokens(tokens)))
+        self._ops.run(self._ops.adopt(_check_tokens(tokens)))
 
     async def update_async(self, tokens: SessionTokens) -> None:
-        await self._m._run_async(self._m._update(_check_tokens(tokens)))
+        await self._ops.run_async(self._ops.adopt(_check_tokens(tokens)))
 
 
 class OTPEmail:
-    def __init__(self, manager: SessionManager) -> None:
-        self._m = manager
+    def __init__(self, operations: SessionOperations) -> None:
+        self._ops = operations
 
     async def _send(self, email: str, expiration_minutes: int | None) -> str:
         email = _require_text(email, "email")
-        method_id = await self._m._client_or_raise().otps_email_login_or_create(
-            email, expiration_minutes=expiration_minutes, session_token=self._m._optional_token()
+        method_id = await self._ops.client().otps_email_login_or_create(
+            email, expiration_minutes=expiration_minutes, session_token=self._ops.current_token()
         )
-        self._m.last_method_id = method_id
+        self._ops.last_method_id = method_id
         return method_id
 
     def login_or_create(self, email: str, expiration_minutes: int | None = None) -> str:
         """Email a one-time code; returns the ``method_id`` that ``otps.authenticate`` needs."""
-        return self._m._run(self._send(email, expiration_minutes))
+        return self._ops.run(self._send(email, expiration_minutes))
 
     async def login_or_create_async(self, email: str, expiration_minutes: int | None = None) -> str:
-        return await self._m._run_async(self._send(email, expiration_minutes))
+        return await self._ops.run_async(self._send(email, expiration_minutes))
 
 
 class OTPs:
-    def __init__(self, manager: SessionManager) -> None:
-        self._m = manager
-        self.email = OTPEmail(manager)
+    def __init__(self, operations: SessionOperations) -> None:
+        self._ops = operations
+        self.email = OTPEmail(operations)
 
     async def _authenticate(
         self, code: str, method_id: str | None, minutes: int | None
     ) -> AuthenticateResponse:
         code = _require_text(code, "the code")
-        method_id = method_id or self._m.last_method_id
+        method_id = method_id or self._ops.last_method_id
         if not method_id:
             raise ValueError("no method_id: call otps.email.login_or_create(email) first")
-        duration = self._m._duration(minutes)
-        token = self._m._optional_token()
-        return await self._m._sign_in(
+        duration = self._ops.duration(minutes)
+        token = self._ops.current_token()
+        return await self._ops.sign_in(
             lambda client: client.otps_authenticate(code, method_id, duration, session_token=token)
         )
 
@@ -103,7 +104,7 @@ class OTPs:
         session_duration_minutes: int | None = None,
     ) -> AuthenticateResponse:
         """Sign in with the emailed code (``method_id`` defaults to the last one sent)."""
-        return self._m._run(self._authenticate(code, method_id, session_duration_minutes))
+        return self._ops.run(self._authenticate(code, method_id, session_duration_minutes))
 
     async def authenticate_async(
         self,
@@ -111,14 +112,14 @@ class OTPs:
         method_id: str | None = None,
         session_duration_minutes: int | None = None,
     ) -> AuthenticateResponse:
-        return await self._m._run_async(
+        return await self._ops.run_async(
             self._authenticate(code, method_id, session_duration_minutes)
         )
 
 
 class MagicLinkEmail:
-    def __init__(self, manager: SessionManager) -> None:
-        self._m = manager
+    def __init__(self, operations: SessionOperations) -> None:
+        self._ops = operations
 
     async def _send(
         self,
@@ -128,11 +129,11 @@ class MagicLinkEmail:
         code_challenge: str | None,
     ) -> None:
         email = _require_text(email, "email")
-        await self._m._client_or_raise().magic_links_email_login_or_create(
+        await self._ops.client().magic_links_email_login_or_create(
             email,
             login_magic_link_url=login_url,
             signup_magic_link_url=signup_url,
-            session_token=self._m._optional_token(),
+            session_token=self._ops.current_token(),
             code_challenge=code_challenge,
         )
 
@@ -147,7 +148,9 @@ class MagicLinkEmail:
         """Email a sign-in link to ``login_magic_link_url`` (the signup URL for new users).
 
         ``stytch.redirect.start_magic_link(email)`` does this with PKCE and a way back."""
-        self._m._run(self._send(email, login_magic_link_url, signup_magic_link_url, code_challenge))
+        self._ops.run(
+            self._send(email, login_magic_link_url, signup_magic_link_url, code_challenge)
+        )
 
     async def login_or_create_async(
         self,
@@ -157,23 +160,23 @@ class MagicLinkEmail:
         *,
         code_challenge: str | None = None,
     ) -> None:
-        await self._m._run_async(
+        await self._ops.run_async(
             self._send(email, login_magic_link_url, signup_magic_link_url, code_challenge)
         )
 
 
 class MagicLinks:
-    def __init__(self, manager: SessionManager) -> None:
-        self._m = manager
-        self.email = MagicLinkEmail(manager)
+    def __init__(self, operations: SessionOperations) -> None:
+        self._ops = operations
+        self.email = MagicLinkEmail(operations)
 
     async def _authenticate(
         self, token: str, minutes: int | None, code_verifier: str | None
     ) -> AuthenticateResponse:
         token = _require_text(token, "the magic link token")
-        duration = self._m._duration(minutes)
-        current = self._m._optional_token()
-        return await self._m._sign_in(
+        duration = self._ops.duration(minutes)
+        current = self._ops.current_token()
+        return await self._ops.sign_in(
             lambda client: client.magic_links_authenticate(
                 token, duration, session_token=current, code_verifier=code_verifier
             )
@@ -187,7 +190,7 @@ class MagicLinks:
         code_verifier: str | None = None,
     ) -> AuthenticateResponse:
         """Sign in with the ``token`` from a magic link (``code_verifier``: its PKCE verifier)."""
-        return self._m._run(self._authenticate(token, session_duration_minutes, code_verifier))
+        return self._ops.run(self._authenticate(token, session_duration_minutes, code_verifier))
 
     async def authenticate_async(
         self,
@@ -196,14 +199,14 @@ class MagicLinks:
         *,
         code_verifier: str | None = None,
     ) -> AuthenticateResponse:
-        return await self._m._run_async(
+        return await self._ops.run_async(
             self._authenticate(token, session_duration_minutes, code_verifier)
         )
 
 
 class Passwords:
-    def __init__(self, manager: SessionManager) -> None:
-        self._m = manager
+    def __init__(self, operations: SessionOperations) -> None:
+        self._ops = operations
 
     async def _authenticate(
         self, email: str, password: str, minutes: int | None
@@ -211,9 +214,9 @@ class Passwords:
         email = _require_text(email, "email")
         if not isinstance(password, str) or not password:
             raise ValueError("the password must be a non-empty string")
-        duration = self._m._duration(minutes)
-        current = self._m._optional_token()
-        return await self._m._sign_in(
+        duration = self._ops.duration(minutes)
+        current = self._ops.current_token()
+        return await self._ops.sign_in(
             lambda client: client.passwords_authenticate(
                 email, password, duration, session_token=current
             )
@@ -223,11 +226,11 @@ class Passwords:
         self, email: str, password: str, session_duration_minutes: int | None = None
     ) -> AuthenticateResponse:
         """Sign in with an email and password."""
-        return self._m._run(self._authenticate(email, password, session_duration_minutes))
+        return self._ops.run(self._authenticate(email, password, session_duration_minutes))
 
     async def authenticate_async(
         self, email: str, password: str, session_duration_minutes: int | None = None
     ) -> AuthenticateResponse:
-        return await self._m._run_async(
+        return await self._ops.run_async(
             self._authenticate(email, password, session_duration_minutes)
         )

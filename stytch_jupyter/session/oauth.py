@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Protocol, cast
 from ..api.models import AuthenticateResponse
 
 if TYPE_CHECKING:
-    from .manager import SessionManager
-    from .redirect.flows import RedirectFlow
+    from .redirect.flows import RedirectFlow, RedirectFlows
     from .redirect.routes import RouteName
+    from .runner import SessionOperations
 
 # Stytch's consumer providers (the browser SDK's list: iOS's plus apple, minus spotify).
 PROVIDERS = (
@@ -36,8 +36,9 @@ class _OAuthClient(Protocol):
 
 
 class OAuth:
-    def __init__(self, manager: SessionManager) -> None:
-        self._m = manager
+    def __init__(self, operations: SessionOperations, flows: RedirectFlows) -> None:
+        self._ops = operations
+        self._flows = flows
 
     def start(
         self,
@@ -53,7 +54,7 @@ class OAuth:
         the redirect signs this session in (``flow.wait()`` waits for it)."""
         if not isinstance(provider, str) or not provider.strip():
             raise ValueError("the OAuth provider must be a name such as 'google'")
-        return self._m.redirect.start_oauth(
+        return self._flows.start_oauth(
             provider.strip().lower(),
             scopes=scopes,
             provider_params=provider_params,
@@ -68,9 +69,9 @@ class OAuth:
         if not isinstance(token, str) or not token.strip():
             raise ValueError("the OAuth token must be a non-empty string")
         token = token.strip()
-        duration = self._m._duration(minutes)
-        current = self._m._optional_token()
-        return await self._m._sign_in(
+        duration = self._ops.duration(minutes)
+        current = self._ops.current_token()
+        return await self._ops.sign_in(
             lambda client: cast(_OAuthClient, client).oauth_authenticate(
                 token, duration, session_token=current, code_verifier=code_verifier
             )
@@ -84,7 +85,7 @@ class OAuth:
         code_verifier: str | None = None,
     ) -> AuthenticateResponse:
         """Sign in with an OAuth ``token`` from a redirect (``stytch_token_type=oauth``)."""
-        return self._m._run(self._authenticate(token, session_duration_minutes, code_verifier))
+        return self._ops.run(self._authenticate(token, session_duration_minutes, code_verifier))
 
     async def authenticate_async(
         self,
@@ -93,6 +94,6 @@ class OAuth:
         *,
         code_verifier: str | None = None,
     ) -> AuthenticateResponse:
-        return await self._m._run_async(
+        return await self._ops.run_async(
             self._authenticate(token, session_duration_minutes, code_verifier)
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stytch_jupyter.session.locality import Locality, detect
-from stytch_jupyter.session.redirect import RouteUnavailable, choose_route
+from stytch_jupyter.session.redirect import RedirectRouteError, choose_route
 from stytch_jupyter.session.redirect.mailbox import CALLBACK_URL_ENV, MAILBOX_ENV
 
 
@@ -70,10 +70,10 @@ def test_routes_first_that_applies(server_env) -> None:
 
 def test_a_route_that_cannot_work_says_why(server_env) -> None:
     local = Locality("local", "l")
-    with pytest.raises(RouteUnavailable, match=r"no stytch_jupyter\.server extension"):
+    with pytest.raises(RedirectRouteError, match=r"no stytch_jupyter\.server extension"):
         choose_route("server", "", environ={}, locality=local)
-    with pytest.raises(RouteUnavailable, match=r"Stytch\.relay_url"):
+    with pytest.raises(RedirectRouteError, match=r"Stytch\.relay_url"):
         choose_route("relay", "", environ={}, locality=local)
     gone = {**server_env, MAILBOX_ENV: "/nonexistent/mailbox"}
-    with pytest.raises(RouteUnavailable, match="is gone"):
+    with pytest.raises(RedirectRouteError, match="is gone"):
         choose_route("server", "", environ=gone, locality=local)

@@ -24,10 +24,10 @@ from stytch_jupyter.config import Stytch
 from stytch_jupyter.emulator import Emulator
 from stytch_jupyter.session import SessionManager
 from stytch_jupyter.session.redirect import (
-    FlowRefused,
     PkcePair,
     Redirect,
     RedirectError,
+    RedirectRefusedError,
     challenge_for,
     parse_redirect,
 )
@@ -202,10 +202,10 @@ def test_wrong_flow_id_wrong_type_and_replay_are_refused_with_one_line(
     flow.wait(5)
     token_before = manager.session_token
     # A replay: through the ways back and through a paste alike.
-    with pytest.raises(FlowRefused) as refused:
+    with pytest.raises(RedirectRefusedError) as refused:
         manager.redirect.resume(link)
     assert "\n" not in str(refused.value) and "nothing changed" in str(refused.value)
-    with pytest.raises(FlowRefused):
+    with pytest.raises(RedirectRefusedError):
         manager.redirect.complete(Redirect("other-token", "magic_links", "y" * 22))
     assert manager.session_token == token_before and manager.status == "signed_in"
 
@@ -218,7 +218,7 @@ def test_a_bare_pasted_token_finishes_the_one_pending_flow(make_manager, emulato
     link = emailed_link(emulator)
     assert link.startswith(emulator.api_url)  # the project's own redirect URL
     token = parse_qs(urlsplit(link).query)["token"][0]
-    with pytest.raises(FlowRefused, match="expects a magic link token, not an OAuth one"):
+    with pytest.raises(RedirectRefusedError, match="expects a magic link token, not an OAuth one"):
         manager.redirect.complete(Redirect(token, "oauth"))
     assert flow.state == "pending"
     manager.redirect.resume(token)
@@ -249,7 +249,7 @@ def test_a_new_flow_replaces_the_older_one_and_close_cancels_all(make_manager, e
     manager.close()
     assert second.state == "cancelled"
     wait_for(lambda: not loopback_threads())
-    with pytest.raises(FlowRefused):
+    with pytest.raises(RedirectRefusedError):
         second.wait(1)
 
 
@@ -281,7 +281,7 @@ def test_oauth_start_url_carries_the_challenge_never_the_verifier(make_manager, 
     assert parse_qs(redirect.query)["flow"] == [flow.id]
     assert flow._pkce.verifier not in (flow.url or "")
     # A magic-link token sent to an OAuth flow is refused.
-    with pytest.raises(FlowRefused, match="expects an OAuth token, not a magic link one"):
+    with pytest.raises(RedirectRefusedError, match="expects an OAuth token, not a magic link one"):
         manager.redirect.complete(Redirect("t" * 20, "magic_links", flow.id))
     assert flow.state == "pending"
 
@@ -337,8 +337,8 @@ def test_the_server_route_hands_the_token_over_through_the_mailbox(
 def test_a_mailbox_others_can_write_to_is_not_used(make_manager, mailbox) -> None:
     mailbox.chmod(0o777)
     manager = make_manager(redirect_route="server")
-    from stytch_jupyter.session.redirect import RouteUnavailable
+    from stytch_jupyter.session.redirect import RedirectRouteError
 
-    with pytest.raises(RouteUnavailable, match="not a private directory"):
+    with pytest.raises(RedirectRouteError, match="not a private directory"):
         manager.redirect.start_magic_link(EMAIL)
     assert manager.redirect.pending() == []

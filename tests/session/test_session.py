@@ -194,7 +194,7 @@ def test_observers_see_the_store_already_written(make_manager, emulator, tmp_pat
     seen: list[str | None] = []
 
     def on_token(token: SessionToken | None) -> None:
-        stored = manager._store.load()  # what another process would read right now
+        stored = manager.store.load()  # what another process would read right now
         seen.append(stored.opaque if stored else None)
 
     manager.on_auth_change(on_token)
@@ -210,7 +210,7 @@ def test_a_response_for_a_replaced_session_is_not_applied(make_manager, emulator
     emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", latency_ms=600, times=1)
     # The session loop runs coroutines in order: the slow check takes note of the session it
     # is for and is in flight before the sign-in below starts. No sleep, no race.
-    slow = manager._loop.submit(manager._authenticate(None))
+    slow = manager.submit(manager.sessions.authenticate_async())
     with caplog.at_level(logging.DEBUG, logger="stytch_jupyter"):
         manager.passwords.authenticate("new@example.com", PASSWORD)
         slow.result(10)
@@ -232,10 +232,10 @@ def test_backoff_doubles_with_jitter_and_honours_retry_after() -> None:
 def test_next_check_is_at_the_interval_or_the_expiry(make_manager, emulator) -> None:
     manager = make_manager(heartbeat_interval=3600)
     sign_in(manager, emulator)  # 5-minute session
-    delay = manager._heartbeat.next_delay()
+    delay = manager.heartbeat.next_delay()
     assert delay is not None and 290 < delay <= 300
     manager.config.heartbeat_interval = 60
-    assert manager._heartbeat.next_delay() == 60
+    assert manager.heartbeat.next_delay() == 60
     # Setting the interval returns with the new plan already published.
     assert manager.heartbeat_state == "scheduled"
     assert 55 < (manager.next_check_at - datetime.now(timezone.utc)).total_seconds() <= 60
@@ -249,7 +249,7 @@ def test_server_side_revoke_is_noticed_within_an_interval(make_manager, emulator
     emulator.revoke_session(session_token=manager.session_token.value)
     wait_for(lambda: manager.status == "signed_out", timeout=5, what="the heartbeat to clear")
     assert manager.session is None and manager.session_token is None
-    assert manager._store.load() is None
+    assert manager.store.load() is None
 
 
 @pytest.mark.parametrize(
@@ -270,7 +270,7 @@ def test_recoverable_errors_during_beats_keep_the_session(make_manager, emulator
     emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", times=2, **fault)
     wait_for(lambda: manager.last_error != "", what="a failed beat")
     assert manager.status == "signed_in" and manager.session.session_id == session_id
-    assert manager._store.load() is not None
+    assert manager.store.load() is not None
     wait_for(lambda: manager.last_error == "", timeout=15, what="recovery")
     assert manager.status == "signed_in"
 
@@ -282,7 +282,7 @@ def test_unrecoverable_errors_clear_the_session(make_manager, emulator, error) -
     status = 404 if error == "session_not_found" else 401
     emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", status=status, error_type=error)
     wait_for(lambda: manager.status == "signed_out", what=f"{error} to clear the session")
-    assert manager._store.load() is None
+    assert manager.store.load() is None
 
 
 def test_emulator_down_at_start_keeps_tokens_until_it_answers(make_manager, emulator) -> None:
@@ -310,7 +310,7 @@ def test_unreachable_api_keeps_stored_tokens(make_manager, emulator, tmp_path) -
     with SessionManager(config) as offline:
         wait_for(lambda: offline.last_error != "", what="a failed rehydration")
         assert offline.status == "unconfirmed"
-        assert offline._store.load() is not None
+        assert offline.store.load() is not None
 
 
 def test_expiry_clears_locally_even_with_the_network_down(make_manager, emulator) -> None:
@@ -320,7 +320,7 @@ def test_expiry_clears_locally_even_with_the_network_down(make_manager, emulator
     manager.sessions.authenticate()  # learns the server's clock: 1 s left
     emulator.add_fault(path_prefix="/sdk/v1", drop=True, times=1000)
     wait_for(lambda: manager.status == "signed_out", timeout=10, what="local expiry")
-    assert manager._store.load() is None
+    assert manager.store.load() is None
 
 
 def test_revoke_offline_keeps_the_session_unless_forced(make_manager, emulator) -> None:
@@ -332,7 +332,7 @@ def test_revoke_offline_keeps_the_session_unless_forced(make_manager, emulator) 
     assert manager.status == "signed_in"
     with pytest.raises(StytchNetworkError):
         manager.sessions.revoke(force_clear=True)
-    assert manager.status == "signed_out" and manager._store.load() is None
+    assert manager.status == "signed_out" and manager.store.load() is None
 
 
 def test_revoke_of_a_session_already_gone_clears_it(make_manager, emulator) -> None:
@@ -414,28 +414,28 @@ def test_token_store_from_the_environment(monkeypatch) -> None:
 
 def test_a_stale_kernel_never_undoes_another_kernels_sign_in(make_manager, emulator) -> None:
     kernel_a = make_manager()
-    kernel_a._store_poll_interval = 3600  # A has not looked at the store since
+    kernel_a.store_sync.poll_interval = 3600  # A has not looked at the store since
     sign_in(kernel_a, emulator, "a@example.com")
     kernel_b = make_manager()
     sign_in(kernel_b, emulator, "b@example.com")
     newest = kernel_b.session_token.value
     kernel_a.heartbeat.now()  # A's check of its old session brings a fresh JWT to store
-    assert kernel_a._store.load().opaque == newest
+    assert kernel_a.store.load().opaque == newest
     emulator.revoke_session(session_token=kernel_a.session_token.value)
     kernel_a.heartbeat.now()  # A learns its session is gone, and clears only its own
     assert kernel_a.status == "signed_out"
-    assert kernel_a._store.load().opaque == newest
+    assert kernel_a.store.load().opaque == newest
     kernel_a.close()
     assert kernel_b.status == "signed_in"
 
 
 def test_a_write_landing_during_a_store_read_is_not_missed(make_manager, emulator) -> None:
     watcher = make_manager()
-    watcher._store_poll_interval = 3600  # the test makes each look itself
+    watcher.store_sync.poll_interval = 3600  # the test makes each look itself
     signer = make_manager()
     sign_in(signer, emulator)  # a first change for the watcher to see
     emulator.create_user("late@example.com", password=PASSWORD)
-    store = watcher._store_or_none()
+    store = watcher.store
     real_load = store.load
     landed: list[bool] = []
 
@@ -447,9 +447,9 @@ def test_a_write_landing_during_a_store_read_is_not_missed(make_manager, emulato
         return found
 
     store.load = load_then_another_kernel_signs_in  # type: ignore[method-assign]
-    watcher._loop.run(_run_sync(watcher._check_store))
+    watcher.run(_run_sync(watcher.store_sync.poll))
     store.load = real_load  # type: ignore[method-assign]
-    watcher._loop.run(_run_sync(watcher._check_store))  # the next look sees the late write
+    watcher.run(_run_sync(watcher.store_sync.poll))  # the next look sees the late write
     wait_for(
         lambda: watcher.user is not None and watcher.user.email == "late@example.com",
         what="the watcher to adopt the late session",
@@ -510,7 +510,7 @@ def test_moving_the_store_keeps_the_session(make_manager, emulator, tmp_path) ->
     sign_in(manager, emulator)
     manager.config.token_store = "file"
     assert manager.status == "signed_in"
-    assert manager._store.load().opaque == manager.session_token.value
+    assert manager.store.load().opaque == manager.session_token.value
 
 
 def test_a_closed_manager_cannot_be_started_again(make_manager) -> None:

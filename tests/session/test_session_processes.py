@@ -109,11 +109,11 @@ def test_concurrent_sign_ins_converge_on_one_session(emulator, tmp_path) -> None
             thread.start()
         for thread in threads:
             thread.join()
-        stored = managers[0]._store.load()
+        stored = managers[0].store.load()
         assert stored is not None
 
         def converged() -> bool:
-            current = managers[0]._store.load()
+            current = managers[0].store.load()
             return current is not None and all(
                 m.status == "signed_in" and m.session_token.value == current.opaque
                 for m in managers

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from .flows import FlowRefused, RedirectFlow, RedirectFlows
-from .links import Redirect, RedirectError, parse_redirect
+from ..errors import RedirectError, RedirectRefusedError, RedirectRouteError
+from .flows import RedirectFlow, RedirectFlows
+from .links import Redirect, parse_redirect
 from .pkce import PkcePair, challenge_for
-from .routes import Route, RouteUnavailable, choose_route
+from .routes import Route, choose_route
 
 __all__ = [
-    "FlowRefused",
     "PkcePair",
     "Redirect",
     "RedirectError",
     "RedirectFlow",
     "RedirectFlows",
+    "RedirectRefusedError",
+    "RedirectRouteError",
     "Route",
-    "RouteUnavailable",
     "challenge_for",
     "choose_route",
     "parse_redirect",

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from ...api.errors import StytchError
 from ...api.models import AuthenticateResponse
-from ..errors import ConfigurationError, SessionClosedError
+from ..errors import ConfigurationError, RedirectRefusedError, SessionClosedError
 from .links import FLOW_PARAM, Redirect, parse_redirect, type_name
 from .loopback import LoopbackListener
 from .mailbox import MailboxReceiver
@@ -38,10 +38,6 @@ State = Literal["pending", "completing", "signed_in", "failed", "cancelled", "ex
 LOOPBACK_HOST = "127.0.0.1"
 _ORIGIN = re.compile(r"https?://[^/?#\s]+")
 _POLL = 0.1
-
-
-class FlowRefused(ValueError):
-    """A redirect that matches no pending flow here, or the wrong kind: nothing changed."""
 
 
 class _Receiver(Protocol):
@@ -97,7 +93,7 @@ class RedirectFlow:
         """The sign-in's response once its redirect came back and Stytch accepted it.
 
         Raises what Stytch raised, ``TimeoutError`` when nothing came in time (or the flow
-        expired), ``FlowRefused``
+        expired), ``RedirectRefusedError``
         when the flow was cancelled. Waits in short slices, so Ctrl-C gets through at once.
         """
         end = time.monotonic() + (self.expires_in if timeout is None else timeout)
@@ -112,7 +108,7 @@ class RedirectFlow:
             raise self.error
         if self.state == "expired":
             raise TimeoutError("no redirect came back in time")
-        raise FlowRefused(f"this sign-in was {self.state}")
+        raise RedirectRefusedError(f"this sign-in was {self.state}")
 
     def cancel(self) -> None:
         """Forget this flow: its redirect, if it still comes, is refused."""
@@ -300,7 +296,7 @@ class RedirectFlows:
         """For the ways back: ``(signed in?, a line for the browser)``; never raises."""
         try:
             response = self.complete(redirect)
-        except FlowRefused as exc:
+        except RedirectRefusedError as exc:
             return False, str(exc)
         except StytchError as exc:
             from ...api.errors import StytchAPIError
@@ -315,7 +311,7 @@ class RedirectFlows:
 
     def complete(self, redirect: Redirect) -> AuthenticateResponse:
         """Authenticate a redirect's token for the flow it names (or the one pending flow, for
-        a bare token or a link without ``flow=``). ``FlowRefused``: nothing happened."""
+        a bare token or a link without ``flow=``). ``RedirectRefusedError``: nothing happened."""
         flow = self._claim(redirect)
         try:
             response = self._authenticate(flow, redirect.token)
@@ -336,7 +332,7 @@ class RedirectFlows:
             if redirect.flow_id is not None:
                 flow = self._flows.get(redirect.flow_id)
                 if flow is None or self._expired(flow):
-                    raise FlowRefused(
+                    raise RedirectRefusedError(
                         "no sign-in is waiting for this link here (used, cancelled, expired or "
                         "started elsewhere): nothing changed"
                     )
@@ -346,15 +342,15 @@ class RedirectFlows:
                     waiting = [f for f in waiting if redirect.token_type in (None, f.token_type)]
                 if len(waiting) != 1:
                     what = "no sign-in is waiting" if not waiting else "several sign-ins wait"
-                    raise FlowRefused(
+                    raise RedirectRefusedError(
                         f"{what} for {type_name(redirect.token_type or 'token')} token: paste the "
                         "whole link the redirect opened; nothing changed"
                     )
                 flow = waiting[0]
             if flow.state != "pending":
-                raise FlowRefused("this sign-in link was already used: nothing changed")
+                raise RedirectRefusedError("this sign-in link was already used: nothing changed")
             if redirect.token_type is not None and redirect.token_type != flow.token_type:
-                raise FlowRefused(
+                raise RedirectRefusedError(
                     f"this sign-in expects {type_name(flow.token_type)} token, not "
                     f"{type_name(redirect.token_type)} one: nothing changed"
                 )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from ...api.models import redact
+from ..errors import RedirectError
 
 FLOW_PARAM = "flow"
 CALLBACK_PATH = "/stytch-jupyter/callback"
@@ -17,10 +18,6 @@ TOKEN_TYPES = ("magic_links", "oauth")
 _TYPE_NAMES = {"magic_links": "a magic link", "oauth": "an OAuth"}
 _FLOW_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _MAX_TOKEN = 512
-
-
-class RedirectError(ValueError):
-    """Not a sign-in redirect (or its token): one line, never repeating the token."""
 
 
 def type_name(token_type: str) -> str:

@@ -8,15 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ..errors import RedirectRouteError
 from ..locality import Locality, detect
 from .mailbox import CALLBACK_URL_ENV, usable_mailbox
 
 RouteName = Literal["loopback", "server", "relay", "paste"]
 ROUTES: tuple[RouteName, ...] = ("loopback", "server", "relay", "paste")
-
-
-class RouteUnavailable(ValueError):
-    """The route asked for cannot work here (one line, says why)."""
 
 
 @dataclass(frozen=True)
@@ -49,11 +46,11 @@ def choose_route(
         return Route("loopback", "asked for (Stytch.redirect_route)")
     if requested == "server":
         if mailbox is None:
-            raise RouteUnavailable(f"no Jupyter server callback here: {mailbox_reason}")
+            raise RedirectRouteError(f"no Jupyter server callback here: {mailbox_reason}")
         return server()
     if requested == "relay":
         if not relay_url:
-            raise RouteUnavailable("no relay page: set Stytch.relay_url to where you host it")
+            raise RedirectRouteError("no relay page: set Stytch.relay_url to where you host it")
         return Route("relay", "asked for (Stytch.redirect_route)", relay_url)
     if requested == "paste":
         return Route("paste", "asked for")

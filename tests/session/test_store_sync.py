@@ -1,0 +1,276 @@
+"""``StoreSync`` on its own, over real stores: conditional writes, the poll, failing stores.
+
+Two ``StoreSync`` objects over one encrypted file play two kernels. A store that fails is a
+real one made unusable (its key file's folder is a file), not a fake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from stytch_jupyter.api.models import SessionTokens
+from stytch_jupyter.config import Stytch
+from stytch_jupyter.session.keys import FileKeyProvider, TokenStoreError
+from stytch_jupyter.session.store import (
+    EncryptedFileStore,
+    MemoryTokenStore,
+    StoreChanged,
+    TokenStore,
+    store_path,
+)
+from stytch_jupyter.session.store_sync import STORE_POLL_SECONDS, StoreSync
+
+PUBLIC_TOKEN = "public-token-test-5ca1ab1e-0000-0000-0000-000000000001"
+MINE = SessionTokens(opaque="opaque-token-mine-" + "m" * 30, jwt="a.b.mine")
+THEIRS = SessionTokens(opaque="opaque-token-theirs-" + "t" * 30, jwt="a.b.theirs")
+MINE_REFRESHED = SessionTokens(opaque=MINE.opaque, jwt="a.b.mine-refreshed")
+
+
+class Kernel:
+    """One process's StoreSync, with what it heard."""
+
+    def __init__(self, store: TokenStore | None, config: Stytch | None = None) -> None:
+        self.changes: list[SessionTokens | None] = []
+        self.errors: list[TokenStoreError] = []
+        self.sync = StoreSync(
+            config or Stytch(public_token=PUBLIC_TOKEN, token_store="memory"),
+            store=store,
+            on_change=self.changes.append,
+            on_error=self.errors.append,
+        )
+
+
+def file_store(data_dir: Path) -> EncryptedFileStore:
+    return EncryptedFileStore(
+        store_path(data_dir, PUBLIC_TOKEN), FileKeyProvider(data_dir / "key"), PUBLIC_TOKEN
+    )
+
+
+@pytest.fixture(params=["memory", "file"])
+def shared(request: pytest.FixtureRequest, tmp_path: Path) -> TokenStore:
+    """One store both kernels use: in memory (one process) or the encrypted file."""
+    return MemoryTokenStore() if request.param == "memory" else file_store(tmp_path / "data")
+
+
+# ---- conditional writes ------------------------------------------------------------------------
+
+
+def test_a_conditional_write_over_another_session_changes_nothing(shared) -> None:
+    a, b = Kernel(shared), Kernel(shared)
+    assert a.sync.write(MINE)
+    assert b.sync.write(THEIRS)  # another kernel signs in
+    seen = a.sync.signature
+    assert a.sync.write(MINE_REFRESHED, replacing=MINE.opaque)  # skipped, not a failure
+    assert shared.load() == THEIRS
+    assert a.sync.signature == seen  # the skipped write is not taken for this kernel's own
+    assert a.sync.write(None, replacing=MINE.opaque)  # a stale sign-out is skipped too
+    assert shared.load() == THEIRS
+    assert a.errors == [] and b.errors == []
+
+
+def test_a_conditional_write_over_its_own_session_lands(shared) -> None:
+    a = Kernel(shared)
+    a.sync.write(MINE)
+    assert a.sync.write(MINE_REFRESHED, replacing=MINE.opaque)
+    assert shared.load() == MINE_REFRESHED
+    assert a.sync.signature == shared.signature()
+    assert a.sync.write(None, replacing=MINE.opaque)
+    assert shared.load() is None and a.sync.signature is None
+
+
+def test_a_conditional_write_to_an_empty_store_is_skipped(shared) -> None:
+    a = Kernel(shared)
+    assert a.sync.write(MINE_REFRESHED, replacing=MINE.opaque)
+    assert shared.load() is None
+    assert a.sync.write(None, replacing=MINE.opaque)
+    assert shared.load() is None
+
+
+def test_an_unconditional_write_replaces_whatever_is_stored(shared) -> None:
+    a, b = Kernel(shared), Kernel(shared)
+    b.sync.write(THEIRS)
+    assert a.sync.write(MINE)  # an explicit sign-in always wins
+    assert shared.load() == MINE
+    assert a.sync.write(None)
+    assert shared.load() is None
+
+
+@pytest.mark.parametrize("method", ["save", "clear"])
+def test_the_stores_raise_store_changed_for_another_session(shared, method) -> None:
+    shared.save(THEIRS)
+    with pytest.raises(StoreChanged):
+        if method == "save":
+            shared.save(MINE_REFRESHED, replacing=MINE.opaque)
+        else:
+            shared.clear(replacing=MINE.opaque)
+    assert shared.load() == THEIRS
+
+
+# ---- hearing of other kernels -------------------------------------------------------------------
+
+
+def test_the_poll_tells_of_each_change_once(shared) -> None:
+    a, b = Kernel(shared), Kernel(shared)
+    assert a.sync.load() is None
+    a.sync.poll()
+    assert a.changes == []  # nothing happened
+    b.sync.write(THEIRS)
+    a.sync.poll()
+    a.sync.poll()
+    assert a.changes == [THEIRS]
+    b.sync.write(None)
+    a.sync.poll()
+    assert a.changes == [THEIRS, None]
+
+
+def test_the_poll_does_not_report_this_kernels_own_writes(shared) -> None:
+    a = Kernel(shared)
+    a.sync.load()
+    a.sync.write(MINE)
+    a.sync.write(MINE_REFRESHED, replacing=MINE.opaque)
+    a.sync.write(None, replacing=MINE.opaque)
+    a.sync.poll()
+    assert a.changes == []
+
+
+def test_load_takes_the_signature_before_the_read(tmp_path: Path) -> None:
+    store = file_store(tmp_path / "data")
+    store.save(MINE)
+    a = Kernel(store)
+    real_load = store.load
+
+    def load_then_another_kernel_writes() -> SessionTokens | None:
+        found = real_load()
+        store.save(THEIRS)  # lands after the read, before the bookkeeping
+        return found
+
+    store.load = load_then_another_kernel_writes  # type: ignore[method-assign]
+    assert a.sync.load() == MINE
+    store.load = real_load  # type: ignore[method-assign]
+    a.sync.poll()
+    assert a.changes == [THEIRS]
+
+
+def test_no_store_opened_yet_means_nothing_to_poll() -> None:
+    a = Kernel(None, Stytch(public_token="", token_store="memory"))
+    a.sync.poll()
+    assert a.sync.store is None and a.changes == []
+    assert a.sync.open() is None  # no public token: no store
+    assert a.sync.write(MINE)  # nothing to write to is not a failure
+    assert a.sync.load() is None
+
+
+def test_polling_runs_on_the_loop_at_its_interval_until_stopped(shared) -> None:
+    a, b = Kernel(shared), Kernel(shared)
+    a.sync.poll_interval = 0.01
+    assert STORE_POLL_SECONDS == 0.5
+
+    async def main() -> None:
+        a.sync.load()
+        a.sync.start_polling()
+        a.sync.start_polling()  # one task, not two
+        b.sync.write(THEIRS)
+        while not a.changes:
+            await asyncio.sleep(0.01)
+        a.sync.stop_polling()
+        b.sync.write(None)
+        await asyncio.sleep(0.05)  # five intervals: a running poll would have seen it
+
+    asyncio.run(main())
+    assert a.changes == [THEIRS]
+
+
+def test_a_poll_that_raises_does_not_stop_polling(shared, caplog) -> None:
+    a, b = Kernel(shared), Kernel(shared)
+    a.sync.poll_interval = 0.01
+    raised: list[bool] = []
+
+    def on_change(tokens: SessionTokens | None) -> None:
+        if not raised:
+            raised.append(True)
+            raise RuntimeError("a bug in the manager")
+        a.changes.append(tokens)
+
+    a.sync = StoreSync(
+        Stytch(public_token=PUBLIC_TOKEN),
+        store=shared,
+        on_change=on_change,
+        on_error=a.errors.append,
+        poll_interval=0.01,
+    )
+
+    async def main() -> None:
+        a.sync.start_polling()
+        b.sync.write(THEIRS)
+        while not raised:
+            await asyncio.sleep(0.01)
+        b.sync.write(MINE)
+        while not a.changes:
+            await asyncio.sleep(0.01)
+        a.sync.stop_polling()
+
+    asyncio.run(main())
+    assert a.changes == [MINE]
+    assert "reading the token store failed" in caplog.text
+
+
+# ---- choosing and failing stores ----------------------------------------------------------------
+
+
+def test_the_configured_store_is_opened_on_first_use_and_reopened_on_request(
+    tmp_path: Path,
+) -> None:
+    config = Stytch(public_token=PUBLIC_TOKEN, token_store="file", data_dir=str(tmp_path / "d"))
+    a = Kernel(None, config)
+    assert a.sync.configurable and a.sync.store is None
+    first = a.sync.open()
+    assert isinstance(first, EncryptedFileStore) and a.sync.store is first
+    assert a.sync.open() is first
+    config.token_store = "memory"
+    a.sync.reopen()
+    assert isinstance(a.sync.open(), MemoryTokenStore)
+
+
+def test_a_store_handed_in_is_kept_across_reopen() -> None:
+    given = MemoryTokenStore()
+    a = Kernel(given)
+    assert not a.sync.configurable
+    a.sync.reopen()
+    assert a.sync.open() is given
+
+
+def test_a_bad_configured_store_is_reported_not_raised() -> None:
+    a = Kernel(None, Stytch(public_token="   ", token_store="file"))
+    assert a.sync.open() is None
+    assert len(a.errors) == 1 and "public token" in str(a.errors[0])
+    assert a.sync.load() is None and len(a.errors) == 2  # each use says so again
+
+
+def test_a_failing_store_is_reported_and_the_write_says_so(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder should be")
+    store = EncryptedFileStore(
+        store_path(blocker, PUBLIC_TOKEN), FileKeyProvider(blocker / "key"), PUBLIC_TOKEN
+    )
+    a = Kernel(store)
+    assert a.sync.write(MINE) is False
+    assert len(a.errors) == 1 and isinstance(a.errors[0], TokenStoreError)
+    assert a.sync.write(None) is True  # clearing a store that never held anything is fine
+    assert a.sync.load() is None
+
+
+def test_the_sessions_folder_is_tightened_to_0700_on_save(tmp_path: Path) -> None:
+    store = file_store(tmp_path / "data")
+    folder = store.path.parent
+    folder.mkdir(parents=True)
+    os.chmod(folder, 0o755)  # something loosened it
+    Kernel(store).sync.write(MINE)
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    os.chmod(folder, 0o700)
+    Kernel(store).sync.write(THEIRS)
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
