@@ -14,8 +14,19 @@ from typing import Any
 from traitlets import Bool, Enum, Float, Int, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
+from .api.limits import MAX_RETRY_AFTER_SECONDS
 from .api.models import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from .api.urls import api_url_for, check_api_url, is_loopback
+
+# Bounds a setting must keep (the README's configuration table repeats them). The heartbeat's
+# longest wait is also the ceiling on any wait a server asks for with Retry-After.
+MIN_HEARTBEAT_SECONDS = 0.5
+MAX_HEARTBEAT_SECONDS = float(MAX_RETRY_AFTER_SECONDS)  # 15 minutes
+MAX_TIMEOUT_SECONDS = 300.0
+
+# Traits whose default comes from the environment: resolved when the object is made, so a
+# refused assignment rolls back to it (traitlets would roll back to the bare trait default).
+_ENV_DEFAULTS = ("public_token", "api_url", "token_store", "data_dir")
 
 
 class Stytch(Configurable):
@@ -33,13 +44,16 @@ class Stytch(Configurable):
     ).tag(config=True)
 
     session_duration_minutes = Int(
-        5,
-        help="Session length a sign-in asks for, and what an extension sets (5 … 527040).",
+        60,
+        help="Session length a sign-in asks for, and what an extension sets (5 … 527040). "
+        "Stytch's mobile SDKs default to 5; a notebook sits idle for longer.",
     ).tag(config=True)
 
-    heartbeat_interval = Float(180.0, help="Seconds between background session checks.").tag(
-        config=True
-    )
+    heartbeat_interval = Float(
+        180.0,
+        help=f"Seconds between background session checks ({MIN_HEARTBEAT_SECONDS:g} … "
+        f"{MAX_HEARTBEAT_SECONDS:g}).",
+    ).tag(config=True)
 
     auto_extend = Bool(
         False,
@@ -58,7 +72,16 @@ class Stytch(Configurable):
         config=True
     )
 
-    timeout = Float(10.0, help="Seconds before a request to Stytch gives up.").tag(config=True)
+    timeout = Float(
+        10.0,
+        help=f"Seconds a whole request to Stytch may take before it gives up (0 … "
+        f"{MAX_TIMEOUT_SECONDS:g}).",
+    ).tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for name in _ENV_DEFAULTS:
+            getattr(self, name)
 
     redirect_route = Enum(
         ["auto", "loopback", "server", "relay", "paste"],
@@ -128,11 +151,33 @@ class Stytch(Configurable):
             raise TraitError("relay_url must be an https:// address (http only on loopback)")
         return value
 
-    @validate("heartbeat_interval", "timeout", "redirect_timeout")
-    def _check_positive(self, proposal: Any) -> float:
+    @validate("redirect_timeout")
+    def _check_redirect_timeout(self, proposal: Any) -> float:
         value = float(proposal["value"])
-        if not value > 0:
-            raise TraitError(f"{proposal['trait'].name} must be a positive number of seconds")
+        if not 0 < value <= 86400:  # also refuses nan and inf
+            raise TraitError(
+                f"redirect_timeout must be more than 0 and at most a day, got {value:g}"
+            )
+        return value
+
+    @validate("heartbeat_interval")
+    def _check_interval(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if not MIN_HEARTBEAT_SECONDS <= value <= MAX_HEARTBEAT_SECONDS:
+            raise TraitError(
+                f"heartbeat_interval must be {MIN_HEARTBEAT_SECONDS:g} … "
+                f"{MAX_HEARTBEAT_SECONDS:g} seconds, got {value:g}"
+            )
+        return value
+
+    @validate("timeout")
+    def _check_timeout(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if not 0 < value <= MAX_TIMEOUT_SECONDS:  # also refuses nan and inf
+            raise TraitError(
+                f"timeout must be more than 0 and at most {MAX_TIMEOUT_SECONDS:g} seconds, "
+                f"got {value:g}"
+            )
         return value
 
     @validate("api_url")

@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     with Emulator() as emulator:
         env = demo_environment(emulator.api_url, emulator.public_token, work / ".stytch-data")
         print(f"Stytch emulator: {emulator.api_url}  (public token {emulator.public_token})")
+        print(f"Mailbox:         {emulator.api_url}/  (the codes and links it sends)")
         print(f"Working copies:  {work}")
         if args.execute:
             return execute(notebooks, env)

@@ -22,9 +22,11 @@ from .errors import (
     StytchResponseError,
     StytchTimeoutError,
 )
+from .limits import MAX_REPLY_BYTES, MAX_RETRY_AFTER_SECONDS
 from .models import (
     DEFAULT_SESSION_MINUTES,
     AuthenticateResponse,
+    OAuthAuthenticateResponse,
     User,
     redact,
     validate_duration_minutes,
@@ -35,6 +37,7 @@ from .urls import api_url_for, check_api_url, is_loopback
 T = TypeVar("T")
 
 _EMPTY_BODY = b"{}"
+_CAP_TEXT = "the 1 MiB limit"
 _MAX_MESSAGE = 200
 _PATHS = (
     "sessions/authenticate",
@@ -45,6 +48,7 @@ _PATHS = (
     "magic_links/authenticate",
     "passwords/authenticate",
     "users/me",
+    "oauth/authenticate",
 )
 
 
@@ -88,7 +92,22 @@ def _retry_after(value: str | None) -> float | None:
         seconds = float(value.strip())
     except ValueError:
         return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, float(MAX_RETRY_AFTER_SECONDS))
+
+
+class _TooLarge(Exception):
+    """A reply body past ``MAX_REPLY_BYTES``."""
+
+
+def _parse_json(content: bytes) -> Any:
+    """The decoded JSON, or None for anything malformed: garbage, bad UTF-8, nesting deep enough
+    for RecursionError, integers past Python's digit limit (ValueError)."""
+    try:
+        return json.loads(content)
+    except (ValueError, TypeError, RecursionError, MemoryError):
+        return None
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -199,31 +218,32 @@ class StytchClient:
         secrets = (*secrets, session_token or "")
         where = f"{method} {path}"
         try:
-            response = await self._client().request(
-                method, self._urls[path], content=body, headers=self.auth_header(session_token)
+            # One deadline for the whole exchange: a server trickling a byte per second
+            # must not hold a call (or the heartbeat) past ``timeout``, as httpx's per-read
+            # timeouts alone would.
+            status, headers, content = await asyncio.wait_for(
+                self._exchange(method, path, body, session_token), self.timeout
             )
-        except httpx.TimeoutException as exc:
+        except (httpx.TimeoutException, asyncio.TimeoutError) as exc:
             raise StytchTimeoutError(
                 f"{where}: no reply from {self.api_url} within {self.timeout:g}s "
                 f"({type(exc).__name__})"
-            ) from exc
+            ) from None
+        except _TooLarge as exc:
+            raise StytchResponseError(f"{where}: {exc}") from None
         except httpx.DecodingError as exc:
             raise StytchResponseError(
                 f"{where}: reply body could not be decoded ({_one_line(str(exc), secrets)})"
-            ) from exc
+            ) from None
         except httpx.RequestError as exc:
             cause = _one_line(str(exc), secrets) or "connection closed"
             raise StytchNetworkError(
                 f"{where}: could not talk to {self.api_url} ({type(exc).__name__}: {cause})"
-            ) from exc
-        status = response.status_code
-        try:
-            payload = json.loads(response.content)
-        except ValueError:
-            payload = None
+            ) from None
+        payload = _parse_json(content)
         if 200 <= status < 300:
             if not isinstance(payload, dict):
-                kind = response.headers.get("content-type", "no content type")
+                kind = headers.get("content-type", "no content type")
                 raise StytchResponseError(
                     f"{where}: HTTP {status} reply is not a JSON object ({_one_line(kind, ())})",
                     status,
@@ -234,14 +254,40 @@ class StytchClient:
                     f"{where}: HTTP {status} reply has no 'data' object", status
                 )
             return status, data
-        raise self._api_error(where, response, payload, secrets)
+        raise self._api_error(where, status, headers, payload, secrets)
+
+    async def _exchange(
+        self, method: str, path: str, body: bytes | None, session_token: str | None
+    ) -> tuple[int, httpx.Headers, bytes]:
+        """Send, then read the body up to ``MAX_REPLY_BYTES``: a huge reply is never held."""
+        request = self._client().build_request(
+            method, self._urls[path], content=body, headers=self.auth_header(session_token)
+        )
+        response = await self._client().send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+                raise _TooLarge(f"reply of {int(declared)} bytes is over {_CAP_TEXT}")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_REPLY_BYTES:
+                    raise _TooLarge(f"reply is over {_CAP_TEXT}; stopped reading")
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        return response.status_code, response.headers, b"".join(chunks)
 
     @staticmethod
     def _api_error(
-        where: str, response: httpx.Response, payload: Any, secrets: tuple[str, ...]
+        where: str,
+        status: int,
+        headers: httpx.Headers,
+        payload: Any,
+        secrets: tuple[str, ...],
     ) -> StytchAPIError:
-        status = response.status_code
-        retry_after = _retry_after(response.headers.get("retry-after"))
+        retry_after = _retry_after(headers.get("retry-after"))
         if isinstance(payload, dict) and isinstance(payload.get("error_type"), str):
             return StytchAPIError(
                 status_code=status,
@@ -255,13 +301,13 @@ class StytchClient:
         # ``http_<status>``, so callers retry 5xx/429 as usual and never take it as a reason to
         # drop a session (it is not an unrecoverable type). A garbled 2xx, by contrast, is a
         # StytchResponseError: the request may have worked and we cannot tell.
-        kind = response.headers.get("content-type", "no content type")
+        kind = headers.get("content-type", "no content type")
         return StytchAPIError(
             status_code=status,
             error_type=f"http_{status}",
             error_message=f"{where}: HTTP {status} without a Stytch error body "
             f"({_one_line(kind, ())})",
-            request_id=response.headers.get("x-request-id"),
+            request_id=headers.get("x-request-id"),
             retry_after=retry_after,
         )
 
@@ -418,6 +464,32 @@ class StytchClient:
         return await self._authenticate(
             "passwords/authenticate", body, _optional_token(session_token), (password,)
         )
+
+    async def oauth_authenticate(
+        self,
+        token: str,
+        session_duration_minutes: int,
+        *,
+        code_verifier: str | None = None,
+        session_token: str | None = None,
+    ) -> OAuthAuthenticateResponse:
+        """Exchange the ``token`` an OAuth redirect brought back for a session; send the PKCE
+        ``code_verifier`` whose challenge started the flow. ``provider_values`` holds the
+        provider's own tokens: secrets, kept out of reprs."""
+        token = _require_text(token, "token").strip()
+        body: dict[str, Any] = {
+            "token": token,
+            "session_duration_minutes": _factor_duration(session_duration_minutes),
+        }
+        secrets: tuple[str, ...] = (token,)
+        if code_verifier is not None:
+            body["code_verifier"] = _require_text(code_verifier, "code_verifier")
+            secrets += (code_verifier,)
+        path = "oauth/authenticate"
+        status, data = await self._call(
+            "POST", path, _encode(body), _optional_token(session_token), secrets
+        )
+        return self._parse(f"POST {path}", status, OAuthAuthenticateResponse.from_dict, data)
 
     async def users_me(self, session_token: str) -> User:
         """The signed-in user."""

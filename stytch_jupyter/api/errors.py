@@ -40,8 +40,13 @@ class StytchAPIError(StytchError):
 
     @property
     def unrecoverable(self) -> bool:
-        """True when the stored session can never work again and must be cleared."""
-        return self.error_type in UNRECOVERABLE_ERROR_TYPES
+        """True when the stored session can never work again and must be cleared.
+
+        Only a 4xx answer (429 aside) is a verdict on the credentials: a 5xx or 429 body naming
+        such a type comes from a server in trouble, and must never sign anyone out.
+        """
+        verdict = 400 <= self.status_code < 500 and self.status_code != 429
+        return verdict and self.error_type in UNRECOVERABLE_ERROR_TYPES
 
 
 class StytchNetworkError(StytchError):

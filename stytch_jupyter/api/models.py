@@ -275,3 +275,80 @@ class AuthenticateResponse:
             f"user_id={self.user.user_id!r}, session_token={redact(self.session_token)!r}, "
             f"session_jwt={redact(self.session_jwt)!r})"
         )
+
+
+def _str_field(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
+class ProviderValues:
+    """The identity provider's own tokens from an OAuth sign-in: secrets like a session token,
+    so the repr shows none of them."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    id_token: str = field(repr=False)
+    scopes: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ProviderValues:
+        data = _mapping(data, "provider_values")
+        scopes = data.get("scopes")
+        return cls(
+            access_token=_str_field(data, "access_token"),
+            refresh_token=_str_field(data, "refresh_token"),
+            id_token=_str_field(data, "id_token"),
+            scopes=tuple(s for s in scopes if isinstance(s, str))
+            if isinstance(scopes, list)
+            else (),
+            expires_at=parse_timestamp(data.get("expires_at")),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"ProviderValues(access_token={redact(self.access_token)!r}, "
+            f"refresh_token={redact(self.refresh_token)!r}, id_token={redact(self.id_token)!r}, "
+            f"scopes={self.scopes!r})"
+        )
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, repr=False)
+class OAuthAuthenticateResponse(AuthenticateResponse):
+    """``oauth/authenticate``: the session as for any factor, plus who the provider says it is."""
+
+    provider_type: str = ""
+    provider_subject: str = ""
+    provider_values: ProviderValues = field(
+        default_factory=lambda: ProviderValues("", "", ""), repr=False
+    )
+    oauth_user_registration_id: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any) -> OAuthAuthenticateResponse:
+        base = AuthenticateResponse.from_dict(data)
+        data = _mapping(data, "oauth authenticate response")
+        return cls(
+            session=base.session,
+            user=base.user,
+            session_token=base.session_token,
+            session_jwt=base.session_jwt,
+            request_id=base.request_id,
+            method_id=base.method_id,
+            provider_type=_require(data, "provider_type", str, "oauth authenticate response"),
+            provider_subject=_require(data, "provider_subject", str, "oauth authenticate response"),
+            provider_values=ProviderValues.from_dict(data.get("provider_values") or {}),
+            oauth_user_registration_id=_str_field(data, "oauth_user_registration_id"),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"OAuthAuthenticateResponse(provider_type={self.provider_type!r}, "
+            f"session_id={self.session.session_id!r}, user_id={self.user.user_id!r}, "
+            f"session_token={redact(self.session_token)!r}, "
+            f"session_jwt={redact(self.session_jwt)!r}, provider_values={self.provider_values!r})"
+        )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -16,7 +18,10 @@ from .backend_api import backend_routes
 from .client_api import client_routes
 from .control_api import control_routes
 from .errors import EmulatorError
-from .faults import FaultMiddleware, FaultRegistry
+from .faults import FaultMiddleware, FaultRegistry, hang_up
+from .mailbox import mailbox_routes
+from .oauth_api import oauth_routes
+from .project import LOOPBACK_ORIGIN_REGEX, ProjectSettings
 from .state import State
 
 logger = logging.getLogger("stytch_jupyter.emulator")
@@ -42,6 +47,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         kind = errors.default_error_type(exc.status_code)
         error = EmulatorError(exc.status_code, kind, exc.detail)
     return error.response()
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client hung up mid-body: nobody reads this answer, and it is no error of ours.
+    logger.debug("client disconnected on %s %s", request.method, request.url.path)
+    return Response(status_code=400)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
@@ -76,18 +87,73 @@ class _QuietErrors:
             )
 
 
-def create_app(state: State, faults: FaultRegistry, *, public_token: str, secret: str) -> ASGIApp:
+class _HangUpWhenStopped:
+    """A request still running when the emulator stops is cut off, as in a real outage: the
+    connection closes, and uvicorn logs no "Exception in ASGI application" traceback."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except asyncio.CancelledError:
+            if hang_up(send):
+                # Let the server see the hang-up, so it does not answer a 500 after it.
+                await asyncio.sleep(0)
+
+
+class _ClientApiCors:
+    """Starlette's CORS middleware, on the client API only: Stytch's browser SDK calls it with
+    credentialed cross-origin fetches. Outermost, so a preflight is answered before routing,
+    auth and injected faults, and errors carry the headers too."""
+
+    # The headers the browser SDK sends (Authorization, JSON, its telemetry headers).
+    HEADERS = ("authorization", "content-type", "x-sdk-client", "x-sdk-parent-host")
+    METHODS = ("GET", "POST", "PUT", "DELETE")
+
+    def __init__(self, app: ASGIApp, settings: ProjectSettings) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=list(settings.allowed_origins),
+            allow_origin_regex=LOOPBACK_ORIGIN_REGEX,
+            allow_methods=list(self.METHODS),
+            allow_headers=list(self.HEADERS),
+            allow_credentials=True,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path", "").startswith("/sdk/v1/"):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def create_app(
+    state: State,
+    faults: FaultRegistry,
+    *,
+    public_token: str,
+    secret: str,
+    settings: ProjectSettings,
+) -> ASGIApp:
     app = Starlette(
         routes=[
-            *client_routes(state, public_token),
+            *client_routes(state, public_token, settings),
             *backend_routes(state, state.project_id, secret),
             *control_routes(state, faults),
+            *oauth_routes(state, public_token, settings),
+            *mailbox_routes(state, faults, settings),
         ],
         exception_handlers={
             EmulatorError: _emulator_error,
             HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
             Exception: _unexpected_error,
         },
     )
-    # Faults sit outermost: a dropped connection needs the server's own ``send``.
-    return FaultMiddleware(_QuietErrors(app), faults)
+    # Faults sit outside the app (a dropped connection needs the server's own ``send``), CORS
+    # outside them (a preflight never meets a fault; an injected error still carries CORS).
+    cors = _ClientApiCors(FaultMiddleware(_QuietErrors(app), faults), settings)
+    return _HangUpWhenStopped(cors)

@@ -6,7 +6,6 @@ and ``request_id``.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from typing import Any
 
@@ -15,10 +14,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from . import errors
+from .client_api import oauth_fields
+from .defaults import DEFAULT_FACTOR_SESSION_MINUTES
 from .errors import EmulatorError, new_request_id
-from .models import Session
+from .models import Session, same_secret
 from .state import State
-from .wire import Body, basic_credentials, read_body
+from .wire import Body, basic_credentials, client_of, read_body
 
 Handler = Callable[[Request, Body], dict[str, Any]]
 
@@ -48,8 +49,8 @@ def backend_routes(state: State, project_id: str, secret: str) -> list[Route]:
         creds = basic_credentials(request)
         if (
             creds is None
-            or not hmac.compare_digest(creds[0], project_id)
-            or not hmac.compare_digest(creds[1].encode("utf-8"), secret.encode("utf-8"))
+            or not same_secret(creds[0], project_id)
+            or not same_secret(creds[1], secret)
         ):
             raise EmulatorError(
                 401,
@@ -94,6 +95,18 @@ def backend_routes(state: State, project_id: str, secret: str) -> list[Route]:
             raise errors.bad_request("user_id is required.")
         return {"sessions": [s.to_json() for s in state.sessions_for_user(user_id)]}
 
+    def oauth_authenticate(request: Request, body: Body) -> dict[str, Any]:
+        token = body.required_string("token")
+        minutes = body.session_duration()
+        result = state.authenticate_oauth(
+            token,
+            body.string("code_verifier"),
+            DEFAULT_FACTOR_SESSION_MINUTES if minutes is None else minutes,
+            None,
+            client_of(request),
+        )
+        return oauth_fields(result)
+
     async def jwks(request: Request) -> JSONResponse:
         if request.path_params["project_id"] != project_id:
             raise EmulatorError(404, errors.PROJECT_NOT_FOUND, "No such project.")
@@ -103,5 +116,6 @@ def backend_routes(state: State, project_id: str, secret: str) -> list[Route]:
         route("sessions/authenticate", sessions_authenticate),
         route("sessions/revoke", sessions_revoke),
         route("sessions", sessions_get, method="GET"),
+        route("oauth/authenticate", oauth_authenticate),
         Route("/v1/sessions/jwks/{project_id}", jwks, methods=["GET"]),
     ]

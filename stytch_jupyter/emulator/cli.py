@@ -1,4 +1,7 @@
-"""``stytch-jupyter emulator`` (and ``python -m stytch_jupyter.emulator``): serve until Ctrl-C."""
+"""``stytch-jupyter emulator`` (and ``python -m stytch_jupyter.emulator``): serve until Ctrl-C.
+
+The server stack is imported in ``run``, so ``--help`` works without the ``emulator`` extra.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +16,19 @@ from .defaults import (
     DEFAULT_PUBLIC_TOKEN,
     DEFAULT_SECRET,
 )
-from .server import Emulator
+from .project import DEFAULT_PROJECT_NAME, PKCE_FLOWS
+
+DESCRIPTION = (
+    "Serve a local Stytch API on loopback: the client (/sdk/v1) and backend (/v1) endpoints "
+    "with real RS256 session JWTs, a mailbox page at / with the codes and links it would have "
+    "sent, and a control API under /emulator/v1 (outbox, users, clock, faults). Every code "
+    "and link it sends is also printed here."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    if parser.description is None:
+        parser.description = DESCRIPTION
     parser.add_argument(
         "--host", default=DEFAULT_HOST, help="address to bind (default: %(default)s)"
     )
@@ -26,9 +38,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_CLI_PORT,
         help="port to serve on; 0 picks a free one (default: %(default)s)",
     )
-    parser.add_argument("--project-id", default=DEFAULT_PROJECT_ID)
-    parser.add_argument("--public-token", default=DEFAULT_PUBLIC_TOKEN)
-    parser.add_argument("--secret", default=DEFAULT_SECRET)
+    parser.add_argument(
+        "--project-id",
+        default=DEFAULT_PROJECT_ID,
+        help="the project id backend calls authenticate with (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--public-token",
+        default=DEFAULT_PUBLIC_TOKEN,
+        help="the public token clients (notebooks, browser SDKs) use (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--secret",
+        default=DEFAULT_SECRET,
+        help="the project secret for the backend API /v1; not a real secret, it only opens "
+        "this emulator (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--project-name",
+        default=DEFAULT_PROJECT_NAME,
+        help="the project name bootstrap reports (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser origin (https://host[:port]) allowed to call /sdk/v1 besides loopback "
+        "ones, which always are; repeat for more",
+    )
+    parser.add_argument(
+        "--redirect-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a redirect URL to allow (matched exactly, query aside) besides loopback "
+        "…/stytch-jupyter/callback URLs; repeat for more",
+    )
+    parser.add_argument(
+        "--pkce-required",
+        action="append",
+        default=[],
+        choices=[*PKCE_FLOWS, "all"],
+        help="require PKCE for a flow, as a project setting bootstrap reports; repeat for more",
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -50,13 +103,31 @@ def run(args: argparse.Namespace) -> int:
             "authentication; anyone who can reach it can read codes and links.",
             file=sys.stderr,
         )
-    emulator = Emulator(
-        args.host,
-        args.port,
-        project_id=args.project_id,
-        public_token=args.public_token,
-        secret=args.secret,
-    )
+    try:
+        from .server import Emulator
+    except ImportError as exc:
+        print(
+            f"error: {exc}; install it with pip install 'stytch-jupyter[emulator]'",
+            file=sys.stderr,
+        )
+        return 1
+    pkce: bool | list[str] = "all" in args.pkce_required or args.pkce_required
+    try:
+        emulator = Emulator(
+            args.host,
+            args.port,
+            project_id=args.project_id,
+            public_token=args.public_token,
+            secret=args.secret,
+            project_name=args.project_name,
+            pkce_required=pkce,
+            redirect_urls=args.redirect_url,
+            allowed_origins=args.allow_origin,
+            announce=lambda line: print(line, flush=True),
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         emulator.start()
     except OSError as exc:
@@ -69,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
             f"  project_id    {emulator.project_id}\n"
             f"  public_token  {emulator.public_token}\n"
             f"  secret        {emulator.secret}\n"
-            f"  outbox        {emulator.api_url}/emulator/v1/outbox\n"
+            f"  mailbox       {emulator.api_url}/   (the codes and links it sends)\n"
             "\n"
             "Point a notebook at it:\n"
             f"  export STYTCH_API_URL={emulator.api_url}\n"
@@ -90,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m stytch_jupyter.emulator", description="Run a local Stytch API emulator."
+        prog="python -m stytch_jupyter.emulator", description=DESCRIPTION
     )
     add_arguments(parser)
     return run(parser.parse_args(argv))

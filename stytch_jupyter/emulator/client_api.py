@@ -7,7 +7,6 @@ session part may be the opaque token or the session JWT. Success bodies are wrap
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,8 @@ from .defaults import (
     MIN_OTP_MINUTES,
 )
 from .errors import EmulatorError, new_request_id
-from .models import Session
+from .models import OAuthToken, Session, same_secret
+from .project import ProjectSettings
 from .state import Authenticated, State
 from .wire import Body, basic_credentials, client_of, read_body
 
@@ -57,10 +57,22 @@ def authenticated_fields(auth: Authenticated) -> dict[str, Any]:
     }
 
 
-def client_routes(state: State, public_token: str) -> list[Route]:
+def oauth_fields(result: tuple[Authenticated, OAuthToken, dict[str, Any]]) -> dict[str, Any]:
+    auth, token, provider_values = result
+    return {
+        **authenticated_fields(auth),
+        "provider_subject": token.registration.provider_subject,
+        "provider_type": token.registration.provider_type,
+        "provider_values": provider_values,
+        "reset_sessions": False,
+        "oauth_user_registration_id": token.registration.registration_id,
+    }
+
+
+def client_routes(state: State, public_token: str, settings: ProjectSettings) -> list[Route]:
     def credential_of(request: Request) -> str | None:
         creds = basic_credentials(request)
-        if creds is None or not hmac.compare_digest(creds[0], public_token):
+        if creds is None or not same_secret(creds[0], public_token):
             raise EmulatorError(
                 401, errors.INVALID_PUBLIC_TOKEN, "The public token is missing or unknown."
             )
@@ -126,13 +138,29 @@ def client_routes(state: State, public_token: str) -> list[Route]:
             )
             for name in ("login_expiration_minutes", "signup_expiration_minutes")
         )
+        challenge = body.string("code_challenge")
+        if challenge is None and settings.requires_pkce("email_magic_links"):
+            raise EmulatorError(
+                400,
+                errors.PKCE_EXPECTED_CODE_CHALLENGE,
+                "This project requires PKCE for email magic links: send a code_challenge.",
+            )
+        if settings.strict_magic_link_urls:
+            for name in ("login_magic_link_url", "signup_magic_link_url"):
+                given = body.string(name)
+                if given and not settings.redirect_allowed(given):
+                    raise EmulatorError(
+                        400,
+                        errors.NO_MATCH_FOR_PROVIDED_MAGIC_LINK_URL,
+                        f"{name} is not one of the project's redirect URLs.",
+                    )
         state.send_magic_link(
             email,
             login_url=login_url,
             signup_url=signup_url,
             login_minutes=login_minutes,
             signup_minutes=signup_minutes,
-            code_challenge=body.string("code_challenge"),
+            code_challenge=challenge,
         )
         return {}
 
@@ -149,6 +177,16 @@ def client_routes(state: State, public_token: str) -> list[Route]:
             "reset_sessions": False,
         }
 
+    def oauth_authenticate(call: Call) -> dict[str, Any]:
+        token = call.body.required_string("token")
+        verifier = call.body.string("code_verifier")
+        minutes = call.factor_minutes()
+        return oauth_fields(
+            state.authenticate_oauth(
+                token, verifier, minutes, current_session(call), client_of(call.request)
+            )
+        )
+
     def passwords_authenticate(call: Call) -> dict[str, Any]:
         email = call.body.required_string("email")
         password = call.body.required_string("password")
@@ -161,6 +199,20 @@ def client_routes(state: State, public_token: str) -> list[Route]:
     def users_me(call: Call) -> dict[str, Any]:
         return state.user(header_session(call).user_id).to_json()
 
+    async def bootstrap(request: Request) -> JSONResponse:
+        # The SDK asks before it has a session; the token in the path is what identifies it.
+        if not same_secret(request.path_params["public_token"], public_token):
+            raise EmulatorError(
+                401, errors.INVALID_PUBLIC_TOKEN, "The public token is missing or unknown."
+            )
+        data = {**settings.bootstrap(), "status_code": 200, "request_id": new_request_id()}
+        return JSONResponse({"data": data})
+
+    async def events(request: Request) -> JSONResponse:
+        # The browser SDK's telemetry: a JSON array, no Authorization header. Read and dropped.
+        await request.body()
+        return JSONResponse({"data": {"status_code": 200, "request_id": new_request_id()}})
+
     return [
         route("sessions/authenticate", sessions_authenticate),
         route("sessions/revoke", sessions_revoke),
@@ -169,5 +221,8 @@ def client_routes(state: State, public_token: str) -> list[Route]:
         route("magic_links/email/login_or_create", magic_links_email_login_or_create),
         route("magic_links/authenticate", magic_links_authenticate),
         route("passwords/authenticate", passwords_authenticate),
+        route("oauth/authenticate", oauth_authenticate),
         route("users/me", users_me, method="GET"),
+        Route("/sdk/v1/projects/bootstrap/{public_token}", bootstrap, methods=["GET"]),
+        Route("/sdk/v1/events", events, methods=["POST"]),
     ]

@@ -6,6 +6,8 @@ emulator``): give it the ``api_url`` that emulator printed.
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -80,9 +82,14 @@ class EmulatorControl:
     def _control(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._call(method, f"{CONTROL_PREFIX}/{path}", **kwargs)
 
-    def outbox(self, email: str | None = None) -> list[dict[str, Any]]:
-        """Emails the emulator would have sent (to ``email`` only, if given), oldest first."""
-        params = {"email": email} if email is not None else None
+    def outbox(
+        self, email: str | None = None, *, newest_first: bool = False
+    ) -> list[dict[str, Any]]:
+        """Emails and texts the emulator would have sent (to ``email`` or a phone number only,
+        if given), oldest first unless ``newest_first``."""
+        params = {"order": "newest" if newest_first else "oldest"}
+        if email is not None:
+            params["email"] = email
         messages: list[dict[str, Any]] = self._control("GET", "outbox", params=params)["messages"]
         return messages
 
@@ -122,6 +129,11 @@ class EmulatorControl:
         user_id: str = self._control("POST", "users", json=payload)["user_id"]
         return user_id
 
+    def users(self) -> list[dict[str, Any]]:
+        """Every user (Stytch's user object) with its live ``sessions``, oldest first."""
+        users: list[dict[str, Any]] = self._control("GET", "users")["users"]
+        return users
+
     def advance_clock(self, seconds: float) -> datetime:
         """Move the emulator's clock forward; returns its new time (UTC)."""
         now: str = self._control("POST", "clock", json={"advance_seconds": seconds})["now"]
@@ -149,6 +161,38 @@ class EmulatorControl:
         payload.update({k: v for k, v in optional.items() if v is not None})
         fault_id: str = self._control("POST", "faults", json=payload)["fault_id"]
         return fault_id
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The faults still waiting to apply (``times`` is what is left), oldest first."""
+        active: list[dict[str, Any]] = self._control("GET", "faults")["faults"]
+        return active
+
+    def oauth_consent(self, start_url: str, email: str | None) -> str:
+        """Play the person at the consent page: open ``start_url`` (an OAuth start URL, as a
+        browser would), approve as ``email`` (a new address signs up) or deny (None); returns
+        the URL the browser is sent back to. Raises EmulatorControlError if the start is
+        refused."""
+        page = self._http.get(start_url)
+        if page.is_error:
+            body = page.json()
+            raise EmulatorControlError(
+                page.status_code, body.get("error_type", ""), body.get("error_message", "")
+            )
+        found = re.search(r'name="flow" value="([^"]+)"', page.text)
+        if found is None:
+            raise EmulatorControlError(page.status_code, "invalid_response", "no consent form")
+        form = {"flow": html.unescape(found.group(1))}
+        form.update(
+            {"decision": "deny"} if email is None else {"decision": "approve", "email": email}
+        )
+        answer = self._http.post(f"{CONTROL_PREFIX}/oauth/consent", data=form)
+        if answer.status_code != 303:
+            body = answer.json()
+            raise EmulatorControlError(
+                answer.status_code, body.get("error_type", ""), body.get("error_message", "")
+            )
+        location: str = answer.headers["location"]
+        return location
 
     def clear_faults(self) -> None:
         self._control("DELETE", "faults")

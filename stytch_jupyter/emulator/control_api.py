@@ -24,17 +24,18 @@ from .wire import Body, bearer_token, read_body
 # Bounds that catch typos (a latency in seconds given as ms, a status of 42) without limiting tests.
 _MAX_LATENCY_MS = 60_000.0
 _MAX_TIMES = 1_000_000
+_MAX_RETRY_AFTER = 86_400.0
 
 _LANDING_PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>Stytch emulator: magic link</title>
+<html><head><meta charset="utf-8"><title>Stytch emulator: {what}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:40em;margin:3em auto;padding:0 1em}}
 code,textarea{{font-family:ui-monospace,monospace}}textarea{{width:100%}}</style></head>
-<body><h1>Magic link received</h1>
+<body><h1>{heading}</h1>
 <p>This is the local Stytch emulator. Nothing has been signed in yet: copy this page's
 address and paste it into your notebook, for example
-<code>stytch.magic_links.authenticate("&lt;paste here&gt;")</code>.</p>
+<code>{call}("&lt;paste here&gt;")</code>.</p>
 <p><textarea rows="4" readonly onclick="this.select()">{url}</textarea></p>
-<p>The link works once and expires.</p></body></html>
+<p>The token works once and expires.</p></body></html>
 """
 
 
@@ -61,8 +62,8 @@ def _fault_from(body: Body) -> Fault:
     if not 0 <= latency_ms <= _MAX_LATENCY_MS:
         raise errors.bad_request(f"latency_ms must be from 0 to {_MAX_LATENCY_MS:g}.")
     retry_after = body.number("retry_after")
-    if retry_after is not None and retry_after < 0:
-        raise errors.bad_request("retry_after must not be negative.")
+    if retry_after is not None and not 0 <= retry_after <= _MAX_RETRY_AFTER:
+        raise errors.bad_request(f"retry_after must be from 0 to {_MAX_RETRY_AFTER:g} seconds.")
     times = body.integer("times")
     times = 1 if times is None else times
     if not 1 <= times <= _MAX_TIMES:
@@ -86,7 +87,13 @@ def _fault_from(body: Body) -> Fault:
 def control_routes(state: State, faults: FaultRegistry) -> list[Route]:
     async def outbox(request: Request) -> JSONResponse:
         email = request.query_params.get("email")
-        return JSONResponse({"messages": [m.to_json() for m in state.outbox(email)]})
+        order = request.query_params.get("order", "oldest")
+        if order not in ("oldest", "newest"):
+            raise errors.bad_request("order must be oldest or newest.")
+        messages = state.outbox(email)
+        if order == "newest":
+            messages.reverse()
+        return JSONResponse({"messages": [m.to_json() for m in messages]})
 
     async def issued(request: Request) -> JSONResponse:
         return JSONResponse(state.issued())
@@ -100,17 +107,34 @@ def control_routes(state: State, faults: FaultRegistry) -> list[Route]:
         user = state.create_user(email, password, _name_parts(body.raw("name")))
         return JSONResponse({"user_id": user.user_id})
 
+    async def list_users(request: Request) -> JSONResponse:
+        listed = [
+            {
+                **user.to_json(),
+                "sessions": [s.to_json() for s in state.sessions_for_user(user.user_id)],
+            }
+            for user in state.users()
+        ]
+        return JSONResponse({"users": listed})
+
     async def clock(request: Request) -> JSONResponse:
         body = await read_body(request)
         seconds = body.number("advance_seconds", required=True)
         assert seconds is not None
         if seconds < 0:
             raise errors.bad_request("advance_seconds must not be negative: time only moves on.")
-        return JSONResponse({"now": rfc3339(state.clock.advance(seconds))})
+        try:
+            now = state.clock.advance(seconds)
+        except ValueError as exc:
+            raise errors.bad_request(f"advance_seconds: {exc}.") from None
+        return JSONResponse({"now": rfc3339(now)})
 
     async def add_fault(request: Request) -> JSONResponse:
         fault = faults.add(_fault_from(await read_body(request)))
         return JSONResponse({"fault_id": fault.fault_id})
+
+    async def list_faults(request: Request) -> JSONResponse:
+        return JSONResponse({"faults": [fault.to_json() for fault in faults.active()]})
 
     async def clear_faults(request: Request) -> JSONResponse:
         faults.clear()
@@ -135,14 +159,23 @@ def control_routes(state: State, faults: FaultRegistry) -> list[Route]:
         return JSONResponse({"user_id": session.user_id, "session_id": session.session_id})
 
     async def magic_link_landing(request: Request) -> HTMLResponse:
-        return HTMLResponse(_LANDING_PAGE.format(url=html.escape(str(request.url))))
+        oauth = request.query_params.get("stytch_token_type") == "oauth"
+        page = _LANDING_PAGE.format(
+            what="OAuth redirect" if oauth else "magic link",
+            heading="OAuth redirect received" if oauth else "Magic link received",
+            call="stytch.oauth.authenticate" if oauth else "stytch.magic_links.authenticate",
+            url=html.escape(str(request.url)),
+        )
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
     return [
         Route(f"{CONTROL_PREFIX}/outbox", outbox, methods=["GET"]),
         Route(f"{CONTROL_PREFIX}/issued", issued, methods=["GET"]),
         Route(f"{CONTROL_PREFIX}/users", create_user, methods=["POST"]),
+        Route(f"{CONTROL_PREFIX}/users", list_users, methods=["GET"]),
         Route(f"{CONTROL_PREFIX}/clock", clock, methods=["POST"]),
         Route(f"{CONTROL_PREFIX}/faults", add_fault, methods=["POST"]),
+        Route(f"{CONTROL_PREFIX}/faults", list_faults, methods=["GET"]),
         Route(f"{CONTROL_PREFIX}/faults", clear_faults, methods=["DELETE"]),
         Route(f"{CONTROL_PREFIX}/reset", reset, methods=["POST"]),
         Route(f"{CONTROL_PREFIX}/protected", protected, methods=["GET"]),

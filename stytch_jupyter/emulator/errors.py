@@ -30,6 +30,20 @@ OTP_CODE_NOT_FOUND = "otp_code_not_found"  # 404
 UNABLE_TO_AUTH_OTP_CODE = "unable_to_auth_otp_code"  # 401
 INVALID_METHOD_ID = "invalid_method_id"  # 400
 PKCE_MISMATCH = "pkce_mismatch"  # 400
+PKCE_EXPECTED_CODE_VERIFIER = "pkce_expected_code_verifier"  # 400
+PKCE_DID_NOT_EXPECT_CODE_VERIFIER = "pkce_did_not_expect_code_verifier"  # 400
+# Chosen here: the error when a project requires PKCE and a start sends no challenge.
+PKCE_EXPECTED_CODE_CHALLENGE = "pkce_expected_code_challenge"  # 400
+INVALID_CODE_CHALLENGE = "invalid_code_challenge"  # 400, chosen here
+OAUTH_TOKEN_NOT_FOUND = "oauth_token_not_found"  # 404: also a token used twice
+EXPIRED_OAUTH_RESPONSE = "expired_oauth_response"  # 401
+INVALID_OAUTH_PROVIDER = "invalid_oauth_provider"  # 400
+# Chosen here: a redirect URL that is not on the project's allowlist.
+NO_MATCH_FOR_PROVIDED_OAUTH_URL = "no_match_for_provided_oauth_url"  # 400
+NO_MATCH_FOR_PROVIDED_MAGIC_LINK_URL = "no_match_for_provided_magic_link_url"  # 400
+# Chosen here: what a deny on the consent page redirects with.
+OAUTH_USER_DENIED = "oauth_user_denied_access"  # 400
+OAUTH_FLOW_NOT_FOUND = "oauth_flow_not_found"  # 404, the emulator's consent page only
 INVALID_EMAIL = "invalid_email"  # 400
 INVALID_EXPIRATION = "invalid_expiration"  # 400
 DUPLICATE_EMAIL = "duplicate_email"  # 400

@@ -1,16 +1,17 @@
 """Injected faults: latency, error statuses and dropped connections, applied as ASGI middleware.
 
-Control endpoints (``/emulator/v1/...``) are never subject to faults, so a test can always
-see and clear what it set up.
+Control endpoints (``/emulator/v1/...``) and the mailbox page are never subject to faults, so
+a test can always see and clear what it set up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import itertools
 import threading
-from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -21,7 +22,7 @@ from .errors import fault_error
 _DROP_SETTLE_SECONDS = 5.0
 
 
-@dataclass
+@dataclasses.dataclass
 class Fault:
     fault_id: str = ""
     path_prefix: str = ""
@@ -31,6 +32,9 @@ class Fault:
     latency_ms: float = 0.0
     drop: bool = False
     times: int = 1
+
+    def to_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
 
 
 class FaultRegistry:
@@ -45,6 +49,11 @@ class FaultRegistry:
             fault.fault_id = f"fault-{next(self._ids)}"
             self._faults.append(fault)
             return fault
+
+    def active(self) -> list[Fault]:
+        """Copies of the faults still waiting to apply, oldest first."""
+        with self._lock:
+            return [dataclasses.replace(fault) for fault in self._faults]
 
     def clear(self) -> None:
         with self._lock:
@@ -69,7 +78,8 @@ class FaultMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith(CONTROL_PREFIX):
+        # The control API and the mailbox page (``/``) are how a test sees what it set up.
+        if scope["type"] != "http" or path.startswith(CONTROL_PREFIX) or path == "/":
             await self.app(scope, receive, send)
             return
         fault = self.registry.take(path)
@@ -87,21 +97,34 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
 
 
+def hang_up(send: Send) -> bool:
+    """Close the connection behind ``send`` at once; False if it cannot be reached.
+
+    ASGI has no message for this, so close uvicorn's transport (the object behind ``send``).
+    """
+    inner: object = send
+    # Middleware outside this one (CORS) may wrap ``send`` in a partial: look through it.
+    while isinstance(inner, functools.partial):
+        inner = inner.keywords.get("send")
+    transport = getattr(getattr(inner, "__self__", None), "transport", None)
+    if transport is None:
+        return False
+    transport.close()
+    return True
+
+
 async def _drop_connection(receive: Receive, send: Send) -> None:
     """Hang up without a byte of response, as a dying proxy or a network cut would.
 
-    ASGI has no message for this, so close uvicorn's transport (the object behind ``send``).
-    Should that ever be unreachable, start a response that promises a body and never
+    Should the transport ever be unreachable, start a response that promises a body and never
     finish it: the client still sees a broken connection, not a status.
     """
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
-    if transport is None:
+    if not hang_up(send):
         await send(
             {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1")]}
         )
         await send({"type": "http.response.body", "body": b"", "more_body": True})
         return
-    transport.close()
 
     # Let the server see the hang-up before the app returns, so it sends nothing after it.
     async def disconnected() -> None:

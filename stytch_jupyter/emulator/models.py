@@ -16,8 +16,18 @@ from .defaults import DEFAULT_ROLES
 _PASSWORD_ROUNDS = 1000
 
 
+def same_secret(given: str, expected: str) -> bool:
+    """A constant-time comparison any text can go through (``hmac.compare_digest`` raises on
+    non-ASCII ``str``)."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
 def _hash_password(password: str, salt: bytes) -> bytes:
-    return hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, _PASSWORD_ROUNDS)
+    return hashlib.pbkdf2_hmac(
+        "sha256", password.encode("utf-8", "surrogatepass"), salt, _PASSWORD_ROUNDS
+    )
 
 
 @dataclass
@@ -39,6 +49,25 @@ class PasswordHash:
 
 
 @dataclass
+class OAuthRegistration:
+    """A user's link to an identity provider (``user.providers[]`` on the wire)."""
+
+    provider: str  # google, github, ...
+    provider_type: str  # Google, GitHub, ...
+    provider_subject: str
+    registration_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "provider_type": self.provider_type,
+            "provider_subject": self.provider_subject,
+            "profile_picture_url": "",
+            "locale": "",
+            "oauth_user_registration_id": self.registration_id,
+        }
+
+
+@dataclass
 class User:
     user_id: str
     email_id: str
@@ -50,6 +79,7 @@ class User:
         default_factory=lambda: {"first_name": "", "middle_name": "", "last_name": ""}
     )
     password: PasswordHash | None = None
+    providers: list[OAuthRegistration] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,7 +90,7 @@ class User:
             "status": self.status,
             "phone_numbers": [],
             "webauthn_registrations": [],
-            "providers": [],
+            "providers": [p.to_json() for p in self.providers],
             "totps": [],
             "crypto_wallets": [],
             "biometric_registrations": [],
@@ -83,11 +113,14 @@ class User:
 
 @dataclass
 class Factor:
-    type: str  # otp | magic_link | password
-    delivery_method: str  # email | knowledge
+    type: str  # otp | magic_link | password | oauth | totp
+    delivery_method: str  # email | sms | knowledge | oauth_google | authenticator_app
     email_id: str
     email_address: str
     last_authenticated_at: datetime
+    # The factor's detail object when it is not ``email_factor``, e.g.
+    # ``("google_oauth_factor", {...})`` or ``("phone_number_factor", {...})``.
+    detail: tuple[str, dict[str, str]] | None = None
 
     def same_as(self, other: Factor) -> bool:
         return (self.type, self.delivery_method, self.email_id) == (
@@ -97,11 +130,15 @@ class Factor:
         )
 
     def to_json(self) -> dict[str, Any]:
+        name, detail = self.detail or (
+            "email_factor",
+            {"email_id": self.email_id, "email_address": self.email_address},
+        )
         return {
             "type": self.type,
             "delivery_method": self.delivery_method,
             "last_authenticated_at": rfc3339(self.last_authenticated_at),
-            "email_factor": {"email_id": self.email_id, "email_address": self.email_address},
+            name: dict(detail),
         }
 
 
@@ -176,6 +213,36 @@ class MagicLink:
     used: bool = False
 
 
+_MESSAGE_LINES = {"otp": "code", "sms_otp": "code", "magic_link": "magic link"}
+
+
+@dataclass
+class OAuthStart:
+    """A consent page waiting for its user: what ``/v1/public/oauth/{provider}/start`` asked."""
+
+    flow_id: str = field(repr=False)
+    provider: str
+    login_redirect_url: str
+    signup_redirect_url: str
+    code_challenge: str | None
+    scopes: list[str]
+    expires_at: datetime
+    used: bool = False
+
+
+@dataclass
+class OAuthToken:
+    """The ``token`` an approved consent redirects with, for ``oauth/authenticate``."""
+
+    token: str = field(repr=False)
+    user_id: str
+    registration: OAuthRegistration
+    code_challenge: str | None
+    scopes: list[str]
+    expires_at: datetime
+    used: bool = False
+
+
 @dataclass
 class Message:
     """An email the emulator would have sent, kept in its outbox."""
@@ -188,6 +255,11 @@ class Message:
     code: str | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
     url: str | None = field(default=None, repr=False)
+
+    def one_line(self) -> str:
+        """What the command line prints as it "sends" it: ``code for ada@example.com: 874903``."""
+        what = _MESSAGE_LINES.get(self.kind, self.kind.replace("_", " "))
+        return f"{what} for {self.to}: {self.code or self.url}"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -7,9 +7,11 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Callable, Collection
 from datetime import datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
 
 import uvicorn
 
@@ -19,6 +21,7 @@ from .control import EmulatorControl
 from .defaults import DEFAULT_HOST, DEFAULT_PROJECT_ID, DEFAULT_PUBLIC_TOKEN, DEFAULT_SECRET
 from .faults import FaultRegistry
 from .keys import shared_signing_key
+from .project import DEFAULT_PROJECT_NAME, ProjectSettings
 from .state import State
 
 _START_TIMEOUT = 10.0
@@ -71,13 +74,21 @@ class _Server(uvicorn.Server):
                 loop.call_soon_threadsafe(wake.set)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        if self.server_state.connections:
-            await super().shutdown(sockets)
-            return
+        """uvicorn's shutdown, less its pauses and its error log: requests still running after
+        the grace period are cancelled quietly (the app hangs up on their clients)."""
         for server in self.servers:
             server.close()
         for sock in sockets or []:
             sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        tasks = list(self.server_state.tasks)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.config.timeout_graceful_shutdown)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=_STOP_TIMEOUT)
         for server in self.servers:
             await server.wait_closed()
 
@@ -100,13 +111,33 @@ class Emulator:
         project_id: str = DEFAULT_PROJECT_ID,
         public_token: str = DEFAULT_PUBLIC_TOKEN,
         secret: str = DEFAULT_SECRET,
+        project_name: str = DEFAULT_PROJECT_NAME,
+        vertical: str = "CONSUMER",
+        pkce_required: bool | Collection[str] = False,
+        redirect_urls: Collection[str] = (),
+        allowed_origins: Collection[str] = (),
+        strict_magic_link_urls: bool = False,
+        announce: Callable[[str], None] | None = None,
     ) -> None:
+        """``pkce_required``: True for every flow, or some of ``PKCE_FLOWS``.
+        ``redirect_urls``: exact URLs allowed besides loopback ``…/stytch-jupyter/callback``.
+        ``allowed_origins``: browser origins allowed besides loopback ones.
+        ``announce``: called with one line per code or link "sent" (the CLI prints them).
+        Raises ValueError on a bad setting."""
+        self.settings = ProjectSettings.build(
+            project_name=project_name,
+            vertical=vertical,
+            pkce_required=pkce_required,
+            redirect_urls=redirect_urls,
+            allowed_origins=allowed_origins,
+            strict_magic_link_urls=strict_magic_link_urls,
+        )
         self.host = host
         self.port = port
         self.project_id = project_id
         self.public_token = public_token
         self.secret = secret
-        self._state = State(project_id, shared_signing_key(), Clock())
+        self._state = State(project_id, shared_signing_key(), Clock(), announce=announce)
         self._faults = FaultRegistry()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -143,7 +174,11 @@ class Emulator:
         sock = _listening_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
         app = create_app(
-            self._state, self._faults, public_token=self.public_token, secret=self.secret
+            self._state,
+            self._faults,
+            public_token=self.public_token,
+            secret=self.secret,
+            settings=self.settings,
         )
         config = uvicorn.Config(
             app,
@@ -265,6 +300,30 @@ class Emulator:
 
     def clear_faults(self) -> None:
         self.control.clear_faults()
+
+    def oauth_start_url(
+        self,
+        provider: str,
+        *,
+        code_challenge: str | None = None,
+        login_redirect_url: str | None = None,
+        signup_redirect_url: str | None = None,
+        custom_scopes: tuple[str, ...] = (),
+    ) -> str:
+        """The start URL an SDK would open for ``provider``, with this emulator's public token."""
+        params = {"public_token": self.public_token}
+        optional = {
+            "code_challenge": code_challenge,
+            "login_redirect_url": login_redirect_url,
+            "signup_redirect_url": signup_redirect_url,
+            "custom_scopes": " ".join(custom_scopes) or None,
+        }
+        params.update({k: v for k, v in optional.items() if v is not None})
+        return f"{self.api_url}/v1/public/oauth/{provider}/start?{urlencode(params)}"
+
+    def oauth_consent(self, start_url: str, email: str | None) -> str:
+        """Approve (as ``email``) or deny (None) at the consent page; the redirect URL back."""
+        return self.control.oauth_consent(start_url, email)
 
     def reset(self) -> None:
         self.control.reset()

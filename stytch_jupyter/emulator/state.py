@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import secrets
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,12 +21,55 @@ import jwt
 
 from . import errors
 from .clock import Clock
+from .clock import rfc3339 as _rfc3339
 from .defaults import JWT_LIFETIME_SECONDS
 from .errors import EmulatorError
 from .keys import SigningKey
-from .models import Factor, MagicLink, Message, Otp, PasswordHash, Session, User
+from .models import (
+    Factor,
+    MagicLink,
+    Message,
+    OAuthRegistration,
+    OAuthStart,
+    OAuthToken,
+    Otp,
+    PasswordHash,
+    Session,
+    User,
+    same_secret,
+)
 
 SESSION_CLAIM = "https://stytch.com/session"
+
+# Stytch's consumer providers (browser and iOS lists), with the ``provider_type`` each reports.
+# The capitalisation of provider_type is UNVERIFIED.
+OAUTH_PROVIDERS = {
+    "amazon": "Amazon",
+    "apple": "Apple",
+    "bitbucket": "Bitbucket",
+    "coinbase": "Coinbase",
+    "discord": "Discord",
+    "facebook": "Facebook",
+    "figma": "Figma",
+    "github": "GitHub",
+    "gitlab": "GitLab",
+    "google": "Google",
+    "linkedin": "LinkedIn",
+    "microsoft": "Microsoft",
+    "salesforce": "Salesforce",
+    "slack": "Slack",
+    "snapchat": "Snapchat",
+    "spotify": "Spotify",
+    "tiktok": "TikTok",
+    "twitch": "Twitch",
+    "twitter": "Twitter",
+    "yahoo": "Yahoo",
+}
+# Chosen here: how long a consent page waits, how long its token lasts, and the provider's
+# access-token lifetime reported in provider_values.
+OAUTH_START_MINUTES = 10
+OAUTH_TOKEN_MINUTES = 10
+OAUTH_ACCESS_TOKEN_SECONDS = 3600
 _RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", SESSION_CLAIM})
 
 
@@ -57,8 +100,16 @@ def _with_query(url: str, extra: dict[str, str]) -> str:
 
 
 class State:
-    def __init__(self, project_id: str, key: SigningKey, clock: Clock) -> None:
+    def __init__(
+        self,
+        project_id: str,
+        key: SigningKey,
+        clock: Clock,
+        *,
+        announce: Callable[[str], None] | None = None,
+    ) -> None:
         self.project_id = project_id
+        self._announce = announce
         self.key = key
         self.clock = clock
         self._env = "live" if project_id.startswith("project-live-") else "test"
@@ -73,6 +124,8 @@ class State:
             self._session_by_token: dict[str, str] = {}
             self._otps: list[Otp] = []
             self._magic_links: dict[str, MagicLink] = {}
+            self._oauth_starts: dict[str, OAuthStart] = {}
+            self._oauth_tokens: dict[str, OAuthToken] = {}
             self._outbox: list[Message] = []
             # Every secret minted or received, so tests can prove none of them leaks anywhere.
             self._issued: dict[str, list[str]] = {
@@ -81,6 +134,8 @@ class State:
                 "otp_codes": [],
                 "magic_link_tokens": [],
                 "passwords": [],
+                "oauth_tokens": [],
+                "provider_tokens": [],
             }
             self.clock.reset()
 
@@ -281,9 +336,7 @@ class State:
                 raise EmulatorError(
                     400, errors.INVALID_METHOD_ID, "The method_id is not a known email_id."
                 )
-            match = next(
-                (o for o in candidates if not o.used and hmac.compare_digest(o.code, code)), None
-            )
+            match = next((o for o in candidates if not o.used and same_secret(o.code, code)), None)
             if match is None:
                 raise EmulatorError(
                     404, errors.OTP_CODE_NOT_FOUND, "The passcode is wrong or already used."
@@ -358,12 +411,7 @@ class State:
                     errors.UNABLE_TO_AUTH_MAGIC_LINK,
                     "The magic link has already been used or has expired.",
                 )
-            if link.code_challenge is not None and not _pkce_matches(
-                link.code_challenge, code_verifier
-            ):
-                raise EmulatorError(
-                    400, errors.PKCE_MISMATCH, "The code_verifier does not match the challenge."
-                )
+            check_pkce(link.code_challenge, code_verifier)
             link.used = True
             user = self._users[link.user_id]
             user.email_verified = True
@@ -385,10 +433,145 @@ class State:
             factor = Factor("password", "knowledge", user.email_id, user.email, self.clock.now())
             return self._start_or_join_session(user, factor, minutes, current, client)
 
+    # -- OAuth (the emulator plays the identity provider) --------------------------------
+
+    def start_oauth(
+        self,
+        provider: str,
+        *,
+        login_url: str,
+        signup_url: str,
+        code_challenge: str | None,
+        scopes: list[str],
+    ) -> OAuthStart:
+        with self._lock:
+            start = OAuthStart(
+                flow_id=secrets.token_urlsafe(24),
+                provider=provider,
+                login_redirect_url=login_url,
+                signup_redirect_url=signup_url,
+                code_challenge=code_challenge,
+                scopes=scopes,
+                expires_at=self.clock.now() + timedelta(minutes=OAUTH_START_MINUTES),
+            )
+            self._oauth_starts[start.flow_id] = start
+            return start
+
+    def pending_oauth(self, flow_id: str) -> OAuthStart:
+        with self._lock:
+            start = self._oauth_starts.get(flow_id)
+            if start is None or start.used or self.clock.now() >= start.expires_at:
+                raise EmulatorError(
+                    404,
+                    errors.OAUTH_FLOW_NOT_FOUND,
+                    "This sign-in was already finished or has expired: start it again.",
+                )
+            return start
+
+    def finish_oauth(self, flow_id: str, email: str | None) -> str:
+        """The consent page's answer: approve as ``email``, or deny (None). Returns the URL
+        the browser goes back to; the flow is used up either way."""
+        with self._lock:
+            start = self.pending_oauth(flow_id)
+            start.used = True
+            if email is None:
+                return _with_query(
+                    start.login_redirect_url,
+                    {
+                        "stytch_token_type": "oauth",
+                        "status_code": "400",
+                        "error_type": errors.OAUTH_USER_DENIED,
+                        "error_message": "The user denied access at the identity provider.",
+                    },
+                )
+            user, created = self._user_for_email(email, create=True)
+            assert user is not None
+            signup = created or user.status == "pending"
+            registration = next((r for r in user.providers if r.provider == start.provider), None)
+            if registration is None:
+                registration = OAuthRegistration(
+                    provider=start.provider,
+                    provider_type=OAUTH_PROVIDERS[start.provider],
+                    provider_subject=f"{start.provider}-subject-{uuid.uuid4().hex[:16]}",
+                    registration_id=self._new_id("oauth-user-registration"),
+                )
+                user.providers.append(registration)
+            token = secrets.token_urlsafe(33)
+            self._oauth_tokens[token] = OAuthToken(
+                token=token,
+                user_id=user.user_id,
+                registration=registration,
+                code_challenge=start.code_challenge,
+                scopes=list(start.scopes),
+                expires_at=self.clock.now() + timedelta(minutes=OAUTH_TOKEN_MINUTES),
+            )
+            self._issued["oauth_tokens"].append(token)
+            url = start.signup_redirect_url if signup else start.login_redirect_url
+            return _with_query(url, {"stytch_token_type": "oauth", "token": token})
+
+    def authenticate_oauth(
+        self,
+        token: str,
+        code_verifier: str | None,
+        minutes: int,
+        current: Session | None,
+        client: Client,
+    ) -> tuple[Authenticated, OAuthToken, dict[str, Any]]:
+        """``(auth, the token's record, provider_values)``; a token works once."""
+        with self._lock:
+            found = self._oauth_tokens.get(token)
+            if found is None or found.used:
+                raise EmulatorError(
+                    404, errors.OAUTH_TOKEN_NOT_FOUND, "The OAuth token could not be found."
+                )
+            if self.clock.now() >= found.expires_at:
+                raise EmulatorError(
+                    401, errors.EXPIRED_OAUTH_RESPONSE, "The OAuth token has expired."
+                )
+            check_pkce(found.code_challenge, code_verifier)
+            found.used = True
+            user = self._users[found.user_id]
+            user.email_verified = True  # the provider vouches for the address
+            registration = found.registration
+            now = self.clock.now()
+            factor = Factor(
+                "oauth",
+                f"oauth_{registration.provider}",
+                user.email_id,
+                user.email,
+                now,
+                detail=(
+                    f"{registration.provider}_oauth_factor",
+                    {
+                        "id": registration.registration_id,
+                        "provider_subject": registration.provider_subject,
+                        "email_id": user.email_id,
+                    },
+                ),
+            )
+            auth = self._start_or_join_session(user, factor, minutes, current, client)
+            access = f"{registration.provider}-access-{secrets.token_urlsafe(24)}"
+            refresh = f"{registration.provider}-refresh-{secrets.token_urlsafe(24)}"
+            self._issued["provider_tokens"] += [access, refresh]
+            provider_values = {
+                "access_token": access,
+                "refresh_token": refresh,
+                "id_token": "",
+                "scopes": list(found.scopes),
+                "expires_at": _rfc3339(now + timedelta(seconds=OAUTH_ACCESS_TOKEN_SECONDS)),
+            }
+            return auth, found, provider_values
+
+    def users(self) -> list[User]:
+        with self._lock:
+            return list(self._users.values())
+
     # -- outbox --------------------------------------------------------------------------
 
     def _post(self, message: Message) -> None:
         self._outbox.append(message)
+        if self._announce is not None:
+            self._announce(message.one_line())
         if message.code:
             self._issued["otp_codes"].append(message.code)
         if message.token:
@@ -406,9 +589,28 @@ class State:
             return [m for m in self._outbox if m.to == email.lower()]
 
 
-def _pkce_matches(challenge: str, verifier: str | None) -> bool:
-    if not verifier:
-        return False
+def _pkce_challenge(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode("utf-8")).digest()
-    expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    return hmac.compare_digest(expected, challenge)
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def check_pkce(challenge: str | None, verifier: str | None) -> None:
+    """S256, the verifier an opaque string; raises the ``pkce_*`` error that applies."""
+    if challenge is None:
+        if verifier:
+            raise EmulatorError(
+                400,
+                errors.PKCE_DID_NOT_EXPECT_CODE_VERIFIER,
+                "A code_verifier was sent, but the flow was started without a code_challenge.",
+            )
+        return
+    if not verifier:
+        raise EmulatorError(
+            400,
+            errors.PKCE_EXPECTED_CODE_VERIFIER,
+            "The flow was started with a code_challenge: send its code_verifier.",
+        )
+    if not same_secret(_pkce_challenge(verifier), challenge):
+        raise EmulatorError(
+            400, errors.PKCE_MISMATCH, "The code_verifier does not match the challenge."
+        )

@@ -6,9 +6,8 @@ Anything malformed becomes a 400 with a message naming the field, never a 500.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
-import re
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,8 +18,23 @@ from .defaults import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from .errors import EmulatorError, bad_request
 from .state import Client
 
-# Loose on purpose: one @, something either side, no spaces.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The longest address SMTP carries (RFC 5321's path limit less the brackets). Checked before
+# anything else looks at the text, so a huge "email" costs nothing.
+MAX_EMAIL_LENGTH = 254
+# Stytch's bodies are a few levels deep; metadata and custom claims a few more. Deeper is a
+# mistake or an attack, refused before anything walks it.
+MAX_JSON_DEPTH = 32
+
+
+def is_email(value: str) -> bool:
+    """Loose on purpose, and linear: one @, something either side, a dot in the domain, no
+    spaces (a regex with two greedy runs went quadratic on long input)."""
+    if len(value) > MAX_EMAIL_LENGTH or any(c.isspace() for c in value):
+        return False
+    local, at, domain = value.partition("@")
+    if not at or not local or "@" in domain:
+        return False
+    return "." in domain[1:-1]  # a dot with something either side
 
 
 def _is_int(value: object) -> bool:
@@ -64,7 +78,13 @@ class Body:
             return None
         if not (isinstance(value, (int, float)) and not isinstance(value, bool)):
             raise bad_request(f"{name} must be a number.")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise bad_request(f"{name} is too large.") from None
+        if not math.isfinite(number):
+            raise bad_request(f"{name} must be a finite number.")
+        return number
 
     def integer(self, name: str) -> int | None:
         value = self._get(name, False)
@@ -86,7 +106,7 @@ class Body:
 
     def email(self, name: str = "email") -> str:
         value = self.required_string(name)
-        if not _EMAIL.match(value):
+        if not is_email(value):
             raise EmulatorError(400, errors.INVALID_EMAIL, f"{name} is not a valid email address.")
         return value
 
@@ -94,8 +114,12 @@ class Body:
         value = self.string(name)
         if value is None:
             return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 -- raises ValueError on a port that is not a number
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise bad_request(f"{name} must be an absolute http(s) URL.")
         return value
 
@@ -122,18 +146,54 @@ class Body:
         return int(value)
 
 
-async def read_body(request: Request) -> Body:
-    """The JSON object a POST carries; an empty body counts as ``{}``."""
-    raw = await request.body()
+def _refuse_constant(name: str) -> Any:
+    raise bad_request(f"The request body is not valid JSON: {name} is not a JSON number.")
+
+
+def _check_tree(data: Any) -> None:
+    """Refuse what JSON text can carry but nothing downstream can hold: nesting deeper than
+    ``MAX_JSON_DEPTH``, numbers too large for a float (``1e400`` parses as infinity) and
+    strings with lone surrogates (they cannot be encoded again)."""
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise bad_request(f"The request body is nested deeper than {MAX_JSON_DEPTH}.")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                pending.append((key, depth))
+                pending.append((item, depth + 1))
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise bad_request("The request body has a number too large to hold.")
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise bad_request(
+                    "The request body has text that is not valid Unicode (a lone surrogate)."
+                ) from None
+
+
+def parse_body(raw: bytes) -> Body:
+    """A POST body as a ``Body``; an empty body counts as ``{}``. Every refusal is a 400."""
     if not raw.strip():
         return Body({})
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise bad_request(f"The request body is nested deeper than {MAX_JSON_DEPTH}.") from None
+    except ValueError:  # bad JSON or bad UTF-8, and integers over Python's 4,300 digits
         raise bad_request("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise bad_request("The request body must be a JSON object.")
+    _check_tree(data)
     return Body(data)
+
+
+async def read_body(request: Request) -> Body:
+    """The JSON object a POST carries; an empty body counts as ``{}``."""
+    return parse_body(await request.body())
 
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -143,7 +203,7 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (a non-ASCII byte included), or not UTF-8
         return None
     username, sep, password = decoded.partition(":")
     return (username, password) if sep else None

@@ -115,8 +115,15 @@ class StytchMagics(Magics):
         try:
             manager.sessions.revoke(force_clear=args.force)
         except StytchError as exc:
-            if not had_session or manager.session_token is not None:
-                raise  # nothing changed here: the error says why
+            if not had_session:
+                raise  # nothing to revoke: the error says why
+            if manager.session_token is not None:
+                # Not revoked (offline, 5xx, ...): say that nothing was lost, and the way out.
+                raise StytchCommandError(
+                    f"{reprs.one_line(exc)}; the session was not revoked and is kept here "
+                    "(`%stytch revoke --force` forgets it here anyway)",
+                    type(exc).__name__,
+                ) from None
             if isinstance(exc, StytchAPIError) and exc.unrecoverable:
                 print(f"Signed out (Stytch no longer knew this session: {exc.error_type}).")
                 return

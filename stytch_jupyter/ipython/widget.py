@@ -1,33 +1,42 @@
-"""The live session widget, ``stytch.widget()``: core ipywidgets only, no JavaScript build.
+"""The live session widget, ``stytch.widget()``: one anywidget model, one state, one render.
 
-It observes the manager's traits, so it changes while other cells run (the heartbeat sets
-them on the session thread and ipywidgets forwards widget changes from any thread).
+Why anywidget: one model, one ES module (``widget.js``) and one CSS file (``widget.css``) beside
+this file, custom messages, and the same code runs in JupyterLab, Notebook 7, VS Code, Colab and
+marimo, with no JavaScript build.
 
-Stable CSS classes (for styling and browser tests):
+The kernel computes everything the page shows into one synced ``state`` dict (texts included,
+from ``reprs``, so the widget and the text reprs agree); the page renders a state in one go, so
+no frame ever mixes two states. The page talks back with custom messages (``{"action": ...}``).
+A secret (a code, later a pasted link) only ever travels in such a message, read from the field
+at submit time: it is never a synced trait, so it never reaches widget state or a saved notebook,
+and the page clears the field as it sends it.
+
+The CSS-class contract (for users' styles and the browser tests):
 
 ========================  ========================================================================
-``stytch-session-widget``  the root ``VBox``; it also carries one state class,
-                           ``stytch-signed-in``, ``stytch-signed-out``, ``stytch-unconfirmed`` or
-                           ``stytch-closed`` (the manager was closed: ``%unload_ext``), and
-                           ``stytch-busy`` while a button's request runs
-``stytch-status``          status line: ``Signed in as a@b.c``, ``Signed out``,
-                           ``Checking the stored session…``, or once closed ``CLOSED_TEXT``
-``stytch-session-id``      signed in: the short session id (``session-test-1a2b3c4d…``)
-``stytch-expires``         signed in: ``in 4 min (2026-11-27 07:31:05 UTC)``
-``stytch-validated``       signed in: when the server last confirmed the session
-``stytch-heartbeat``       signed in or unconfirmed: ``scheduled, next check in 3 min``
-``stytch-refresh``         button: check the session now (``sessions.authenticate()``)
-``stytch-extend``          button: extend it by ``Stytch.session_duration_minutes``
-``stytch-sign-out``        button: ``sessions.revoke()``
-``stytch-email``           signed out: the email ``Text``
-``stytch-send-code``       signed out: button that emails a one-time code
-``stytch-code``            signed out, once a code was sent: the code ``Password`` field
-``stytch-sign-in``         signed out, once a code was sent: button that signs in with the code
-``stytch-info``            a one-line note (``Code sent to a@b.c``); hidden when empty
-``stytch-error``           the last error, one line, never a token; hidden when empty
+``stytch-session-widget``  the root; it also carries one state class: ``stytch-signed-in``,
+                           ``stytch-signed-out``, ``stytch-unconfirmed`` (a stored session not yet
+                           confirmed) or ``stytch-closed`` (``%unload_ext``); and ``stytch-busy``
+                           while a request runs
+``stytch-status``          ``Signed in as a@b.c``, ``Signed out``, ``Checking the stored session…``
+``stytch-reason``          signed out: why, in plain words (``You signed out.``)
+``stytch-session-id``,     signed in: the session's rows (short id, expiry, last check), and
+``stytch-expires``,        ``stytch-heartbeat`` while a session is held
+``stytch-validated``
+``stytch-refresh``         check the session now; ``stytch-extend`` extend it by
+                           ``Stytch.session_duration_minutes``; ``stytch-sign-out`` revoke it
+``stytch-retry``           a stored session that cannot be checked: try again now
+``stytch-forget``          forget the session on this machine even if Stytch cannot be reached
+                           (``revoke(force_clear=True)``)
+``stytch-keep``            signed in: the "Keep me signed in" switch (``Stytch.auto_extend``)
+``stytch-email``           signed out: the email input; ``stytch-send-code`` emails a code
+``stytch-code``            once a code was sent: the code input; ``stytch-sign-in`` submits it
+``stytch-info``            a one-line note (``Code sent to a@b.c``)
+``stytch-error``           the last error in plain words; its details in a disclosure
 ========================  ========================================================================
 
-Hidden parts have ``display: none`` (their ``layout.display`` is ``"none"``).
+Room is left for "Continue with <provider>" buttons (``state["providers"]``) and an
+organization picker: the page renders whatever the state lists.
 """
 
 from __future__ import annotations
@@ -36,17 +45,22 @@ import asyncio
 import concurrent.futures
 import threading
 import weakref
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from ipywidgets import HTML, Box, Button, HBox, Label, Layout, Password, Text, VBox, Widget
+import anywidget
+import traitlets
 
+from ..api.errors import StytchAPIError, StytchNetworkError
 from ..session.errors import SessionClosedError
 from . import reprs
 
 if TYPE_CHECKING:
     from ..session.manager import SessionManager
+
+HERE = Path(__file__).resolve().parent
 
 # The widget's text only changes at whole minutes ("in 4 min"), so a tick every 20 s keeps
 # it true to within a third of a minute without sending a stream of messages.
@@ -63,41 +77,40 @@ WATCHED = (
     "heartbeat_state",
     "next_check_at",
 )
+WATCHED_CONFIG = ("session_duration_minutes", "auto_extend")
 
-STATUS_COLORS = {"signed_in": "#2e7d32", "signed_out": "#616161", "unconfirmed": "#8d6e00"}
-ERROR_COLOR = "#c62828"
-HIDDEN = "none"
 CLOSED_TEXT = "This session was closed (%unload_ext); run stytch.widget() again"
 
-# Core widgets size every label to a 28 px line; detail rows read better tighter. A <style> in a
-# (hidden) HTML widget is the one way to style parts without a JavaScript build; it is scoped
-# to this widget's classes and holds no user data (HTML widgets render their value unescaped).
-CSS = """<style>
-.stytch-session-widget .stytch-row { height: 22px; }
-.stytch-session-widget .stytch-row .widget-label { height: 22px; line-height: 22px; }
-</style>"""
+# What a button says while its request runs.
+BUSY_LABELS = {
+    "send_code": "Sending…",
+    "sign_in": "Signing in…",
+    "refresh": "Checking…",
+    "retry": "Checking…",
+    "extend": "Extending…",
+    "sign_out": "Signing out…",
+    "forget": "Forgetting…",
+}
 
 
 class _Ticker:
-    """One timer per manager, on the manager's own loop, refreshing all its live widgets.
+    """One timer per manager, a task on the manager's own loop, refreshing its live widgets.
 
-    Running on the session loop (not a thread of its own) means a ticker can never outlive
-    its manager: when the manager closes, its loop stops and the timer goes with it. Widgets
-    are held until they close or the manager does; the timer is cancelled when none is left.
+    Running on the session loop (through ``SessionManager.submit``) means a ticker can never
+    outlive its manager: when the manager closes, its loop stops and the task goes with it.
     """
 
     def __init__(self, manager: SessionManager) -> None:
-        self._loop_thread = manager._loop
+        self._manager = manager
         self._lock = threading.Lock()
         self._widgets: set[SessionWidget] = set()
-        self._handle: asyncio.TimerHandle | None = None
-        self._handle_loop: asyncio.AbstractEventLoop | None = None
+        self._future: concurrent.futures.Future[None] | None = None
         self.ticks = 0
 
     @property
     def armed(self) -> bool:
-        handle = self._handle
-        return handle is not None and not handle.cancelled()
+        future = self._future
+        return future is not None and not future.done()
 
     def add(self, widget: SessionWidget) -> None:
         with self._lock:
@@ -107,51 +120,37 @@ class _Ticker:
     def discard(self, widget: SessionWidget) -> None:
         with self._lock:
             self._widgets.discard(widget)
-            empty = not self._widgets
-        if empty:
-            self._on_loop(self._disarm)
+            future = self._future if not self._widgets else None
+        if future is not None:
+            future.cancel()
 
     def _live(self) -> list[SessionWidget]:
         with self._lock:
             return list(self._widgets)
 
     def ensure(self) -> None:
-        """Arm the timer if widgets need it (called on every state change: cheap)."""
-        if not self.armed and self._live():
-            self._on_loop(self._arm)
+        """Start the timer if widgets need it (called on every state change: cheap)."""
+        with self._lock:
+            if self.armed or not self._widgets or self._manager.closed:
+                return
+            try:
+                self._future = self._manager.submit(self._run())
+            except SessionClosedError:
+                self._future = None
 
-    def _on_loop(self, callback: Callable[[], None]) -> None:
-        # call_soon only acts on a running loop: a closed manager is never restarted here.
-        if self._loop_thread.in_loop_thread():
-            callback()
-        else:
-            self._loop_thread.call_soon(callback)
-
-    def _arm(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self.armed and self._handle_loop is loop:
-            return
-        if self._live():
-            self._handle = loop.call_later(TICK_SECONDS, self._tick)
-            self._handle_loop = loop
-
-    def _disarm(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        self._handle = self._handle_loop = None
-
-    def _tick(self) -> None:
-        self._handle = self._handle_loop = None
-        self.ticks += 1
-        for widget in self._live():
-            widget.refresh()
-        self._arm()
+    async def _run(self) -> None:
+        while self._live():
+            await asyncio.sleep(TICK_SECONDS)
+            self.ticks += 1
+            for widget in self._live():
+                widget.refresh()
 
     def manager_closed(self) -> None:
-        # The loop has stopped with the timer on it; drop the handle and every widget.
         with self._lock:
             self._widgets.clear()
-        self._disarm()
+            future, self._future = self._future, None
+        if future is not None:
+            future.cancel()
 
 
 # Keyed weakly: a manager dropped without close() takes its ticker with it.
@@ -174,135 +173,139 @@ def _forget_ticker(manager: SessionManager) -> None:
         ticker.manager_closed()
 
 
-def _row(key: str, value: Label) -> HBox:
-    name = Label(key, layout=Layout(width="5.5em", margin="0 4px 0 0"))
-    name.style.text_color = "#757575"
-    name.add_class("stytch-key")
-    row = HBox([name, value], layout=Layout(margin="0"))
-    row.add_class("stytch-row")
-    return row
+# ---- words -----------------------------------------------------------------------------------
 
 
-def _button(description: str, cls: str, tooltip: str, style: str = "") -> Button:
-    button = Button(
-        description=description,
-        tooltip=tooltip,
-        button_style=style,
-        layout=Layout(width="auto", min_width="5.5em", height="26px"),
+def duration_words(seconds: float) -> str:
+    """``1 h``, ``1 h 30 min``, ``4 min``: rounded to the minute, as a person says it."""
+    minutes = max(round(seconds / 60), 0)
+    if minutes < 60:
+        return "<1 min" if minutes < 1 else f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours >= 48:
+        return f"{round(hours / 24)} d"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def short_clock(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%H:%M UTC")
+
+
+def expiry_words(expires_at: datetime | None, now: datetime) -> str:
+    """``21:46 UTC, in 1 h`` (``now`` on the server's clock)."""
+    if expires_at is None:
+        return "unknown"
+    left = (expires_at - now).total_seconds()
+    if left <= 0:
+        return f"{short_clock(expires_at)}, expired"
+    return f"{short_clock(expires_at)}, in {duration_words(left)}"
+
+
+def reason_words(reason: str) -> str:
+    """Why the last session ended, in plain words (the raw reason goes in the details)."""
+    if not reason:
+        return ""
+    if reason == "revoked":
+        return "You signed out."
+    if "force_clear" in reason:
+        return "The session was forgotten on this machine."
+    if reason.startswith("ended by Stytch") or reason == "session expired":
+        return "Your session ended: it expired or was revoked. Sign in again."
+    if "another process" in reason:
+        return "You signed out in another kernel."
+    if "public token" in reason:
+        return "The project changed (a new public token): sign in to it."
+    return f"Signed out: {reason}."
+
+
+PLAIN_API_ERRORS = {
+    "otp_code_not_found": "That code is wrong or has expired. Check the email, or send a new code.",
+    "unauthorized_credentials": "That email or password is wrong.",
+    "session_not_found": "Your session has ended. Sign in again.",
+    "invalid_email": "That is not an email address Stytch accepts.",
+    "too_many_requests": "Too many tries. Wait a minute, then try again.",
+}
+
+
+def duration_hint(minutes: int) -> str:
+    return (
+        f"This Stytch project does not allow {minutes}-minute sessions. Raise the maximum "
+        "session duration in the Stytch dashboard, or ask for less: "
+        "%config Stytch.session_duration_minutes = 5"
     )
-    button.add_class(cls)
-    return button
 
 
-def _label(cls: str) -> Label:
-    label = Label("")
-    label.add_class(cls)
-    return label
+def plain_error(error: BaseException | str, minutes: int) -> str:
+    """What went wrong, for a person: no machine codes first (those are in the details)."""
+    if isinstance(error, StytchAPIError):
+        error_type, status = error.error_type, error.status_code
+    elif isinstance(error, str):
+        error_type, status = _parse_api_error(error)
+    else:
+        error_type, status = "", 0
+    if error_type == "invalid_session_duration":
+        return duration_hint(minutes)
+    if error_type in PLAIN_API_ERRORS:
+        return PLAIN_API_ERRORS[error_type]
+    if status == 429:
+        return PLAIN_API_ERRORS["too_many_requests"]
+    if status >= 500:
+        return "Stytch is not answering properly right now. It will be tried again."
+    network = isinstance(error, StytchNetworkError) or (
+        isinstance(error, str) and ("could not talk to" in error or "timed out" in error)
+    )
+    if network:
+        return "Could not reach Stytch. Check the connection; it will be tried again."
+    if isinstance(error, (ValueError, TypeError)):
+        return reprs.one_line(error)
+    return "Something went wrong talking to Stytch."
 
 
-def _show(widget: Box | Label | HTML, visible: bool) -> None:
-    widget.layout.display = None if visible else HIDDEN
+def _parse_api_error(text: str) -> tuple[str, int]:
+    # StytchAPIError's text is "error_type (status): message"; the manager keeps it as text.
+    head, _, rest = text.partition(" (")
+    code = rest[:3]
+    if head and head.replace("_", "").isalnum() and code.isdigit() and rest[3:5] == "):":
+        return head, int(code)
+    return "", 0
 
 
-class SessionWidget(VBox):
-    """A live view of a ``SessionManager`` with sign-in (email code), refresh, extend and sign out.
+# ---- the widget ------------------------------------------------------------------------------
 
-    Button requests run on the manager's session loop (the ``_async`` twins submitted there),
-    so a click returns at once and the kernel stays free while Stytch answers; the widget
-    updates when the request finishes. ``wait()`` blocks until then (scripts and tests).
+
+class SessionWidget(anywidget.AnyWidget):
+    """A live view of a ``SessionManager``: sign in with an emailed code, refresh, extend, sign
+    out, and a way out of every stuck state (retry now, forget on this machine).
+
+    Requests run on the manager's session loop (``SessionManager.submit``), so a click returns
+    at once and the kernel stays free while Stytch answers. ``wait()`` blocks until the running
+    request has finished and been shown (scripts and tests).
     """
+
+    _esm = (HERE / "widget.js").read_text(encoding="utf-8")
+    _css = (HERE / "widget.css").read_text(encoding="utf-8")
+
+    state = traitlets.Dict().tag(sync=True)
 
     def __init__(self, manager: SessionManager) -> None:
         self._manager = manager
         self._render_lock = threading.RLock()
-        self._busy = False
-        self._action_error = ""
+        self._busy = ""  # the action whose request runs
+        self._error: BaseException | str | None = None  # the last action's error
         self._info = ""
+        self._email = ""
         self._method_id: str | None = None
+        self._reason_seen = ""  # a signed-out reason the user has moved on from
+        self._focus = ""  # where the page should move focus next
+        self._focus_id = 0
         self._idle = threading.Event()
         self._idle.set()
         self._closed = False  # this widget was closed
         self._ended = False  # the manager was closed: the widget says so and does nothing
         self._attached = False  # observing the manager (and on its ticker)
         self._ticker: _Ticker | None = None
-
-        self._status = _label("stytch-status")
-        self._status.style.font_weight = "600"
-
-        self._session_id = _label("stytch-session-id")
-        self._expires = _label("stytch-expires")
-        self._validated = _label("stytch-validated")
-        self._heartbeat = _label("stytch-heartbeat")
-        self._refresh_button = _button(
-            "Refresh", "stytch-refresh", "Check the session with Stytch now"
-        )
-        self._extend_button = _button("Extend", "stytch-extend", "")
-        self._sign_out_button = _button(
-            "Sign out", "stytch-sign-out", "Revoke the session at Stytch"
-        )
-        self._details = VBox(
-            [
-                _row("session", self._session_id),
-                _row("expires", self._expires),
-                _row("validated", self._validated),
-            ],
-            layout=Layout(margin="0"),
-        )
-        self._heartbeat_row = _row("heartbeat", self._heartbeat)
-        self._actions = HBox(
-            [self._refresh_button, self._extend_button, self._sign_out_button],
-            layout=Layout(margin="4px 0 0 0"),
-        )
-
-        self._email = Text(placeholder="you@example.com", layout=Layout(width="16em"))
-        self._email.add_class("stytch-email")
-        self._send_button = _button(
-            "Send code", "stytch-send-code", "Email a one-time sign-in code", "primary"
-        )
-        self._code = Password(placeholder="code from the email", layout=Layout(width="16em"))
-        self._code.add_class("stytch-code")
-        self._sign_in_button = _button(
-            "Sign in", "stytch-sign-in", "Sign in with the emailed code", "primary"
-        )
-        self._code_row = HBox([self._code, self._sign_in_button], layout=Layout(margin="0"))
-        self._form = VBox(
-            [HBox([self._email, self._send_button], layout=Layout(margin="0")), self._code_row],
-            layout=Layout(margin="2px 0 0 0"),
-        )
-
-        self._info_label = _label("stytch-info")
-        self._error = _label("stytch-error")
-        self._error.style.text_color = ERROR_COLOR
-        style = HTML(CSS, layout=Layout(display=HIDDEN))
-        style.add_class("stytch-style")
-
-        super().__init__(
-            children=[
-                self._status,
-                self._details,
-                self._heartbeat_row,
-                self._actions,
-                self._form,
-                self._info_label,
-                self._error,
-                style,
-            ],
-            layout=Layout(
-                border="1px solid #d0d7de",
-                padding="4px 10px 6px 10px",
-                margin="4px 0",
-                width="fit-content",
-                min_width="24em",
-            ),
-        )
-        self.add_class("stytch-session-widget")
-
-        self._refresh_button.on_click(lambda _: self._do_refresh())
-        self._extend_button.on_click(lambda _: self._do_extend())
-        self._sign_out_button.on_click(lambda _: self._do_sign_out())
-        self._send_button.on_click(lambda _: self._do_send_code())
-        self._sign_in_button.on_click(lambda _: self._do_sign_in())
-
+        super().__init__()
+        self.on_msg(self._on_page_message)
         self._attach()
         self.refresh()
 
@@ -314,39 +317,69 @@ class SessionWidget(VBox):
 
     @property
     def busy(self) -> bool:
-        """Whether a button's request is still running."""
-        return self._busy
+        """Whether a request started from the widget is still running."""
+        return bool(self._busy)
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the running button request (if any) has finished and been shown."""
+        """Block until the running request (if any) has finished and been shown."""
         if not self._idle.wait(timeout):
             raise TimeoutError("the Stytch request is still running")
 
     def refresh(self) -> None:
-        """Re-render from the manager's current state (state changes and the ticker call this)."""
+        """Recompute the state from the manager (state changes and the ticker call this)."""
         if self._closed:
             return
         with self._render_lock:
-            self._render()
+            self.state = self._view()
+
+    def receive(self, message: dict[str, Any]) -> None:
+        """Handle one message from the page: ``{"action": "sign_in", "code": "…"}`` and so on.
+
+        Unknown or malformed messages are ignored: the page is not trusted to be ours.
+        """
+        if not isinstance(message, dict):
+            return
+        action = message.get("action")
+        if action == "keep_signed_in":
+            self._keep_signed_in(bool(message.get("value")))
+            return
+        handler = self._ACTIONS.get(action) if isinstance(action, str) else None
+        if handler is not None:
+            handler(self, message)
 
     def close(self) -> None:
-        """Stop observing the manager and close this widget and every child widget."""
+        """Stop observing the manager and close this widget."""
         self._closed = True
         # getattr: Widget.__del__ calls close(), even on an instance whose __init__ failed.
         if getattr(self, "_attached", False):
             self._detach()
-        for child in list(_descendants(self)):
-            child.close()
         super().close()
 
-    # ---- following the manager -----------------------------------------------------------------
+    def __repr__(self) -> str:
+        manager = getattr(self, "_manager", None)
+        if manager is None:
+            return "<SessionWidget (not set up)>"
+        if self._ended or manager.closed:
+            return CLOSED_TEXT
+        return reprs.manager_text(manager)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        # The text fallback, whole (anywidget cuts nothing, but says little): for terminals,
+        # nbconvert and every front end without widgets.
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, tuple):
+            data, metadata = bundle
+            return {**data, "text/plain": repr(self)}, metadata
+        return bundle
+
+    # ---- following the manager -------------------------------------------------------------
 
     def _attach(self) -> None:
         manager = self._manager
         # "closed" first: a close() from now on is heard, one from before is seen below.
         manager.observe(self._on_manager_closed, names="closed")
         manager.observe(self._on_manager_change, names=list(WATCHED))
-        manager.config.observe(self._on_manager_change, names="session_duration_minutes")
+        manager.config.observe(self._on_manager_change, names=list(WATCHED_CONFIG))
         self._attached = True
         if manager.closed:
             self._end()
@@ -355,7 +388,6 @@ class SessionWidget(VBox):
         self._ticker.add(self)
 
     def _detach(self) -> None:
-        """Stop observing the manager; after this nothing there refers to the widget."""
         with self._render_lock:
             if not self._attached:
                 return
@@ -364,7 +396,7 @@ class SessionWidget(VBox):
         manager = self._manager
         manager.unobserve(self._on_manager_closed, names="closed")
         manager.unobserve(self._on_manager_change, names=list(WATCHED))
-        manager.config.unobserve(self._on_manager_change, names="session_duration_minutes")
+        manager.config.unobserve(self._on_manager_change, names=list(WATCHED_CONFIG))
         if ticker is not None:
             ticker.discard(self)
 
@@ -380,182 +412,235 @@ class SessionWidget(VBox):
             _forget_ticker(self._manager)
             self._end()
 
-    def __repr__(self) -> str:
-        manager = getattr(self, "_manager", None)
-        if manager is None:
-            return "<SessionWidget (not set up)>"
-        return reprs.manager_text(manager)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        # ipywidgets puts repr(self) cut at 110 characters in text/plain; give the whole text
-        # for terminals, nbconvert and anything else that cannot render widgets.
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is not None:
-            bundle["text/plain"] = repr(self)
-        return bundle
-
-    # ---- rendering ---------------------------------------------------------------------------
-
     def _on_manager_change(self, change: dict[str, Any]) -> None:
         self.refresh()
         ticker = self._ticker
         if ticker is not None:
             ticker.ensure()
 
-    def _render(self) -> None:
+    # ---- the state the page renders ----------------------------------------------------------
+
+    def _view(self) -> dict[str, Any]:
         manager = self._manager
+        base: dict[str, Any] = {
+            "kind": "closed",
+            "status": CLOSED_TEXT,
+            "reason": None,
+            "rows": [],
+            "actions": [],
+            "keep": None,
+            "form": None,
+            "providers": [],  # "Continue with <provider>" buttons (a later issue)
+            "busy": self._busy,
+            "busy_label": BUSY_LABELS.get(self._busy, ""),
+            "info": "",
+            "error": None,
+            "focus": self._focus,
+            "focus_id": self._focus_id,
+        }
         if self._ended or manager.closed:
-            self._render_closed()
-            return
-        self.remove_class("stytch-closed")
+            return base
         status = manager.status
-        signed_in = status == "signed_in"
-        user, session = manager.user, manager.session
-
-        for state in STATUS_COLORS:
-            if state != status:
-                self.remove_class(f"stytch-{state.replace('_', '-')}")
-        self.add_class(f"stytch-{status.replace('_', '-')}")
-        if self._busy:
-            self.add_class("stytch-busy")
-        else:
-            self.remove_class("stytch-busy")
-
-        if signed_in:
-            self._status.value = f"Signed in as {reprs.user_label(user)}"
-            self._method_id = None  # a sign-in (from here or a cell) completes the form
-            self._info = ""
-        elif status == "unconfirmed":
-            self._status.value = "Checking the stored session…"
-        else:
-            reason = manager.signed_out_reason
-            self._status.value = f"Signed out ({reason})" if reason else "Signed out"
-        self._status.style.text_color = STATUS_COLORS[status]
-
-        if signed_in and session is not None:
-            server_now = manager.server_now()
-            self._session_id.value = reprs.short_id(session.session_id)
-            expires = reprs.expires_text(session, server_now)
-            if session.expires_at is not None:
-                expires += f" ({reprs.clock(session.expires_at)})"
-            self._expires.value = expires
-        else:
-            self._session_id.value = self._expires.value = ""
-        validated = manager.last_validated_at
-        self._validated.value = (
-            reprs.relative((validated - datetime.now(timezone.utc)).total_seconds())
-            if signed_in and validated is not None
-            else ""
-        )
-        self._heartbeat.value = reprs.heartbeat_text(manager) if status != "signed_out" else ""
         minutes = manager.config.session_duration_minutes
-        self._extend_button.tooltip = f"Extend the session to {minutes} min from now"
+        base["kind"] = status.replace("_", "-")
+        base["info"] = self._info
+        error = self._error if self._error is not None else manager.last_error
+        if status == "signed_out" and self._error is None:
+            error = ""  # the manager keeps its last error after a sign-out: old news by then
+        if error:
+            base["error"] = {"text": plain_error(error, minutes), "detail": self._detail(error)}
+        if status == "signed_in":
+            self._reason_seen = ""  # the next sign-out's reason is news again
+            base["status"] = f"Signed in as {reprs.user_label(manager.user)}"
+            base["rows"] = self._session_rows()
+            base["actions"] = [
+                _action("refresh", "Refresh", "Check the session with Stytch now"),
+                _action("extend", "Extend", f"Extend the session to {minutes} min from now"),
+                _action("sign_out", "Sign out", "Revoke the session at Stytch and forget it here"),
+            ]
+            if error:  # e.g. a sign-out that could not reach Stytch: a way out all the same
+                base["actions"].append(_forget_action())
+            base["keep"] = {
+                "checked": manager.config.auto_extend,
+                "label": "Keep me signed in",
+                "title": f"Extend the session by {minutes} min at every heartbeat check",
+            }
+        elif status == "unconfirmed":
+            base["status"] = "Checking the stored session…"
+            base["rows"] = [["heartbeat", reprs.heartbeat_text(manager), "stytch-heartbeat"]]
+            base["actions"] = [
+                _action("retry", "Retry now", "Check the stored session with Stytch now"),
+                _forget_action(),
+            ]
+        else:
+            base["status"] = "Signed out"
+            reason = manager.signed_out_reason
+            if reason and reason != self._reason_seen:
+                base["reason"] = {"text": reason_words(reason), "detail": reason}
+            base["form"] = {
+                "step": "code" if self._method_id is not None else "email",
+                "email": self._email,
+                "send_label": "Send a new code" if self._method_id is not None else "Send code",
+            }
+        return base
 
-        _show(self._details, signed_in)
-        _show(self._heartbeat_row, status != "signed_out")
-        _show(self._actions, signed_in)
-        _show(self._form, status == "signed_out")
-        _show(self._code_row, self._method_id is not None)
+    def _session_rows(self) -> list[list[str]]:
+        manager = self._manager
+        session = manager.session
+        rows: list[list[str]] = []
+        if session is not None:
+            rows.append(["session", reprs.short_id(session.session_id), "stytch-session-id"])
+            rows.append(
+                [
+                    "expires",
+                    expiry_words(session.expires_at, manager.server_now()),
+                    "stytch-expires",
+                ]
+            )
+        validated = manager.last_validated_at
+        if validated is not None:
+            ago = reprs.relative((validated - datetime.now(timezone.utc)).total_seconds())
+            rows.append(["checked", ago, "stytch-validated"])
+        rows.append(["heartbeat", reprs.heartbeat_text(manager, settings=True), "stytch-heartbeat"])
+        return rows
 
-        for control in self._controls():
-            control.disabled = self._busy
+    def _detail(self, error: BaseException | str) -> str:
+        """The error's own words, one line, with no token or code even if it echoed one."""
+        text = str(error) or type(error).__name__
+        manager = self._manager
+        for token in (manager.session_token, manager.session_jwt):
+            if token is not None and len(token.value) >= 4:
+                text = text.replace(token.value, "<redacted>")
+        return reprs.one_line(text, limit=300)
 
-        self._info_label.value = self._info
-        _show(self._info_label, bool(self._info))
-        # The manager keeps its last error after a sign-out; by then it is old news.
-        error = self._action_error or (manager.last_error if status != "signed_out" else "")
-        self._error.value = reprs.one_line(error) if error else ""
-        _show(self._error, bool(error))
+    # ---- actions -----------------------------------------------------------------------------
 
-    def _render_closed(self) -> None:
-        for state in STATUS_COLORS:
-            self.remove_class(f"stytch-{state.replace('_', '-')}")
-        self.remove_class("stytch-busy")
-        self.add_class("stytch-closed")
-        self._status.value = CLOSED_TEXT
-        self._status.style.text_color = STATUS_COLORS["signed_out"]
-        self._code.value = ""
-        # One line and nothing else: the session details would only go stale.
-        for part in (
-            self._details,
-            self._heartbeat_row,
-            self._actions,
-            self._form,
-            self._info_label,
-            self._error,
-        ):
-            _show(part, False)
-        for control in self._controls():
-            control.disabled = True
+    def _on_page_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        self.receive(content)
 
-    def _controls(self) -> tuple[Button | Text, ...]:
-        return (
-            self._refresh_button,
-            self._extend_button,
-            self._sign_out_button,
-            self._send_button,
-            self._sign_in_button,
-            self._email,
-            self._code,
+    def _do_refresh(self, message: dict[str, Any]) -> None:
+        self._run("refresh", lambda: self._manager.sessions.authenticate_async(), self._checked)
+
+    def _do_retry(self, message: dict[str, Any]) -> None:
+        self._run("retry", lambda: self._manager.sessions.authenticate_async(), self._checked)
+
+    def _do_extend(self, message: dict[str, Any]) -> None:
+        minutes = self._manager.config.session_duration_minutes
+        self._run(
+            "extend", lambda: self._manager.sessions.authenticate_async(minutes), self._extended
         )
 
-    # ---- button actions ----------------------------------------------------------------------
+    def _do_sign_out(self, message: dict[str, Any]) -> None:
+        self._run("sign_out", lambda: self._manager.sessions.revoke_async(), focus="email")
 
-    def _do_refresh(self) -> None:
-        self._submit(lambda: self._manager.sessions.authenticate_async())
+    def _do_forget(self, message: dict[str, Any]) -> None:
+        self._run(
+            "forget",
+            lambda: self._manager.sessions.revoke_async(force_clear=True),
+            focus="email",
+            forgetting=True,
+        )
 
-    def _do_extend(self) -> None:
-        minutes = self._manager.config.session_duration_minutes
-        self._submit(lambda: self._manager.sessions.authenticate_async(minutes))
-
-    def _do_sign_out(self) -> None:
-        self._submit(lambda: self._manager.sessions.revoke_async())
-
-    def _do_send_code(self) -> None:
-        email = self._email.value.strip()
+    def _do_send_code(self, message: dict[str, Any]) -> None:
+        email = message.get("email")
+        email = email.strip() if isinstance(email, str) else ""
         if not email:
-            self._fail("enter your email address first")
+            self._refuse("Enter your email address first.", focus="email")
             return
+        self._email = email
+        self._reason_seen = self._manager.signed_out_reason  # a new sign-in: the old news goes
 
         def sent(method_id: Any) -> None:
             self._method_id = str(method_id)
             self._info = f"Code sent to {email}"
 
-        self._submit(lambda: self._manager.otps.email.login_or_create_async(email), sent)
-
-    def _do_sign_in(self) -> None:
-        # Clear the field before anything else: the code must not stay in widget state,
-        # not even while the request runs or after it fails.
-        code = self._code.value
-        self._code.value = ""
-        if not code.strip():
-            self._fail("enter the code from the email")
-            return
-        method_id = self._method_id
-        self._submit(
-            lambda: self._manager.otps.authenticate_async(code.strip(), method_id),
-            secrets=(code,),
+        self._run(
+            "send_code",
+            lambda: self._manager.otps.email.login_or_create_async(email),
+            sent,
+            focus="code",
         )
 
-    def _fail(self, message: str) -> None:
+    def _do_sign_in(self, message: dict[str, Any]) -> None:
+        # The code arrives here, in a message, once: it is passed on and never kept.
+        code = message.get("code")
+        code = code.strip() if isinstance(code, str) else ""
+        if not code:
+            self._refuse("Enter the code from the email.", focus="code")
+            return
+        method_id = self._method_id
+        self._run(
+            "sign_in",
+            lambda: self._manager.otps.authenticate_async(code, method_id),
+            self._signed_in,
+            focus="refresh",
+            secret=code,
+        )
+
+    _ACTIONS: ClassVar[dict[str, Callable[[SessionWidget, dict[str, Any]], None]]] = {
+        "refresh": _do_refresh,
+        "retry": _do_retry,
+        "extend": _do_extend,
+        "sign_out": _do_sign_out,
+        "forget": _do_forget,
+        "send_code": _do_send_code,
+        "sign_in": _do_sign_in,
+    }
+
+    def _keep_signed_in(self, value: bool) -> None:
+        if self._ended or self._manager.closed:
+            return
+        self._manager.config.auto_extend = value
+        minutes = self._manager.config.session_duration_minutes
+        self._info = (
+            f"The heartbeat now extends the session by {minutes} min at every check."
+            if value
+            else "The heartbeat now only checks the session; it ends when it expires."
+        )
+        self.refresh()
+
+    def _signed_in(self, _response: Any) -> None:
+        self._method_id = None
+        self._info = ""
+
+    def _checked(self, response: Any) -> None:
+        now = self._manager.server_now()
+        expires = expiry_words(response.session.expires_at, now)
+        self._info = f"Checked with Stytch at {now:%H:%M:%S} UTC: valid, expires {expires}."
+
+    def _extended(self, response: Any) -> None:
+        expires = expiry_words(response.session.expires_at, self._manager.server_now())
+        self._info = f"Extended: now expires {expires}."
+
+    def _refuse(self, message: str, *, focus: str) -> None:
         with self._render_lock:
-            self._action_error = message
+            self._error = ValueError(message)  # the user's to fix: shown as it is
+            self._move_focus(focus)
             self.refresh()
 
-    def _submit(
+    def _move_focus(self, target: str) -> None:
+        self._focus = target
+        self._focus_id += 1
+
+    def _run(
         self,
+        action: str,
         make: Callable[[], Coroutine[Any, Any, Any]],
         on_success: Callable[[Any], None] | None = None,
-        secrets: tuple[str, ...] = (),
+        *,
+        focus: str = "",
+        secret: str = "",
+        forgetting: bool = False,
     ) -> None:
         with self._render_lock:
             if self._busy or self._closed:
                 return
             ended = self._ended or self._manager.closed
             if not ended:
-                self._busy = True
+                self._busy = action
                 self._idle.clear()
-                self._action_error = ""
+                self._error = None
+                self._info = ""
                 self.refresh()
         if ended:  # a front end may still send a click: it starts nothing
             self._end()
@@ -563,17 +648,18 @@ class SessionWidget(VBox):
         try:
             future = self._manager.submit(make())
         except Exception as exc:  # SessionClosedError (the close is on its way), or the like
-            self._finish(None, exc, on_success, secrets)
+            self._finish(None, exc, None, focus, secret, forgetting)
             return
 
         def done(f: concurrent.futures.Future[Any]) -> None:
             # Runs on the session thread, right after the request finished.
             if f.cancelled():
-                self._finish(None, RuntimeError("the request was cancelled"), None, secrets)
-            elif f.exception() is not None:
-                self._finish(None, f.exception(), None, secrets)
+                self._finish(None, RuntimeError("the request was cancelled"), None, "", secret)
             else:
-                self._finish(f.result(), None, on_success, secrets)
+                error = f.exception()
+                self._finish(
+                    None if error else f.result(), error, on_success, focus, secret, forgetting
+                )
 
         future.add_done_callback(done)
 
@@ -582,7 +668,9 @@ class SessionWidget(VBox):
         result: Any,
         error: BaseException | None,
         on_success: Callable[[Any], None] | None,
-        secrets: tuple[str, ...],
+        focus: str,
+        secret: str,
+        forgetting: bool = False,
     ) -> None:
         ended = isinstance(error, SessionClosedError)
         with self._render_lock:
@@ -591,39 +679,34 @@ class SessionWidget(VBox):
             elif error is None:
                 if on_success is not None:
                     on_success(result)
+                if focus:
+                    self._move_focus(focus)
+            elif forgetting and self._manager.status == "signed_out":
+                # Forgotten here; Stytch was not told. Say so, plainly, as news, not as failure.
+                self._info = (
+                    "Forgotten on this machine. Stytch could not be told, so the session may "
+                    "stay valid there until it expires."
+                )
+                self._move_focus(focus)
             else:
-                self._action_error = self._error_text(error, secrets)
-            self._busy = False
+                text = str(error)
+                if secret and len(secret) >= 4:
+                    text = text.replace(secret, "<redacted>")
+                self._error = error if text == str(error) else text
+            self._busy = ""
             self.refresh()
         if ended:
             self._detach()
         self._idle.set()
 
-    def _error_text(self, error: BaseException, secrets: tuple[str, ...]) -> str:
-        """One line, no traceback, and no token or code even if a message echoed one."""
-        text = str(error)  # redacted whole, before one_line could cut a token in two
-        manager = self._manager
-        known = [*secrets]
-        for token in (manager.session_token, manager.session_jwt):
-            if token is not None:
-                known.append(token.value)
-        for secret in known:
-            if secret and len(secret) >= 4:
-                text = text.replace(secret, "<redacted>")
-        return reprs.one_line(text) or type(error).__name__
+
+def _action(action_id: str, label: str, title: str) -> dict[str, str]:
+    return {"id": action_id, "label": label, "title": title}
 
 
-def _descendants(widget: Widget) -> Iterator[Widget]:
-    """Every widget this one refers to (children, layouts, styles), depth first."""
-    seen: set[int] = set()
-    stack = [widget]
-    while stack:
-        current = stack.pop()
-        for name in current.keys:
-            value = getattr(current, name, None)
-            items = value if isinstance(value, (list, tuple)) else (value,)
-            for item in items:
-                if isinstance(item, Widget) and id(item) not in seen and item is not widget:
-                    seen.add(id(item))
-                    stack.append(item)
-                    yield item
+def _forget_action() -> dict[str, str]:
+    return _action(
+        "forget",
+        "Forget on this machine",
+        "Forget the session here even if Stytch cannot be reached (revoke with force_clear)",
+    )

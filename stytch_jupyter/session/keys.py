@@ -59,8 +59,22 @@ class KeyProvider(Protocol):
         """Forget the cached key, so the next call reads it again (another process may own it)."""
         ...
 
+    def existing_key(self) -> bytes | None:
+        """The key if there is one already (cached, else read); never creates one."""
+        ...
+
+    @property
+    def cached_key(self) -> bytes | None:
+        """The key if this process already holds it: no I/O at all."""
+        ...
+
     @property
     def description(self) -> str: ...
+
+
+def key_id(key: bytes) -> str:
+    """A short public name for a key (a hash: it tells nothing about the key itself)."""
+    return hashlib.sha256(b"stytch-jupyter/key-id\x00" + key).hexdigest()[:16]
 
 
 def _encode_key(key: bytes) -> str:
@@ -97,6 +111,16 @@ class _CachedKey:
             if self._key is None:
                 self._key = self._read() or self._create()
             return self._key
+
+    def existing_key(self) -> bytes | None:
+        with self._mutex:
+            if self._key is None:
+                self._key = self._read()
+            return self._key
+
+    @property
+    def cached_key(self) -> bytes | None:
+        return self._key
 
 
 class FileKeyProvider(_CachedKey):

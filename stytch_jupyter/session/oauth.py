@@ -7,9 +7,9 @@ token: this project never stores them and its reprs never show them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, cast
 
-from ..api.models import AuthenticateResponse
+from ..api.models import OAuthAuthenticateResponse
 
 if TYPE_CHECKING:
     from .redirect.flows import RedirectFlow, RedirectFlows
@@ -22,17 +22,6 @@ PROVIDERS = (
     "gitlab", "google", "linkedin", "microsoft", "salesforce", "slack", "snapchat", "spotify",
     "tiktok", "twitch", "twitter", "yahoo",
 )  # fmt: skip
-
-
-class _OAuthClient(Protocol):
-    async def oauth_authenticate(
-        self,
-        token: str,
-        session_duration_minutes: int,
-        *,
-        session_token: str | None = None,
-        code_verifier: str | None = None,
-    ) -> AuthenticateResponse: ...
 
 
 class OAuth:
@@ -65,17 +54,19 @@ class OAuth:
 
     async def _authenticate(
         self, token: str, minutes: int | None, code_verifier: str | None
-    ) -> AuthenticateResponse:
+    ) -> OAuthAuthenticateResponse:
         if not isinstance(token, str) or not token.strip():
             raise ValueError("the OAuth token must be a non-empty string")
         token = token.strip()
         duration = self._ops.duration(minutes)
         current = self._ops.current_token()
-        return await self._ops.sign_in(
-            lambda client: cast(_OAuthClient, client).oauth_authenticate(
+        response = await self._ops.sign_in(
+            lambda client: client.oauth_authenticate(
                 token, duration, session_token=current, code_verifier=code_verifier
             )
         )
+        # sign_in hands back the response its request made: here, an OAuth one.
+        return cast(OAuthAuthenticateResponse, response)
 
     def authenticate(
         self,
@@ -83,7 +74,7 @@ class OAuth:
         session_duration_minutes: int | None = None,
         *,
         code_verifier: str | None = None,
-    ) -> AuthenticateResponse:
+    ) -> OAuthAuthenticateResponse:
         """Sign in with an OAuth ``token`` from a redirect (``stytch_token_type=oauth``)."""
         return self._ops.run(self._authenticate(token, session_duration_minutes, code_verifier))
 
@@ -93,7 +84,7 @@ class OAuth:
         session_duration_minutes: int | None = None,
         *,
         code_verifier: str | None = None,
-    ) -> AuthenticateResponse:
+    ) -> OAuthAuthenticateResponse:
         return await self._ops.run_async(
             self._authenticate(token, session_duration_minutes, code_verifier)
         )

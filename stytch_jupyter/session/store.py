@@ -3,8 +3,13 @@
 A file holds ``nonce(12) ‖ ciphertext ‖ tag(16)``: AES-256-GCM over the JSON of the opaque token
 and the JWT (tokens only, never session or user data), with associated data that binds it to the
 public token and the format version, so a blob copied to another project's file does not open.
-Content that does not open is deleted and reads as signed out; only an unusable environment
-(unreadable folder, keyring gone, lock timeout) raises, as ``TokenStoreError``.
+
+Each key has its own file, ``sessions/<project>.<key id>.bin`` (the key id is a hash of the key):
+processes that hold different keys (``token_store='file'`` beside a keyring, a keyring that was
+too slow once, machines sharing a home folder) keep separate sessions and never touch each
+other's. A file that does not open with the key it is named after is damaged (or bound to
+another public token): it is deleted with one log line and reads as signed out. Only an unusable
+environment (unreadable folder, keyring gone, lock timeout) raises, as ``TokenStoreError``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from .keys import (
     KeyProvider,
     KeyringKeyProvider,
     TokenStoreError,
+    key_id,
     keyring_username,
     probe_keyring,
 )
@@ -140,9 +146,43 @@ class MemoryTokenStore:
 
 
 def store_path(data_dir: Path, public_token: str) -> Path:
-    """The file for ``public_token``: named by a hash, so the token is not in the file name."""
+    """The project's base name, ``sessions/<hash>.bin`` (the token is not in the file name).
+
+    Blobs live beside it, one per key (``<hash>.<key id>.bin``); a blob at the base name itself
+    is from before keys had files of their own, and is moved to its key's file when read.
+    """
     digest = hashlib.sha256(public_token.encode("utf-8")).hexdigest()[:16]
     return Path(data_dir) / "sessions" / f"{digest}.bin"
+
+
+def key_path(base: Path, key: bytes) -> Path:
+    """The file holding the blob sealed with ``key``."""
+    return base.with_name(f"{base.stem}.{key_id(key)}{base.suffix}")
+
+
+def stored_blobs(base: Path) -> list[Path]:
+    """Every blob of the project, whatever its key (a folder listing: no key, no decryption).
+
+    ``OSError`` for an unusable folder; a missing one holds nothing.
+    """
+    try:
+        names = os.listdir(base.parent)
+    except FileNotFoundError:
+        return []
+    prefix, suffix = base.stem + ".", base.suffix
+    return [
+        base.parent / name
+        for name in names
+        if name == base.name or (name.startswith(prefix) and name.endswith(suffix))
+    ]
+
+
+def may_hold_session(data_dir: Path, public_token: str) -> bool:
+    """Cheap (one folder listing): whether any process left a session for this project."""
+    try:
+        return bool(stored_blobs(store_path(Path(data_dir).expanduser(), public_token)))
+    except OSError:
+        return False
 
 
 def associated_data(public_token: str) -> bytes:
@@ -155,6 +195,21 @@ def seal(key: bytes, public_token: str, tokens: SessionTokens) -> bytes:
     plaintext = json.dumps({"opaque": tokens.opaque, "jwt": tokens.jwt}).encode("utf-8")
     nonce = os.urandom(NONCE_BYTES)  # fresh per write: GCM must never reuse one under a key
     return nonce + AESGCM(key).encrypt(nonce, plaintext, associated_data(public_token))
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _next_mtime_ns(path: Path) -> int:
+    now = time.time_ns()
+    try:
+        return max(now, os.stat(path).st_mtime_ns + 1)
+    except FileNotFoundError:
+        return now
 
 
 class _Unreadable(Exception):
@@ -187,105 +242,144 @@ class EncryptedFileStore:
     def __init__(self, path: Path, key_provider: KeyProvider, public_token: str) -> None:
         if not isinstance(public_token, str) or not public_token.strip():
             raise TokenStoreError("the token store needs a public token (Stytch.public_token)")
-        self.path = Path(path)
+        self.base_path = Path(path)
         self.key_provider = key_provider
         self._public_token = public_token
-        self._lock_path = self.path.with_name(self.path.name + ".lock")
+        self._lock_path = self.base_path.with_name(self.base_path.name + ".lock")
+
+    @property
+    def path(self) -> Path:
+        """The file of this process's key (reads the key, creating it if there is none)."""
+        return key_path(self.base_path, self.key_provider.get_or_create_key())
 
     @property
     def description(self) -> str:
-        return f"encrypted file {short_path(self.path)}, {self.key_provider.description}"
+        return f"encrypted file {short_path(self.base_path)}, {self.key_provider.description}"
 
     def __repr__(self) -> str:
-        return f"EncryptedFileStore({short_path(self.path)!r})"
+        return f"EncryptedFileStore({short_path(self.base_path)!r})"
 
     def signature(self) -> Hashable | None:
-        # A save is a rename (new inode) stamped with a strictly later mtime, so this pair
-        # changes on every save even when two land within the file system's clock tick.
+        # A save is a rename (new inode) stamped with a strictly later mtime, so this changes
+        # on every save even when two land within the file system's clock tick. Before this
+        # process holds its key: every blob of the project (no key read just to poll).
+        key = self.key_provider.cached_key
         try:
-            st = os.stat(self.path)
+            paths = [key_path(self.base_path, key)] if key else stored_blobs(self.base_path)
         except OSError:
             return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
+        stats = []
+        for path in sorted(paths):
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            stats.append((path.name, st.st_ino, st.st_mtime_ns, st.st_size))
+        return tuple(stats) if stats else None
 
     def load(self) -> SessionTokens | None:
         with self._guard("read"):
-            blob = self._read()
+            if not stored_blobs(self.base_path):
+                return None  # nothing stored by anyone: no key is needed (or created)
+            key = self.key_provider.existing_key()
+            if key is None:
+                return None  # our key does not exist: nothing of ours can be stored
+            blob = _read(key_path(self.base_path, key))
             if blob is None:
-                return None  # nothing stored: no key is needed (or created)
+                # Our cached key may predate one another process made (the data dir was
+                # removed under us, say): read it afresh before calling the store empty.
+                self.key_provider.invalidate()
+                fresh = self.key_provider.existing_key()
+                if fresh is None:
+                    return None
+                key = fresh
+                blob = _read(key_path(self.base_path, key))
+            if blob is None:
+                return self._adopt_legacy(key)
             try:
-                return unseal(self.key_provider.get_or_create_key(), self._public_token, blob)
+                return unseal(key, self._public_token, blob)
             except _Unreadable:
                 pass
-            return self._load_or_discard()
+            return self._load_or_discard(key)
 
     def save(self, tokens: SessionTokens, *, replacing: str | None = None) -> Hashable | None:
         if not isinstance(tokens, SessionTokens):
             raise TypeError(f"expected SessionTokens, got {type(tokens).__name__}")
         with self._guard("write"):
             self._ensure_dir()
-            blob = seal(self.key_provider.get_or_create_key(), self._public_token, tokens)
+            key = self.key_provider.get_or_create_key()
+            path = key_path(self.base_path, key)
+            blob = seal(key, self._public_token, tokens)
             with file_lock(self._lock_path):
-                self._check_holds(replacing)
-                self._remove_stale_temps()
-                atomic_write(self.path, blob, mtime_ns=self._next_mtime_ns())
+                self._check_holds(key, replacing)
+                self._remove_stale_temps(path)
+                atomic_write(path, blob, mtime_ns=_next_mtime_ns(path))
                 return self.signature()
 
     def clear(self, *, replacing: str | None = None) -> Hashable | None:
         with self._guard("clear"):
-            if not self.path.parent.is_dir():
+            key = self.key_provider.existing_key() if self.base_path.parent.is_dir() else None
+            if key is None:
                 if replacing is not None:
                     raise StoreChanged
                 return None  # never stored anything: do not create the folder just to empty it
+            path = key_path(self.base_path, key)
             with file_lock(self._lock_path):
-                self._check_holds(replacing)
-                self._remove_stale_temps()
+                self._check_holds(key, replacing)
+                self._remove_stale_temps(path)
                 with contextlib.suppress(FileNotFoundError):
-                    self.path.unlink()
-                    fsync_dir(self.path.parent)
+                    path.unlink()
+                    fsync_dir(path.parent)
                 return self.signature()
 
     # ---- internals ----------------------------------------------------------------------------
 
-    def _check_holds(self, replacing: str | None) -> None:
-        """Under the lock: raise ``StoreChanged`` unless the file holds session ``replacing``."""
+    def _check_holds(self, key: bytes, replacing: str | None) -> None:
+        """Under the lock: raise ``StoreChanged`` unless our file holds session ``replacing``."""
         if replacing is None:
             return
-        blob = self._read()
+        blob = _read(key_path(self.base_path, key))
         try:
-            held = unseal(self.key_provider.get_or_create_key(), self._public_token, blob or b"")
+            held = unseal(key, self._public_token, blob or b"")
         except _Unreadable:
             raise StoreChanged from None
         if held.opaque != replacing:
             raise StoreChanged
 
-    def _read(self) -> bytes | None:
-        try:
-            return self.path.read_bytes()
-        except FileNotFoundError:
-            return None
-
-    def _load_or_discard(self) -> SessionTokens | None:
-        """The slow path: under the lock, with the key read afresh, decide whether to delete."""
+    def _load_or_discard(self, key: bytes) -> SessionTokens | None:
+        """Under the lock: a file named after our key that does not open with it is damaged."""
+        path = key_path(self.base_path, key)
         with file_lock(self._lock_path):
-            blob = self._read()  # another process may have replaced it meanwhile
+            blob = _read(path)  # another process may have replaced it meanwhile
             if blob is None:
                 return None
-            # Another process may have created the key our cache predates (say, after the data
-            # dir was removed): re-read it before calling anyone's blob bad.
-            self.key_provider.invalidate()
             try:
-                return unseal(self.key_provider.get_or_create_key(), self._public_token, blob)
+                return unseal(key, self._public_token, blob)
             except _Unreadable as exc:
                 reason = str(exc)
-            self.path.unlink()
-            fsync_dir(self.path.parent)
+            path.unlink()
+            fsync_dir(path.parent)
         logger.warning(
             "stytch-jupyter: deleted the stored session %s: %s. You are signed out.",
-            short_path(self.path),
+            short_path(path),
             reason,
         )
         return None
+
+    def _adopt_legacy(self, key: bytes) -> SessionTokens | None:
+        """A blob at the base name (an older version's): ours if our key opens it, then moved
+        to our key's file; otherwise another key's, and left alone."""
+        with file_lock(self._lock_path):
+            blob = _read(self.base_path)
+            if blob is None:
+                return None
+            try:
+                tokens = unseal(key, self._public_token, blob)
+            except _Unreadable:
+                return None
+            os.replace(self.base_path, key_path(self.base_path, key))
+            fsync_dir(self.base_path.parent)
+            return tokens
 
     def _ensure_dir(self) -> None:
         folder = self.path.parent
@@ -294,16 +388,10 @@ class EncryptedFileStore:
         if os.name != "nt" and os.stat(folder).st_mode & 0o077:
             os.chmod(folder, PRIVATE_DIR)
 
-    def _next_mtime_ns(self) -> int:
-        now = time.time_ns()
-        try:
-            return max(now, os.stat(self.path).st_mtime_ns + 1)
-        except FileNotFoundError:
-            return now
-
-    def _remove_stale_temps(self) -> None:
+    @staticmethod
+    def _remove_stale_temps(path: Path) -> None:
         # Only called under the lock: no live writer of this file exists, so any temp is stale.
-        for tmp in stale_temps(self.path):
+        for tmp in stale_temps(path):
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
 

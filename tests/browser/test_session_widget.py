@@ -109,6 +109,11 @@ def session_widget(lab: Lab, index: int) -> Locator:
     return lab.output(index).locator(".stytch-session-widget")
 
 
+def field(widget: Locator, css_class: str) -> Locator:
+    """An input of the widget: it carries the class itself, or sits inside what does."""
+    return widget.locator(f"input.{css_class}, .{css_class} input")
+
+
 def open_with_widget(lab: Lab, path: str, setup: str = LOAD) -> Locator:
     """Open a notebook of [setup, widget], run both, and return the rendered widget."""
     lab.open_notebook(path, [setup, SHOW])
@@ -121,33 +126,43 @@ def open_with_widget(lab: Lab, path: str, setup: str = LOAD) -> Locator:
     return widget
 
 
-def sign_in_with_form(lab: Lab, widget: Locator, emulator: Emulator, email: str) -> None:
+def sign_in_with_form(
+    lab: Lab, widget: Locator, emulator: Emulator, email: str, *, enter: bool = False
+) -> None:
     """Email, Send code, the code from the mailbox, Sign in: all in the widget on the page."""
     status = widget.locator(".stytch-status")
-    email_input = widget.locator(".stytch-email input")
-    code_input = widget.locator(".stytch-code input")
+    email_input = field(widget, "stytch-email")
+    code_input = field(widget, "stytch-code")
     expect(widget).to_have_class(has_class("stytch-signed-out"), timeout=UI_TIMEOUT_MS)
     expect(status).to_have_text(re.compile(r"^Signed out"))
     expect(code_input).to_be_hidden()  # no code field until a code was sent
 
     email_input.fill(email)
-    widget.locator(".stytch-send-code").click()
+    if enter:
+        email_input.press("Enter")
+    else:
+        widget.locator(".stytch-send-code").click()
     expect(widget.locator(".stytch-info")).to_have_text(
         f"Code sent to {email}", timeout=UI_TIMEOUT_MS
     )
     expect(code_input).to_be_visible()
+    expect(code_input).to_be_focused()  # focus moved on to where the user goes next
     _method_id, code = emulator.last_otp(email)
 
     code_input.fill(code)
     expect(code_input).to_have_attribute("type", "password")  # shown as dots, never as digits
     lab.screenshot("code-typed")
-    widget.locator(".stytch-sign-in").click()
+    if enter:
+        code_input.press("Enter")
+    else:
+        widget.locator(".stytch-sign-in").click()
     expect(status).to_have_text(f"Signed in as {email}", timeout=UI_TIMEOUT_MS)
     expect(widget).to_have_class(has_class("stytch-signed-in"))
-    # The form is gone, and the code was cleared from the field (and so from widget state).
-    expect(widget.locator(".stytch-email")).to_be_hidden()
-    expect(code_input).to_have_value("")
+    # The form is gone with the code it held; focus stayed in the widget, on a live control.
+    expect(field(widget, "stytch-email")).to_have_count(0)
+    expect(code_input).to_have_count(0)
     expect(widget.locator(".stytch-error")).to_be_hidden()
+    expect(widget.locator(".stytch-refresh")).to_be_focused()
 
 
 def wait_for_history(server: JupyterLabServer, source: str) -> None:
@@ -205,11 +220,12 @@ def test_sign_in_through_the_widgets_form(stytch_lab: Lab, emulator: Emulator) -
     status = widget.locator(".stytch-status")
     expect(widget).to_have_class(has_class("stytch-signed-out"), timeout=UI_TIMEOUT_MS)
     expect(status).to_have_text("Signed out")
-    expect(widget.locator(".stytch-email input")).to_be_visible()
+    expect(field(widget, "stytch-email")).to_be_visible()
     expect(widget.locator(".stytch-sign-out")).to_be_hidden()
     lab.screenshot("signed-out")
 
-    sign_in_with_form(lab, widget, emulator, email)
+    # Enter in the email field sends the code; Enter in the code field signs in.
+    sign_in_with_form(lab, widget, emulator, email, enter=True)
     expect(widget.locator(".stytch-sign-out")).to_be_visible()
     expect(widget.locator(".stytch-session-id")).to_have_text(re.compile(r"^session-test-"))
     lab.screenshot("signed-in")
@@ -246,14 +262,19 @@ def test_a_revoke_at_stytch_shows_while_a_cell_is_still_running(
     assert lab.is_cell_running(sleeper)
 
     emulator.revoke_session(session_id=session_id)  # the app's backend, with the project secret
-    expect(status).to_have_text(
-        "Signed out (ended by Stytch: session_not_found)", timeout=UI_TIMEOUT_MS
+    expect(status).to_have_text("Signed out", timeout=UI_TIMEOUT_MS)
+    expect(widget.locator(".stytch-reason .stytch-plain")).to_have_text(
+        "Your session ended: it expired or was revoked. Sign in again."
+    )
+    # The machine's words are one click away, in the disclosure.
+    expect(widget.locator(".stytch-reason .stytch-detail")).to_have_text(
+        "ended by Stytch: session_not_found"
     )
     # The heartbeat's news reached the page while the sleeping cell still runs.
     assert lab.is_cell_running(sleeper), "the widget only changed once the cell had ended"
     assert lab.outputs(sleeper) == []
     expect(widget).to_have_class(has_class("stytch-signed-out"))
-    expect(widget.locator(".stytch-email input")).to_be_visible()
+    expect(field(widget, "stytch-email")).to_be_visible()
     lab.screenshot("revoked-while-cell-runs")
 
     lab.page.locator(
@@ -279,10 +300,12 @@ def test_sign_out_with_the_widgets_button(stytch_lab: Lab, emulator: Emulator) -
     assert len(backend_sessions(emulator, user_id)) == 1
 
     widget.locator(".stytch-sign-out").click()
-    expect(status).to_have_text("Signed out (revoked)", timeout=UI_TIMEOUT_MS)
+    expect(status).to_have_text("Signed out", timeout=UI_TIMEOUT_MS)
+    expect(widget.locator(".stytch-reason .stytch-plain")).to_have_text("You signed out.")
     expect(widget).to_have_class(has_class("stytch-signed-out"))
     expect(widget.locator(".stytch-sign-out")).to_be_hidden()
-    expect(widget.locator(".stytch-email input")).to_be_visible()
+    expect(field(widget, "stytch-email")).to_be_visible()
+    expect(field(widget, "stytch-email")).to_be_focused()
     expect(widget.locator(".stytch-error")).to_be_hidden()
     lab.screenshot("signed-out-by-button")
 
@@ -292,6 +315,313 @@ def test_sign_out_with_the_widgets_button(stytch_lab: Lab, emulator: Emulator) -
     # Revoked at Stytch, not only forgotten here.
     assert backend_sessions(emulator, user_id) == []
     save_and_check(lab, widget, emulator)
+
+
+# What a cell in the kernel checks: no issued code in any widget's state there. It prints counts,
+# never a code.
+KERNEL_WIDGET_SCAN = """\
+import json, os, httpx
+from ipywidgets.widgets.widget import _instances
+issued = httpx.get(os.environ["STYTCH_API_URL"] + "/emulator/v1/issued", trust_env=False).json()
+codes = [c for kind, values in issued.items() if "otp" in kind for c in values]
+states = [json.dumps(w.get_state(), default=str) for w in list(_instances.values())]
+found = sum(code in state for code in codes for state in states)
+print(f"widgets={len(states)} codes={len(codes)} found={found}")
+"""
+
+# Samples the widget on every animation frame: what the user could have seen in that frame.
+SAMPLE_FRAMES_JS = """(root) => {
+    window.__stytchFrames = [];
+    window.__stytchSampling = true;
+    const sample = () => {
+        window.__stytchFrames.push({
+            cls: root.className,
+            status: (root.querySelector('.stytch-status') || {}).textContent || '',
+            email: !!root.querySelector('input.stytch-email'),
+            code: !!root.querySelector('input.stytch-code'),
+            signOut: !!root.querySelector('.stytch-sign-out'),
+            rows: !!root.querySelector('.stytch-rows'),
+        });
+        if (window.__stytchSampling) requestAnimationFrame(sample);
+    };
+    requestAnimationFrame(sample);
+}"""
+
+# WCAG contrast of an element's text against what is really behind it (the first ancestor
+# with a background), from computed styles.
+CONTRAST_JS = """(el) => {
+    const parse = (c) => {
+        const m = c.match(/rgba?\\(([^)]+)\\)/);
+        const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+        return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+    };
+    let node = el, bg = null;
+    while (node && node.nodeType === 1) {
+        const c = parse(getComputedStyle(node).backgroundColor);
+        if (c[3] > 0) { bg = c; break; }
+        node = node.parentElement;
+    }
+    bg = bg || [255, 255, 255, 1];
+    const fg = parse(getComputedStyle(el).color);
+    const mix = fg.slice(0, 3).map((v, i) => v * fg[3] + bg[i] * (1 - fg[3]));
+    const lum = (rgb) => {
+        const [r, g, b] = rgb.map((v) => {
+            v /= 255;
+            return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const [a, b] = [lum(mix), lum(bg.slice(0, 3))];
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+
+
+def set_theme(lab: Lab, theme: str) -> None:
+    lab.page.evaluate(
+        "(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})",
+        THEMES[theme],
+    )
+    light = "true" if theme == "light" else "false"
+    lab.page.wait_for_function(
+        f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=UI_TIMEOUT_MS
+    )
+
+
+def contrast(locator: Locator) -> float:
+    ratio: float = locator.evaluate(CONTRAST_JS)
+    return ratio
+
+
+def in_live_region(locator: Locator) -> bool:
+    live: bool = locator.evaluate("(el) => !!el.closest('[aria-live]')")
+    return live
+
+
+def test_a_code_typed_at_once_signs_in_five_times_and_leaves_no_code_anywhere(
+    stytch_lab: Lab, emulator: Emulator
+) -> None:
+    lab, email = stytch_lab, "quick@example.com"
+    widget = open_with_widget(lab, "quick.ipynb")
+    status = widget.locator(".stytch-status")
+    email_input, code_input = field(widget, "stytch-email"), field(widget, "stytch-code")
+    for _attempt in range(5):
+        expect(widget).to_have_class(has_class("stytch-signed-out"), timeout=UI_TIMEOUT_MS)
+        email_input.fill(email)
+        email_input.press("Enter")
+        expect(code_input).to_be_visible(timeout=UI_TIMEOUT_MS)
+        _method_id, code = emulator.last_otp(email)
+        # No delay between keys, and Enter at once: the whole code must arrive.
+        code_input.press_sequentially(code, delay=0)
+        code_input.press("Enter")
+        expect(status).to_have_text(f"Signed in as {email}", timeout=UI_TIMEOUT_MS)
+        expect(widget.locator(".stytch-error")).to_be_hidden()
+        widget.locator(".stytch-sign-out").click()
+        expect(status).to_have_text("Signed out", timeout=UI_TIMEOUT_MS)
+    codes = [m["code"] for m in emulator.outbox(email) if m["kind"] == "otp"]
+    assert len(codes) == 5
+    scan = lab.run_cell_source(KERNEL_WIDGET_SCAN)
+    printed = lab.output_text(scan).strip()
+    widgets_seen, codes_seen, found = (int(part.split("=")[1]) for part in printed.split())
+    assert widgets_seen >= 1 and codes_seen >= 5 and found == 0, printed
+    saved = save_and_check(lab, widget, emulator)
+    assert_no_secrets({f"code #{i}": code for i, code in enumerate(codes)}, files=[saved])
+
+
+def test_no_rendered_frame_mixes_two_states(stytch_lab: Lab, emulator: Emulator) -> None:
+    lab, email = stytch_lab, "frames@example.com"
+    widget = open_with_widget(lab, "frames.ipynb")
+    expect(widget).to_have_class(has_class("stytch-signed-out"), timeout=UI_TIMEOUT_MS)
+    widget.evaluate(SAMPLE_FRAMES_JS)
+    sign_in_with_form(lab, widget, emulator, email)
+    widget.locator(".stytch-sign-out").click()
+    expect(widget.locator(".stytch-status")).to_have_text("Signed out", timeout=UI_TIMEOUT_MS)
+    expect(widget.locator(".stytch-reason")).to_be_visible()
+    frames = lab.page.evaluate(
+        "() => { window.__stytchSampling = false; return window.__stytchFrames; }"
+    )
+    kinds = []
+    for frame in frames:
+        if "stytch-signed-in" in frame["cls"]:
+            assert frame["status"].startswith("Signed in as"), frame
+            assert frame["signOut"] and frame["rows"] and not frame["email"], frame
+            assert not frame["code"], frame
+        else:
+            assert "stytch-signed-out" in frame["cls"], frame
+            assert frame["status"] == "Signed out", frame
+            assert frame["email"] and not frame["signOut"] and not frame["rows"], frame
+        kind = "in" if "stytch-signed-in" in frame["cls"] else "out"
+        if not kinds or kinds[-1] != kind:
+            kinds.append(kind)
+    assert kinds == ["out", "in", "out"], kinds  # the sampling saw both changes
+    assert len(frames) > 10
+
+
+def stuck_checking(lab: Lab, emulator: Emulator, email: str) -> Locator:
+    """A stored session that cannot be checked: every sessions/authenticate answers 503."""
+    lab.open_notebook(f"stuck-{email.split('@')[0]}.ipynb", [LOAD])
+    lab.run_cell(0)
+    lab.run_cell_source(SIGN_IN_FROM_OUTBOX.format(email=email))
+    emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", status=503, times=1000)
+    lab.run_cell_source("%reload_ext stytch_jupyter")
+    index = lab.run_cell_source(SHOW)
+    widget = session_widget(lab, index)
+    expect(widget).to_have_class(has_class("stytch-unconfirmed"), timeout=UI_TIMEOUT_MS)
+    expect(widget.locator(".stytch-error")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    return widget
+
+
+def test_each_stuck_state_offers_an_enabled_action(stytch_lab: Lab, emulator: Emulator) -> None:
+    lab, email = stytch_lab, "stuck@example.com"
+    try:
+        widget = stuck_checking(lab, emulator, email)
+        expect(widget.locator(".stytch-status")).to_have_text("Checking the stored session…")
+        for cls in ("stytch-retry", "stytch-forget"):
+            expect(widget.locator(f".{cls}")).to_be_enabled()
+            expect(widget.locator(f".{cls}")).not_to_have_attribute("aria-disabled", "true")
+        widget.locator(".stytch-retry").click()  # still failing: it says so, and stays usable
+        expect(widget.locator(".stytch-retry")).to_have_text("Retry now", timeout=UI_TIMEOUT_MS)
+        expect(widget.locator(".stytch-error .stytch-plain")).to_contain_text(
+            "Stytch is not answering"
+        )
+        emulator.clear_faults()
+        widget.locator(".stytch-retry").click()
+        expect(widget.locator(".stytch-status")).to_have_text(
+            f"Signed in as {email}", timeout=UI_TIMEOUT_MS
+        )
+
+        # Sign out with Stytch out of reach: the error, and a way out.
+        emulator.add_fault(path_prefix="/sdk/v1/sessions/revoke", drop=True, times=1000)
+        widget.locator(".stytch-sign-out").click()
+        expect(widget.locator(".stytch-error .stytch-plain")).to_contain_text(
+            "Could not reach Stytch", timeout=UI_TIMEOUT_MS
+        )
+        expect(widget).to_have_class(has_class("stytch-signed-in"))
+        forget = widget.locator(".stytch-forget")
+        expect(forget).to_be_enabled()
+        forget.click()
+        expect(widget.locator(".stytch-status")).to_have_text("Signed out", timeout=UI_TIMEOUT_MS)
+        expect(widget.locator(".stytch-info")).to_contain_text("Forgotten on this machine")
+        check = lab.run_cell_source("print(stytch.status)")
+        lab.wait_for_output_text(check, "signed_out")
+    finally:
+        emulator.clear_faults()
+
+
+def test_inputs_have_names_and_messages_sit_in_a_live_region(
+    stytch_lab: Lab, emulator: Emulator
+) -> None:
+    lab, email = stytch_lab, "a11y@example.com"
+    widget = open_with_widget(lab, "a11y.ipynb")
+    email_input = field(widget, "stytch-email")
+    expect(email_input).to_have_accessible_name("Email address")
+    expect(widget.get_by_role("button", name="Send code")).to_be_visible()
+    email_input.fill(email)
+    email_input.press("Enter")
+    code_input = field(widget, "stytch-code")
+    expect(code_input).to_have_accessible_name("Code from the email", timeout=UI_TIMEOUT_MS)
+    code_input.fill("000000" if emulator.last_otp(email)[1] != "000000" else "111111")
+    code_input.press("Enter")
+    expect(widget.locator(".stytch-error")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    for cls in ("stytch-status", "stytch-info", "stytch-error"):
+        assert in_live_region(widget.locator(f".{cls}")), cls
+    expect(widget.locator(".stytch-status")).to_have_attribute("role", "status")
+    expect(code_input).to_be_focused()  # back where the user can type the right one
+
+
+def shoot(lab: Lab, widget: Locator, name: str, ratios: dict[str, float]) -> None:
+    """A screenshot of the widget, the contrast of its visible texts, and its width."""
+    widget.screenshot(path=str(lab.artifacts_dir / f"widget-{name}.png"))
+    for cls in ("stytch-status", "stytch-error", "stytch-info", "stytch-reason"):
+        part = widget.locator(f".{cls}")
+        if part.is_visible():
+            text = part if cls == "stytch-status" else part.locator(".stytch-plain").first
+            ratios[f"{name} {cls}"] = contrast(text)
+    box = widget.bounding_box()
+    assert box is not None and box["width"] < 600, (name, box)
+
+
+def test_themes_contrast_width_and_a_screenshot_of_each_state(
+    stytch_lab: Lab, emulator: Emulator
+) -> None:
+    lab = stytch_lab
+    widget = open_with_widget(lab, "themes.ipynb")
+    ratios: dict[str, float] = {}
+    try:
+        for theme in ("light", "dark"):
+            set_theme(lab, theme)
+            email = f"{theme}@example.com"
+
+            def shot(state: str, theme: str = theme) -> None:
+                shoot(lab, widget, f"{theme}-{state}", ratios)
+
+            expect(widget).to_have_class(has_class("stytch-signed-out"), timeout=UI_TIMEOUT_MS)
+            shot("signed-out")
+            field(widget, "stytch-email").fill(email)
+            field(widget, "stytch-email").press("Enter")
+            expect(widget.locator(".stytch-info")).to_be_visible(timeout=UI_TIMEOUT_MS)
+            shot("code-sent")
+            _, code = emulator.last_otp(email)
+            field(widget, "stytch-code").fill("000000" if code != "000000" else "111111")
+            field(widget, "stytch-code").press("Enter")
+            expect(widget.locator(".stytch-error")).to_be_visible(timeout=UI_TIMEOUT_MS)
+            widget.locator(".stytch-error summary").click()
+            shot("wrong-code")
+            emulator.add_fault(path_prefix="/sdk/v1/otps/authenticate", latency_ms=1500)
+            field(widget, "stytch-code").fill(code)
+            field(widget, "stytch-code").press("Enter")
+            expect(widget).to_have_class(has_class("stytch-busy"), timeout=UI_TIMEOUT_MS)
+            expect(widget.locator(".stytch-sign-in")).to_have_text("Signing in…")
+            shot("busy")
+            expect(widget).to_have_class(has_class("stytch-signed-in"), timeout=UI_TIMEOUT_MS)
+            widget.locator(".stytch-refresh").click()
+            expect(widget.locator(".stytch-info")).to_contain_text(
+                "Checked with Stytch at", timeout=UI_TIMEOUT_MS
+            )
+            shot("signed-in-refreshed")
+            widget.locator(".stytch-extend").click()
+            expect(widget.locator(".stytch-info")).to_contain_text(
+                "Extended: now expires", timeout=UI_TIMEOUT_MS
+            )
+            # A dropped connection: the longest error there is, details opened.
+            emulator.add_fault(path_prefix="/sdk/v1/sessions/revoke", drop=True, times=1000)
+            widget.locator(".stytch-sign-out").click()
+            expect(widget.locator(".stytch-error")).to_be_visible(timeout=UI_TIMEOUT_MS)
+            widget.locator(".stytch-error summary").click()
+            expect(widget.locator(".stytch-error .stytch-detail")).to_be_visible()
+            shot("sign-out-failed")
+            widget.locator(".stytch-forget").click()
+            expect(widget).to_have_class(has_class("stytch-signed-out"), timeout=UI_TIMEOUT_MS)
+            shot("forgotten")
+            emulator.clear_faults()
+        low = {name: ratio for name, ratio in ratios.items() if ratio < 4.5}
+        assert not low, low
+        assert any(name.startswith("dark") and "error" in name for name in ratios), ratios
+        assert any(name.startswith("light") and "error" in name for name in ratios), ratios
+    finally:
+        emulator.clear_faults()
+        set_theme(lab, "light")
+    (lab.artifacts_dir / "widget-contrast.json").write_text(json.dumps(ratios, indent=1))
+
+
+def test_checking_and_closed_states_in_both_themes(stytch_lab: Lab, emulator: Emulator) -> None:
+    lab = stytch_lab
+    try:
+        widget = stuck_checking(lab, emulator, "checking@example.com")
+        ratios: dict[str, float] = {}
+        for theme in ("light", "dark"):
+            set_theme(lab, theme)
+            shoot(lab, widget, f"{theme}-checking", ratios)
+        lab.run_cell_source("%unload_ext stytch_jupyter")
+        expect(widget).to_have_class(has_class("stytch-closed"), timeout=UI_TIMEOUT_MS)
+        for theme in ("light", "dark"):
+            set_theme(lab, theme)
+            shoot(lab, widget, f"{theme}-closed", ratios)
+        assert len(ratios) >= 6 and min(ratios.values()) >= 4.5, ratios
+    finally:
+        emulator.clear_faults()
+        set_theme(lab, "light")
 
 
 def test_no_secret_in_notebooks_history_or_logs(
@@ -309,8 +639,8 @@ def test_no_secret_in_notebooks_history_or_logs(
     refreshed = lab.run_cell_source("stytch.sessions.authenticate(); print('refreshed')")
     lab.wait_for_output_text(refreshed, "refreshed")
     widget.locator(".stytch-sign-out").click()
-    expect(widget.locator(".stytch-status")).to_have_text(
-        "Signed out (revoked)", timeout=UI_TIMEOUT_MS
+    expect(widget.locator(".stytch-reason .stytch-plain")).to_have_text(
+        "You signed out.", timeout=UI_TIMEOUT_MS
     )
     last = lab.run_cell_source("print('done')")
     lab.wait_for_output_text(last, "done")

@@ -599,7 +599,7 @@ def test_a_bug_answers_a_stytch_shaped_500_and_logs_no_secret(
 def test_unknown_routes_and_methods_are_stytch_shaped(http, emulator) -> None:
     error(http.get("/sdk/v1/nope"), 404, "route_not_found")
     error(http.post("/v2/anything", json={}), 404, "route_not_found")
-    error(http.get("/"), 404, "route_not_found")
+    error(http.get("/nope"), 404, "route_not_found")
     response = http.get("/sdk/v1/sessions/authenticate")
     error(response, 405, "method_not_allowed")
     assert "POST" in response.headers["allow"]
@@ -1055,6 +1055,9 @@ def test_cli_prints_its_api_url_and_serves(command) -> None:
             method_id, code = control.last_otp("cli@b.io")
             assert response.json()["data"]["method_id"] == method_id
             assert code not in text
+            # The code "sent" is printed on the terminal, one line.
+            assert process.stdout.readline() == f"code for cli@b.io: {code}\n"  # type: ignore[union-attr]
+        assert f"mailbox       {api_url}/" in text
         # Ctrl-C ends it cleanly.
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0

@@ -643,6 +643,27 @@ def test_revoke(
     )
 
 
+@pytest.mark.parametrize(
+    "fault", [{"drop": True}, {"status": 503}], ids=["offline", "server error"]
+)
+def test_revoke_that_fails_says_the_session_was_kept_and_how_to_force(
+    ip: Any,
+    stytch: NotebookStytch,
+    emulator: Emulator,
+    prompts: Prompts,
+    capsys: Any,
+    fault: dict[str, Any],
+) -> None:
+    sign_in(ip, emulator, prompts)
+    emulator.add_fault(path_prefix="/sdk/v1/sessions/revoke", **fault)
+    capsys.readouterr()
+    result = run(ip, "%stytch revoke")
+    shown = error_line(result, capsys.readouterr(), StytchCommandError)
+    assert "the session was not revoked and is kept here" in shown
+    assert "%stytch revoke --force" in shown
+    assert stytch.status == "signed_in" and stytch.session_token is not None
+
+
 def test_revoke_force_forgets_the_session_even_when_stytch_fails(
     ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
 ) -> None:

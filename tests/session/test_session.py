@@ -230,7 +230,7 @@ def test_backoff_doubles_with_jitter_and_honours_retry_after() -> None:
 
 
 def test_next_check_is_at_the_interval_or_the_expiry(make_manager, emulator) -> None:
-    manager = make_manager(heartbeat_interval=3600)
+    manager = make_manager(heartbeat_interval=900)
     sign_in(manager, emulator)  # 5-minute session
     delay = manager.heartbeat.next_delay()
     assert delay is not None and 290 < delay <= 300
@@ -244,7 +244,7 @@ def test_next_check_is_at_the_interval_or_the_expiry(make_manager, emulator) -> 
 
 
 def test_server_side_revoke_is_noticed_within_an_interval(make_manager, emulator) -> None:
-    manager = make_manager(heartbeat_interval=0.3)
+    manager = make_manager(heartbeat_interval=0.5)
     sign_in(manager, emulator)
     emulator.revoke_session(session_token=manager.session_token.value)
     wait_for(lambda: manager.status == "signed_out", timeout=5, what="the heartbeat to clear")
@@ -264,7 +264,7 @@ def test_server_side_revoke_is_noticed_within_an_interval(make_manager, emulator
     ids=["500", "503", "429", "dropped", "timeout"],
 )
 def test_recoverable_errors_during_beats_keep_the_session(make_manager, emulator, fault) -> None:
-    manager = make_manager(heartbeat_interval=0.2)
+    manager = make_manager(heartbeat_interval=0.5)
     sign_in(manager, emulator)
     session_id = manager.session.session_id
     emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", times=2, **fault)
@@ -277,7 +277,7 @@ def test_recoverable_errors_during_beats_keep_the_session(make_manager, emulator
 
 @pytest.mark.parametrize("error", ["session_not_found", "unauthorized_credentials"])
 def test_unrecoverable_errors_clear_the_session(make_manager, emulator, error) -> None:
-    manager = make_manager(heartbeat_interval=0.2)
+    manager = make_manager(heartbeat_interval=0.5)
     sign_in(manager, emulator)
     status = 404 if error == "session_not_found" else 401
     emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", status=status, error_type=error)
@@ -346,7 +346,7 @@ def test_revoke_of_a_session_already_gone_clears_it(make_manager, emulator) -> N
 
 
 def test_auto_extend_moves_the_expiry(make_manager, emulator) -> None:
-    manager = make_manager(heartbeat_interval=0.3, auto_extend=True, session_duration_minutes=60)
+    manager = make_manager(heartbeat_interval=0.5, auto_extend=True, session_duration_minutes=60)
     sign_in(manager, emulator)  # 5 minutes
     wait_for(
         lambda: manager.session.expires_in(manager.server_now()) > 50 * 60,
@@ -355,7 +355,7 @@ def test_auto_extend_moves_the_expiry(make_manager, emulator) -> None:
 
 
 def test_heartbeat_start_stop_and_close_leave_no_thread(make_manager, emulator) -> None:
-    manager = make_manager(heartbeat_interval=0.2)
+    manager = make_manager(heartbeat_interval=0.5)
     sign_in(manager, emulator)
     manager.heartbeat.stop()
     assert manager.heartbeat_state == "stopped"
@@ -483,7 +483,7 @@ def test_a_failing_observer_breaks_nothing(make_manager, emulator, caplog) -> No
 
 
 def test_auto_extend_extends_before_the_expiry(make_manager, emulator) -> None:
-    manager = make_manager(heartbeat_interval=3600, auto_extend=True)
+    manager = make_manager(heartbeat_interval=900, auto_extend=True)
     sign_in(manager, emulator)  # 5 minutes
     emulator.advance_clock(292)
     manager.sessions.authenticate()  # 8 s left on the server's clock

@@ -166,8 +166,10 @@ def test_round_trip_survives_a_new_store_instance(data_dir: Path) -> None:
     plaintext = json.dumps({"opaque": TOKENS.opaque, "jwt": TOKENS.jwt}).encode()
     assert len(blob) == NONCE_BYTES + len(plaintext) + TAG_BYTES
     assert TOKENS.opaque.encode() not in blob and b"opaque" not in blob
-    assert store.path == store_path(data_dir, PUBLIC_TOKEN)
-    assert PUBLIC_TOKEN not in str(store.path)  # the file is named by a hash
+    # Named by hashes of the public token and of the key: neither is in the name.
+    base = store_path(data_dir, PUBLIC_TOKEN)
+    assert store.path.parent == base.parent and store.path.name.startswith(base.stem + ".")
+    assert PUBLIC_TOKEN not in str(store.path)
     assert "encrypted file" in store.description and "key in file" in store.description
     assert TOKENS.opaque not in store.description + repr(store)
 
@@ -243,18 +245,64 @@ def test_blob_copied_to_another_public_tokens_file_is_rejected(
     assert mine.load() == TOKENS  # the original is untouched
 
 
-def test_blob_under_another_key_is_rejected(
+def test_another_keys_blob_is_never_deleted_and_each_key_keeps_its_own(
     tmp_path: Path, data_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Issue 8 item 1: 'does not decrypt with my key' is not 'corrupt'."""
     path = store_path(data_dir, PUBLIC_TOKEN)
     writer = EncryptedFileStore(path, FileKeyProvider(tmp_path / "key-a"), PUBLIC_TOKEN)
     reader = EncryptedFileStore(path, FileKeyProvider(tmp_path / "key-b"), PUBLIC_TOKEN)
     writer.save(TOKENS)
     caplog.set_level(logging.WARNING)
 
+    assert reader.load() is None  # nothing of the reader's is stored
+    assert writer.path.exists() and store_warnings(caplog) == []
+    reader.save(pair("b", 1))  # the reader signs in: the writer's session stays
+    reader.clear()  # and signs out: still
+    assert writer.load() == TOKENS
+    reader.save(pair("b", 2))
+    assert (writer.load(), reader.load()) == (TOKENS, pair("b", 2))
+    assert store_warnings(caplog) == []
+
+
+def test_a_blob_moved_to_another_keys_file_is_damaged(
+    tmp_path: Path, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = store_path(data_dir, PUBLIC_TOKEN)
+    writer = EncryptedFileStore(path, FileKeyProvider(tmp_path / "key-a"), PUBLIC_TOKEN)
+    reader = EncryptedFileStore(path, FileKeyProvider(tmp_path / "key-b"), PUBLIC_TOKEN)
+    writer.save(TOKENS)
+    reader.save(pair("b", 1))
+    reader.path.write_bytes(writer.path.read_bytes())
+    caplog.set_level(logging.WARNING)
+
     assert reader.load() is None
-    assert not path.exists()
+    assert not reader.path.exists() and writer.load() == TOKENS
     assert len(store_warnings(caplog)) == 1
+
+
+def test_a_blob_of_the_previous_layout_is_moved_to_its_keys_file(data_dir: Path) -> None:
+    store = file_store(data_dir)
+    store.save(TOKENS)
+    legacy = store_path(data_dir, PUBLIC_TOKEN)
+    store.path.rename(legacy)
+
+    assert file_store(data_dir).load() == TOKENS
+    assert store.path.exists() and not legacy.exists()
+
+
+def test_a_previous_layout_blob_of_another_key_is_left_alone(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    path = store_path(data_dir, PUBLIC_TOKEN)
+    writer = EncryptedFileStore(path, FileKeyProvider(tmp_path / "key-a"), PUBLIC_TOKEN)
+    writer.save(TOKENS)
+    writer.path.rename(path)
+    reader = EncryptedFileStore(path, FileKeyProvider(tmp_path / "key-b"), PUBLIC_TOKEN)
+    reader.save(pair("b", 1))
+
+    assert reader.load() == pair("b", 1)
+    assert path.exists() and writer.load() == TOKENS
 
 
 def test_authentic_blob_without_a_token_pair_is_rejected(
@@ -560,7 +608,7 @@ def test_a_keyring_that_cannot_keep_the_key_fails_the_save_cleanly(
     with pytest.raises(TokenStoreError) as info:
         store.save(TOKENS)
     assert "\n" not in str(info.value)
-    assert not store_path(data_dir, PUBLIC_TOKEN).exists()
+    assert not (data_dir / "sessions").exists() or not list((data_dir / "sessions").iterdir())
 
 
 def test_keyring_provider_creates_one_key_and_caches_it(

@@ -3,11 +3,13 @@
     store_worker.py DATA_DIR PUBLIC_TOKEN MODE save TAG COUNT [--verify]
     store_worker.py DATA_DIR PUBLIC_TOKEN MODE loop TAG
     store_worker.py DATA_DIR PUBLIC_TOKEN MODE clear
+    store_worker.py DATA_DIR PUBLIC_TOKEN MODE load
 
 ``save`` writes pair(TAG, 0) … pair(TAG, COUNT-1); with --verify it loads after every save and
 exits 3 if the store reads as empty (another writer's pair is fine). ``loop`` saves forever (the
-tests SIGKILL it). MODE is a ``Stytch.token_store`` value; for ``keyring`` the test sets the
-backend with PYTHON_KEYRING_BACKEND and XDG_DATA_HOME.
+tests SIGKILL it). ``load`` prints the stored opaque token, or ``none``. MODE is a
+``Stytch.token_store`` value; for ``keyring`` the test sets the backend with
+PYTHON_KEYRING_BACKEND and XDG_DATA_HOME.
 
 With ``--go PATH`` the worker prints ``ready`` once its store is open and waits for PATH to
 exist before its first write, so several workers race for the very first key creation too.
@@ -43,6 +45,10 @@ def main(argv: list[str]) -> int:
             time.sleep(0.001)
     if op == "clear":
         store.clear()
+        return 0
+    if op == "load":
+        tokens = store.load()
+        print("none" if tokens is None else tokens.opaque, flush=True)
         return 0
     tag = rest[0]
     if op == "loop":
