@@ -138,3 +138,35 @@ def test_another_hub_user_cannot_complete_the_flow(
     out = alice_kernel.run("flow.wait(30); print(stytch.status)")
     assert out.split() == ["signed_in"]
     alice_kernel.run("stytch.sessions.revoke()")
+
+
+def test_oauth_signs_in_a_kernel_behind_the_hub(
+    hub: Hub, alice_kernel: HubKernel, browser: Browser
+) -> None:
+    started = json.loads(
+        alice_kernel.run(
+            "import json\nflow = stytch.oauth.start('github')\n"
+            "print(json.dumps({'route': flow.route.name, 'url': flow.url}))"
+        )
+    )
+    assert started["route"] == "server"
+    start = urlsplit(started["url"])
+    redirect = parse_qs(start.query)["login_redirect_url"][0]
+    assert redirect.startswith(f"{hub.url}hub/user-redirect/stytch-jupyter/callback?flow=")
+
+    context = logged_in(browser, hub, "alice")
+    try:
+        page = context.new_page()
+        page.goto(started["url"])
+        page.fill("#email", EMAIL)
+        page.click("#approve")
+        page.wait_for_url("**/user/alice/stytch-jupyter/callback?**", timeout=60_000)
+        text = page.inner_text("body")
+        assert "You're signed in" in text and EMAIL in text
+    finally:
+        context.close()
+    out = alice_kernel.run("r = flow.wait(30); print(stytch.status, r.provider_type)")
+    assert out.split()[0] == "signed_in"
+    threads = json.loads(alice_kernel.run("import threading\n" + THREADS))
+    assert not [name for name in threads if name.startswith("stytch-redirect-loopback")]
+    alice_kernel.run("stytch.sessions.revoke()")
