@@ -36,7 +36,7 @@ def manager(emulator: Emulator, tmp_path: Path) -> Iterator[SessionManager]:
         public_token=emulator.public_token,
         token_store="file",
         data_dir=str(tmp_path / "data"),
-        heartbeat_interval=3600.0,  # only the test's own beats
+        heartbeat_interval=900.0,  # the longest allowed: only the test's own beats
         timeout=2.0,
     )
     made = SessionManager(config, store_poll_interval=3600.0)

@@ -27,6 +27,8 @@ def prepared_shell(emulator: Emulator, data_dir: Any, monkeypatch: pytest.Monkey
         monkeypatch.delenv(name, raising=False)
     shell.config.Stytch.token_store = "file"
     shell.config.Stytch.timeout = 5.0
+    # Stytch's mobile default, so that a check, an extension and an expiry are easy to tell apart.
+    shell.config.Stytch.session_duration_minutes = 5
     return shell
 
 
