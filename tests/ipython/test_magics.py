@@ -947,3 +947,25 @@ def test_expiry_wording_matches_the_reprs() -> None:
         assert magics_module.expiry(manager, None) == "expiry unknown"
     finally:
         manager.close()
+
+
+def test_a_failed_redirect_sign_in_shows_no_secret_even_in_a_verbose_traceback(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    stytch.config.redirect_route = "paste"
+    ip.user_ns["stytch"] = stytch
+    flow = stytch.redirect.start_magic_link(EMAIL)
+    link = emulator.last_magic_link(EMAIL)
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    emulator.add_fault(path_prefix="/sdk/v1/magic_links/authenticate", status=500)
+    prompts.answer(link)
+    run(ip, "%xmode Verbose")
+    try:
+        result = run(ip, "import getpass; stytch.redirect.resume(getpass.getpass('Link: '))")
+    finally:
+        run(ip, "%xmode Context")
+    assert type(result.error_in_exec).__name__ == "StytchAPIError"
+    shown = capsys.readouterr()
+    assert "StytchAPIError" in shown.out + shown.err
+    for secret in (token, flow._pkce.verifier):
+        assert secret not in shown.out and secret not in shown.err

@@ -316,16 +316,21 @@ class RedirectFlows:
         try:
             response = self._authenticate(flow, redirect.token)
         except BaseException as exc:
-            flow.error = exc
+            # Its traceback's frames hold the token and the verifier as locals (a verbose
+            # traceback prints them): the error travels on without them.
+            exc.__cause__ = exc.__context__ = None
+            flow.error = exc.with_traceback(None)
             self._end(flow, "failed")
-            raise
+            raise flow.error from None
         flow.response = response
         self._end(flow, "signed_in")
         return response
 
     def resume(self, text: str) -> AuthenticateResponse:
         """Finish a pending flow with a pasted link (or its bare token)."""
-        return self.complete(parse_redirect(text))
+        redirect = parse_redirect(text)
+        del text  # a verbose traceback would show it: the link carries the token
+        return self.complete(redirect)
 
     def _claim(self, redirect: Redirect) -> RedirectFlow:
         with self._lock:
