@@ -18,10 +18,12 @@ from .api.limits import MAX_RETRY_AFTER_SECONDS
 from .api.models import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from .api.urls import api_url_for, check_api_url, is_loopback
 
-# Bounds a setting must keep (the README's configuration table repeats them). The heartbeat's
-# longest wait is also the ceiling on any wait a server asks for with Retry-After.
+# Bounds a setting must keep (the README's configuration table repeats them). Whatever the
+# interval, the heartbeat checks at least every MAX_CHECK_GAP_SECONDS, which is also the ceiling
+# on any wait a server asks for with Retry-After.
 MIN_HEARTBEAT_SECONDS = 0.5
-MAX_HEARTBEAT_SECONDS = float(MAX_RETRY_AFTER_SECONDS)  # 15 minutes
+MAX_HEARTBEAT_SECONDS = 86400.0
+MAX_CHECK_GAP_SECONDS = float(MAX_RETRY_AFTER_SECONDS)  # 15 minutes
 MAX_TIMEOUT_SECONDS = 300.0
 
 # Traits whose default comes from the environment: resolved when the object is made, so a

@@ -16,8 +16,19 @@ import tempfile
 import time
 from pathlib import Path
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 FIRST = "quickstart.ipynb"
+
+
+def bundled_notebooks() -> Path:
+    """The notebooks shipped in the wheel (``stytch_jupyter/notebooks``), else a clone's own."""
+    package = Path(__file__).resolve().parent
+    inside = package / "notebooks"
+    return inside if inside.is_dir() else package.parent / "notebooks"
+
+
+NOTEBOOKS = bundled_notebooks()
+# Lines of the story a run tells; more would be a transcript, not a summary.
+STORY_LINES = 6
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Stytch emulator: {emulator.api_url}  (public token {emulator.public_token})")
         print(f"Mailbox:         {emulator.api_url}/  (the codes and links it sends)")
         print(f"Working copies:  {work}")
+        sys.stdout.flush()
         if args.execute:
             return execute(notebooks, env)
         return lab(work, notebooks[0], env, args.port)
@@ -94,6 +106,8 @@ def execute(notebooks: list[Path], env: dict[str, str]) -> int:
                 timeout=120,
                 kernel_name="python3",
                 resources={"metadata": {"path": str(path.parent)}},
+                # The kernel's start-up warnings (plain TCP on loopback) say nothing about the demo.
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
             started = time.perf_counter()
             try:
@@ -107,7 +121,7 @@ def execute(notebooks: list[Path], env: dict[str, str]) -> int:
             cells = sum(1 for cell in notebook.cells if cell.cell_type == "code")
             elapsed = time.perf_counter() - started
             print(f"  {path.name}: {cells} code cells in {elapsed:.1f}s: {verdict}")
-            for line in summary(notebook):
+            for line in summary(notebook)[:STORY_LINES]:
                 print(f"      {line}")
     finally:
         os.environ.clear()
@@ -117,15 +131,22 @@ def execute(notebooks: list[Path], env: dict[str, str]) -> int:
 
 
 def summary(notebook: object) -> list[str]:
-    """The last line of text each cell printed: enough to see the story of a run."""
+    """What the cells said in words: the last line each one printed (stdout, not reprs).
+
+    A repr's last row ("roles stytch_user") means nothing alone; a printed sentence does.
+    """
     lines = []
     for cell in getattr(notebook, "cells", []):
         for output in cell.get("outputs", []):
-            text = output.get("text") or output.get("data", {}).get("text/plain", "")
+            if output.get("output_type") != "stream" or output.get("name") != "stdout":
+                continue
+            text = output.get("text", "")
             if isinstance(text, list):
                 text = "".join(text)
-            if text.strip():
-                lines.append(text.strip().splitlines()[-1][:100])
+            # Indented lines are rows of a listing (%config, a table): not sentences.
+            said = [line for line in text.splitlines() if line.strip() and line == line.lstrip()]
+            if said:
+                lines.append(said[-1][:100])
                 break
     return lines
 

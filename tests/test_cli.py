@@ -26,3 +26,25 @@ def test_a_missing_extra_is_one_line_naming_it() -> None:
     message = result.stderr.strip()
     assert "\n" not in message and "Traceback" not in message  # one line, no traceback
     assert "pip install 'stytch-jupyter[emulator]'" in result.stderr
+
+
+def test_every_subcommands_help_works_without_its_extra() -> None:
+    for name in ("emulator", "demo"):
+        result = run_cli(f"sys.exit(main([{name!r}, '--help']))")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"usage: stytch-jupyter {name}"), result.stdout
+        assert "Traceback" not in result.stdout + result.stderr
+    demo = " ".join(run_cli("sys.exit(main(['demo', '--help']))").stdout.split())
+    assert "Start a local Stytch emulator and JupyterLab" in demo and "--execute" in demo
+    emulator = " ".join(run_cli("sys.exit(main(['emulator', '--help']))").stdout.split())
+    assert "Serve a local Stytch API on loopback" in emulator and "--port" in emulator
+
+
+def test_the_demo_without_its_extra_is_one_line_naming_it() -> None:
+    result = run_cli("sys.exit(main(['demo', '--execute']))")
+    assert result.returncode == 1
+    message = result.stderr.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert message == (
+        "stytch-jupyter demo: needs uvicorn; install it with pip install 'stytch-jupyter[demo]'"
+    )

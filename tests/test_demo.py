@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -74,3 +75,70 @@ def test_demo_serves_jupyterlab_on_the_quickstart_with_the_emulator(tmp_path: Pa
         time.sleep(0.1)
     else:
         raise AssertionError("JupyterLab still serving after the demo stopped")
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _run(command: list[str], cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.mark.kernel
+def test_the_wheel_runs_the_demo_from_a_fresh_venv(tmp_path: Path) -> None:
+    """Built, installed in a fresh venv (the normal index, through pip's cache), run elsewhere."""
+    built = _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+        cwd=tmp_path,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = tmp_path.glob("stytch_jupyter-*.whl")
+    import zipfile
+
+    names = zipfile.ZipFile(wheel).namelist()
+    for shipped in (
+        "stytch_jupyter/notebooks/quickstart.ipynb",
+        "stytch_jupyter/ipython/widget.js",
+        "stytch_jupyter/ipython/widget.css",
+    ):
+        assert shipped in names, shipped
+
+    venv = tmp_path / "venv"
+    assert _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path).returncode == 0
+    pip, cli = (
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"],
+        venv / "bin" / "stytch-jupyter",
+    )
+    installed = _run([*pip, str(wheel)], cwd=tmp_path)
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    # Without the extra: help works, and the demo itself is a one-line hint.
+    for name in ("demo", "emulator"):
+        helped = _run([str(cli), name, "--help"], cwd=tmp_path)
+        assert helped.returncode == 0 and helped.stdout.startswith(f"usage: stytch-jupyter {name}")
+    bare = _run([str(cli), "demo", "--execute"], cwd=tmp_path)
+    assert bare.returncode == 1 and "Traceback" not in bare.stderr
+    assert bare.stderr.count("\n") == 1 and "pip install 'stytch-jupyter[demo]'" in bare.stderr
+
+    extra = _run([*pip, f"{wheel}[demo]"], cwd=tmp_path)
+    assert extra.returncode == 0, extra.stderr[-2000:]
+    # Run from a folder with no notebooks in it: they must come from the installed package.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STYTCH_", "VIRTUAL_ENV"))}
+    demo = subprocess.run(
+        [str(cli), "demo", "--execute", "--output", str(elsewhere / "work")],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    output = demo.stdout + demo.stderr
+    assert demo.returncode == 0, output
+    for notebook in ("quickstart", "configuration", "heartbeat-and-long-cells"):
+        assert re.search(rf"^  {notebook}\.ipynb: \d+ code cells in [\d.]+s: ok$", output, re.M)
+    assert "WARNING" not in output and "Traceback" not in output
+    assert "signed in as ada@example.com" in output
+    assert len(output.splitlines()) <= 30, output  # a story, not a transcript

@@ -27,11 +27,16 @@ from .models import (
     DEFAULT_SESSION_MINUTES,
     AuthenticateResponse,
     OAuthAuthenticateResponse,
+    PasswordStrength,
+    TOTPAuthenticateResponse,
+    TOTPCreated,
+    TOTPRecoveryCodes,
     User,
     redact,
     validate_duration_minutes,
 )
 from .sdk_client_header import SDK_IDENTIFIER, sdk_client_header
+from .secret import Secret, reveal
 from .urls import api_url_for, check_api_url, is_loopback
 
 T = TypeVar("T")
@@ -49,7 +54,20 @@ _PATHS = (
     "passwords/authenticate",
     "users/me",
     "oauth/authenticate",
+    "passwords",
+    "passwords/strength_check",
+    "passwords/email/reset/start",
+    "passwords/email/reset",
+    "passwords/existing_password/reset",
+    "passwords/session/reset",
+    "otps/sms/login_or_create",
+    "totps",
+    "totps/authenticate",
+    "totps/recover",
+    "totps/recovery_codes",
 )
+# The factors ``users_delete_factor`` can remove, as the path segment Stytch names them by.
+USER_FACTOR_KINDS = ("emails", "phone_numbers", "totps", "oauth")
 
 
 def _basic(user: str, password: str) -> str:
@@ -95,10 +113,6 @@ def _retry_after(value: str | None) -> float | None:
     if not math.isfinite(seconds) or seconds < 0:
         return None
     return min(seconds, float(MAX_RETRY_AFTER_SECONDS))
-
-
-class _TooLarge(Exception):
-    """A reply body past ``MAX_REPLY_BYTES``."""
 
 
 def _parse_json(content: bytes) -> Any:
@@ -222,15 +236,13 @@ class StytchClient:
             # must not hold a call (or the heartbeat) past ``timeout``, as httpx's per-read
             # timeouts alone would.
             status, headers, content = await asyncio.wait_for(
-                self._exchange(method, path, body, session_token), self.timeout
+                self._exchange(where, method, path, body, session_token), self.timeout
             )
         except (httpx.TimeoutException, asyncio.TimeoutError) as exc:
             raise StytchTimeoutError(
                 f"{where}: no reply from {self.api_url} within {self.timeout:g}s "
                 f"({type(exc).__name__})"
             ) from None
-        except _TooLarge as exc:
-            raise StytchResponseError(f"{where}: {exc}") from None
         except httpx.DecodingError as exc:
             raise StytchResponseError(
                 f"{where}: reply body could not be decoded ({_one_line(str(exc), secrets)})"
@@ -257,7 +269,7 @@ class StytchClient:
         raise self._api_error(where, status, headers, payload, secrets)
 
     async def _exchange(
-        self, method: str, path: str, body: bytes | None, session_token: str | None
+        self, where: str, method: str, path: str, body: bytes | None, session_token: str | None
     ) -> tuple[int, httpx.Headers, bytes]:
         """Send, then read the body up to ``MAX_REPLY_BYTES``: a huge reply is never held."""
         request = self._client().build_request(
@@ -267,13 +279,19 @@ class StytchClient:
         try:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
-                raise _TooLarge(f"reply of {int(declared)} bytes is over {_CAP_TEXT}")
+                raise StytchResponseError(
+                    f"{where}: reply of {int(declared)} bytes is over {_CAP_TEXT}",
+                    response.status_code,
+                )
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > MAX_REPLY_BYTES:
-                    raise _TooLarge(f"reply is over {_CAP_TEXT}; stopped reading")
+                    raise StytchResponseError(
+                        f"{where}: reply is over {_CAP_TEXT}; stopped reading",
+                        response.status_code,
+                    )
                 chunks.append(chunk)
         finally:
             await response.aclose()
@@ -371,14 +389,14 @@ class StytchClient:
 
     async def otps_authenticate(
         self,
-        code: str,
+        code: str | Secret,
         method_id: str,
         session_duration_minutes: int,
         *,
         session_token: str | None = None,
     ) -> AuthenticateResponse:
         """Exchange an emailed code for a session. The client API calls the code ``token``."""
-        code = _require_text(code, "code").strip()
+        code = _require_text(reveal(code), "code").strip()
         body = {
             "token": code,
             "method_id": _require_text(method_id, "method_id"),
@@ -425,40 +443,42 @@ class StytchClient:
 
     async def magic_links_authenticate(
         self,
-        token: str,
+        token: str | Secret,
         session_duration_minutes: int,
         *,
         session_token: str | None = None,
-        code_verifier: str | None = None,
+        code_verifier: str | Secret | None = None,
     ) -> AuthenticateResponse:
         """Exchange the token from a magic link's URL for a session (``code_verifier``: the
         PKCE verifier whose challenge the link was sent with)."""
-        token = _require_text(token, "token").strip()
+        token = _require_text(reveal(token), "token").strip()
         body: dict[str, Any] = {
             "token": token,
             "session_duration_minutes": _factor_duration(session_duration_minutes),
         }
-        if code_verifier is not None:
-            body["code_verifier"] = _require_text(code_verifier, "code_verifier")
+        verifier = None if code_verifier is None else reveal(code_verifier)
+        if verifier is not None:
+            body["code_verifier"] = _require_text(verifier, "code_verifier")
         return await self._authenticate(
             "magic_links/authenticate",
             body,
             _optional_token(session_token),
-            (token, code_verifier or ""),
+            (token, verifier or ""),
         )
 
     async def passwords_authenticate(
         self,
         email: str,
-        password: str,
+        password: str | Secret,
         session_duration_minutes: int,
         *,
         session_token: str | None = None,
     ) -> AuthenticateResponse:
         """Sign in with an email and password."""
+        password = _require_text(reveal(password), "password")
         body = {
             "email": _require_text(email, "email").strip(),
-            "password": _require_text(password, "password"),
+            "password": password,
             "session_duration_minutes": _factor_duration(session_duration_minutes),
         }
         return await self._authenticate(
@@ -496,6 +516,230 @@ class StytchClient:
         _require_text(session_token, "session_token")
         status, data = await self._call("GET", "users/me", None, session_token)
         return self._parse("GET users/me", status, User.from_dict, data)
+
+    # -- passwords ---------------------------------------------------------------------------
+
+    async def passwords_create(
+        self,
+        email: str,
+        password: str,
+        session_duration_minutes: int,
+        *,
+        session_token: str | None = None,
+    ) -> AuthenticateResponse:
+        """Create a user with a password and sign in; ``weak_password`` if Stytch refuses it."""
+        body = {
+            "email": _require_text(email, "email").strip(),
+            "password": _require_text(password, "password"),
+            "session_duration_minutes": _factor_duration(session_duration_minutes),
+        }
+        return await self._authenticate(
+            "passwords", body, _optional_token(session_token), (password,)
+        )
+
+    async def passwords_strength_check(
+        self, password: str, *, email: str | None = None
+    ) -> PasswordStrength:
+        """How Stytch judges ``password`` (for ``email``, if given), with its feedback."""
+        body: dict[str, Any] = {"password": _require_text(password, "password")}
+        if email is not None:
+            body["email"] = _require_text(email, "email").strip()
+        path = "passwords/strength_check"
+        status, data = await self._call("POST", path, _encode(body), None, (password,))
+        return self._parse(f"POST {path}", status, PasswordStrength.from_dict, data)
+
+    async def passwords_email_reset_start(
+        self,
+        email: str,
+        *,
+        reset_password_redirect_url: str | None = None,
+        login_redirect_url: str | None = None,
+        reset_password_expiration_minutes: int | None = None,
+        code_challenge: str | None = None,
+    ) -> None:
+        """Email a password reset link; its token goes to ``passwords_email_reset``."""
+        body: dict[str, Any] = {"email": _require_text(email, "email").strip()}
+        for key, value in (
+            ("reset_password_redirect_url", reset_password_redirect_url),
+            ("login_redirect_url", login_redirect_url),
+            ("code_challenge", code_challenge),
+        ):
+            if value is not None:
+                body[key] = _require_text(value, key)
+        if reset_password_expiration_minutes is not None:
+            body["reset_password_expiration_minutes"] = _positive_minutes(
+                reset_password_expiration_minutes, "reset_password_expiration"
+            )
+        await self._call("POST", "passwords/email/reset/start", _encode(body), None)
+
+    async def passwords_email_reset(
+        self,
+        token: str,
+        password: str,
+        session_duration_minutes: int,
+        *,
+        code_verifier: str | None = None,
+        session_token: str | None = None,
+    ) -> AuthenticateResponse:
+        """Set a new password with the token from a reset link, and sign in."""
+        token = _require_text(token, "token").strip()
+        body: dict[str, Any] = {
+            "token": token,
+            "password": _require_text(password, "password"),
+            "session_duration_minutes": _factor_duration(session_duration_minutes),
+        }
+        secrets: tuple[str, ...] = (token, password)
+        if code_verifier is not None:
+            body["code_verifier"] = _require_text(code_verifier, "code_verifier")
+            secrets += (code_verifier,)
+        return await self._authenticate(
+            "passwords/email/reset", body, _optional_token(session_token), secrets
+        )
+
+    async def passwords_existing_password_reset(
+        self,
+        email: str,
+        existing_password: str,
+        new_password: str,
+        session_duration_minutes: int,
+    ) -> AuthenticateResponse:
+        """Change a password knowing the current one, and sign in."""
+        body = {
+            "email": _require_text(email, "email").strip(),
+            "existing_password": _require_text(existing_password, "existing_password"),
+            "new_password": _require_text(new_password, "new_password"),
+            "session_duration_minutes": _factor_duration(session_duration_minutes),
+        }
+        return await self._authenticate(
+            "passwords/existing_password/reset", body, None, (existing_password, new_password)
+        )
+
+    async def passwords_session_reset(
+        self, password: str, session_token: str, session_duration_minutes: int | None = None
+    ) -> AuthenticateResponse:
+        """Set a new password for the signed-in user (of ``session_token``)."""
+        _require_text(session_token, "session_token")
+        body: dict[str, Any] = {"password": _require_text(password, "password")}
+        minutes = validate_duration_minutes(session_duration_minutes)
+        if minutes is not None:
+            body["session_duration_minutes"] = minutes
+        return await self._authenticate("passwords/session/reset", body, session_token, (password,))
+
+    # -- SMS one-time codes ------------------------------------------------------------------
+
+    async def otps_sms_login_or_create(
+        self,
+        phone_number: str,
+        *,
+        expiration_minutes: int | None = None,
+        session_token: str | None = None,
+    ) -> str:
+        """Text a one-time code to an E.164 number; returns the ``method_id`` (the phone_id)
+        that ``otps_authenticate`` needs."""
+        body: dict[str, Any] = {"phone_number": _require_text(phone_number, "phone_number").strip()}
+        if expiration_minutes is not None:
+            body["expiration_minutes"] = _positive_minutes(expiration_minutes, "expiration")
+        path = "otps/sms/login_or_create"
+        status, data = await self._call("POST", path, _encode(body), _optional_token(session_token))
+        method_id = data.get("method_id")
+        if not isinstance(method_id, str) or not method_id:
+            raise StytchResponseError(f"POST {path}: HTTP {status} reply has no method_id", status)
+        return method_id
+
+    # -- TOTP --------------------------------------------------------------------------------
+
+    async def totps_create(
+        self, session_token: str, *, expiration_minutes: int | None = None
+    ) -> TOTPCreated:
+        """Register an authenticator app for the signed-in user: its secret, a QR code (a
+        ``data:`` URL) and recovery codes. It is verified by the first ``totps_authenticate``."""
+        _require_text(session_token, "session_token")
+        body: dict[str, Any] = {}
+        if expiration_minutes is not None:
+            body["expiration_minutes"] = _positive_minutes(expiration_minutes, "expiration")
+        status, data = await self._call("POST", "totps", _encode(body), session_token)
+        created = self._parse("POST totps", status, TOTPCreated.from_dict, data)
+        return created
+
+    async def totps_authenticate(
+        self, totp_code: str, session_token: str, session_duration_minutes: int
+    ) -> TOTPAuthenticateResponse:
+        """Add an authenticator app's current code to the session."""
+        _require_text(session_token, "session_token")
+        code = _require_text(totp_code, "totp_code").strip()
+        body = {
+            "totp_code": code,
+            "session_duration_minutes": _factor_duration(session_duration_minutes),
+        }
+        path = "totps/authenticate"
+        status, data = await self._call("POST", path, _encode(body), session_token, (code,))
+        return self._parse(f"POST {path}", status, TOTPAuthenticateResponse.from_dict, data)
+
+    async def totps_recover(
+        self, recovery_code: str, session_token: str, session_duration_minutes: int
+    ) -> TOTPAuthenticateResponse:
+        """Use one of the recovery codes instead of the app's code (each works once)."""
+        _require_text(session_token, "session_token")
+        code = _require_text(recovery_code, "recovery_code").strip()
+        body = {
+            "recovery_code": code,
+            "session_duration_minutes": _factor_duration(session_duration_minutes),
+        }
+        path = "totps/recover"
+        status, data = await self._call("POST", path, _encode(body), session_token, (code,))
+        return self._parse(f"POST {path}", status, TOTPAuthenticateResponse.from_dict, data)
+
+    async def totps_recovery_codes(self, session_token: str) -> tuple[TOTPRecoveryCodes, ...]:
+        """The signed-in user's unused recovery codes, per registration."""
+        _require_text(session_token, "session_token")
+        path = "totps/recovery_codes"
+        status, data = await self._call("POST", path, _EMPTY_BODY, session_token)
+        return self._parse(f"POST {path}", status, TOTPRecoveryCodes.list_from_dict, data)
+
+    # -- users -------------------------------------------------------------------------------
+
+    async def users_update(
+        self,
+        session_token: str,
+        *,
+        name: Mapping[str, str] | None = None,
+        untrusted_metadata: Mapping[str, Any] | None = None,
+    ) -> User:
+        """Change the signed-in user's name (first/middle/last) or untrusted metadata (top-level
+        keys merge; a None value removes its key). Returns the updated user."""
+        _require_text(session_token, "session_token")
+        body: dict[str, Any] = {}
+        if name is not None:
+            unknown = set(name) - {"first_name", "middle_name", "last_name"}
+            if unknown:
+                raise ValueError(
+                    f"name takes first_name, middle_name, last_name, not {sorted(unknown)[0]}"
+                )
+            body["name"] = dict(name)
+        if untrusted_metadata is not None:
+            body["untrusted_metadata"] = dict(untrusted_metadata)
+        if not body:
+            raise ValueError("give name or untrusted_metadata to update")
+        status, data = await self._call("PUT", "users/me", _encode(body), session_token)
+        return self._parse("PUT users/me", status, _user_of, data)
+
+    async def users_delete_factor(self, session_token: str, kind: str, factor_id: str) -> User:
+        """Remove one of the signed-in user's ``emails``, ``phone_numbers``, ``totps`` or
+        ``oauth`` registrations by its id. Returns the updated user."""
+        _require_text(session_token, "session_token")
+        if kind not in USER_FACTOR_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(USER_FACTOR_KINDS)}, not {kind!r}")
+        factor_id = _require_text(factor_id, "factor_id").strip()
+        if not factor_id.replace("-", "").replace("_", "").isalnum():
+            raise ValueError("factor_id must be an id like email-test-…")
+        path = f"users/{kind}/{factor_id}"
+        self._urls.setdefault(path, httpx.URL(self.base_url + path))
+        status, data = await self._call("DELETE", path, None, session_token)
+        return self._parse(f"DELETE users/{kind}", status, _user_of, data)
+
+
+def _user_of(data: Mapping[str, Any]) -> User:
+    return User.from_dict(data.get("user"))
 
 
 def _positive_minutes(minutes: Any, what: str) -> int:

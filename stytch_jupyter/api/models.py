@@ -74,7 +74,7 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: no __dict__, so vars() cannot show the value
 class SessionToken:
     """A session credential. ``value`` is the raw string; nothing else shows it."""
 
@@ -91,7 +91,7 @@ class SessionToken:
     __str__ = __repr__
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SessionTokens:
     """The pair a session is kept by: the opaque token and the session JWT.
 
@@ -194,6 +194,21 @@ class Email:
 
 
 @dataclass(frozen=True)
+class PhoneNumber:
+    phone_id: str
+    phone_number: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class TOTPRegistration:
+    """An authenticator app on the user (``user.totps``); its secret is never in a User."""
+
+    totp_id: str
+    verified: bool
+
+
+@dataclass(frozen=True)
 class User:
     user_id: str
     emails: tuple[Email, ...]
@@ -202,6 +217,9 @@ class User:
     created_at: datetime | None
     roles: tuple[str, ...]
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    phone_numbers: tuple[PhoneNumber, ...] = ()
+    totps: tuple[TOTPRegistration, ...] = ()
+    untrusted_metadata: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def email(self) -> str | None:
@@ -230,6 +248,21 @@ class User:
                 if name_parts.get(k)
             )
             name = joined or None
+        phones = tuple(
+            PhoneNumber(
+                phone_id=str(item.get("phone_id", "")),
+                phone_number=str(item.get("phone_number", "")),
+                verified=bool(item.get("verified", False)),
+            )
+            for item in (_mapping(i, "user phone number") for i in data.get("phone_numbers") or [])
+        )
+        totps = tuple(
+            TOTPRegistration(
+                totp_id=str(item.get("totp_id", "")), verified=bool(item.get("verified", False))
+            )
+            for item in (_mapping(i, "user totp") for i in data.get("totps") or [])
+        )
+        metadata = data.get("untrusted_metadata")
         return cls(
             user_id=_require(data, "user_id", str, "user"),
             emails=tuple(emails),
@@ -238,6 +271,9 @@ class User:
             created_at=parse_timestamp(data.get("created_at")),
             roles=tuple(str(r) for r in data.get("roles") or ()),
             raw=data,
+            phone_numbers=phones,
+            totps=totps,
+            untrusted_metadata=metadata if isinstance(metadata, Mapping) else {},
         )
 
 
@@ -351,4 +387,122 @@ class OAuthAuthenticateResponse(AuthenticateResponse):
             f"session_id={self.session.session_id!r}, user_id={self.user.user_id!r}, "
             f"session_token={redact(self.session_token)!r}, "
             f"session_jwt={redact(self.session_jwt)!r}, provider_values={self.provider_values!r})"
+        )
+
+
+@dataclass(frozen=True)
+class PasswordStrength:
+    """``passwords/strength_check``: whether Stytch would accept the password, and why not."""
+
+    valid_password: bool
+    score: int
+    breached_password: bool
+    strength_policy: str
+    warning: str = ""
+    suggestions: tuple[str, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> PasswordStrength:
+        data = _mapping(data, "strength check")
+        feedback = data.get("feedback")
+        feedback = feedback if isinstance(feedback, Mapping) else {}
+        suggestions = feedback.get("suggestions")
+        return cls(
+            valid_password=_require(data, "valid_password", bool, "strength check"),
+            score=int(_require(data, "score", int, "strength check")),
+            breached_password=bool(data.get("breached_password", False)),
+            strength_policy=str(data.get("strength_policy", "")),
+            warning=_str_field(feedback, "warning"),
+            suggestions=tuple(str(x) for x in suggestions) if isinstance(suggestions, list) else (),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class TOTPCreated:
+    """A new authenticator registration. ``secret`` and ``recovery_codes`` are secrets: the repr
+    shows neither; ``qr_code`` is a ``data:image/png;base64,…`` URL to show the user once."""
+
+    totp_id: str
+    secret: str = field(repr=False)
+    qr_code: str = field(repr=False)
+    recovery_codes: tuple[str, ...] = field(repr=False)
+    user: User | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TOTPCreated:
+        data = _mapping(data, "totp create response")
+        codes = data.get("recovery_codes")
+        return cls(
+            totp_id=_require(data, "totp_id", str, "totp create response"),
+            secret=_require(data, "secret", str, "totp create response"),
+            qr_code=_require(data, "qr_code", str, "totp create response"),
+            recovery_codes=tuple(str(c) for c in codes) if isinstance(codes, list) else (),
+            user=User.from_dict(data["user"]) if isinstance(data.get("user"), Mapping) else None,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"TOTPCreated(totp_id={self.totp_id!r}, secret={redact(self.secret, 0)!r}, "
+            f"recovery_codes=<{len(self.recovery_codes)} hidden>)"
+        )
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class TOTPRecoveryCodes:
+    """One registration's unused recovery codes (secrets: hidden from the repr)."""
+
+    totp_id: str
+    verified: bool
+    recovery_codes: tuple[str, ...] = field(repr=False)
+
+    @classmethod
+    def list_from_dict(cls, data: Any) -> tuple[TOTPRecoveryCodes, ...]:
+        data = _mapping(data, "totp recovery codes response")
+        items = data.get("totps")
+        if not isinstance(items, list):
+            raise StytchResponseError("totp recovery codes response: totps is not a list")
+        found = []
+        for item in items:
+            item = _mapping(item, "totp")
+            codes = item.get("recovery_codes")
+            found.append(
+                cls(
+                    totp_id=_require(item, "totp_id", str, "totp"),
+                    verified=bool(item.get("verified", False)),
+                    recovery_codes=tuple(str(c) for c in codes) if isinstance(codes, list) else (),
+                )
+            )
+        return tuple(found)
+
+
+@dataclass(frozen=True, repr=False)
+class TOTPAuthenticateResponse(AuthenticateResponse):
+    """``totps/authenticate`` and ``totps/recover``: the session, and which TOTP it used."""
+
+    totp_id: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TOTPAuthenticateResponse:
+        base = AuthenticateResponse.from_dict(data)
+        data = _mapping(data, "totp authenticate response")
+        return cls(
+            session=base.session,
+            user=base.user,
+            session_token=base.session_token,
+            session_jwt=base.session_jwt,
+            request_id=base.request_id,
+            method_id=base.method_id,
+            totp_id=_require(data, "totp_id", str, "totp authenticate response"),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"TOTPAuthenticateResponse(totp_id={self.totp_id!r}, "
+            f"session_id={self.session.session_id!r}, user_id={self.user.user_id!r}, "
+            f"session_token={redact(self.session_token)!r}, "
+            f"session_jwt={redact(self.session_jwt)!r})"
         )

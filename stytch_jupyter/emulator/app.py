@@ -141,7 +141,7 @@ def create_app(
     app = Starlette(
         routes=[
             *client_routes(state, public_token, settings),
-            *backend_routes(state, state.project_id, secret),
+            *backend_routes(state, state.project_id, secret, settings),
             *control_routes(state, faults),
             *oauth_routes(state, public_token, settings),
             *mailbox_routes(state, faults, settings),

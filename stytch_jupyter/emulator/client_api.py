@@ -20,14 +20,17 @@ from .defaults import (
     DEFAULT_FACTOR_SESSION_MINUTES,
     DEFAULT_MAGIC_LINK_MINUTES,
     DEFAULT_OTP_MINUTES,
+    DEFAULT_PASSWORD_RESET_MINUTES,
     MAGIC_LINK_LANDING_PATH,
     MAX_MAGIC_LINK_MINUTES,
     MAX_OTP_MINUTES,
+    MAX_PASSWORD_RESET_MINUTES,
     MIN_MAGIC_LINK_MINUTES,
     MIN_OTP_MINUTES,
+    MIN_PASSWORD_RESET_MINUTES,
 )
 from .errors import EmulatorError, new_request_id
-from .models import OAuthToken, Session, same_secret
+from .models import OAuthToken, Session, Totp, User, same_secret
 from .project import ProjectSettings
 from .state import Authenticated, State
 from .wire import Body, basic_credentials, client_of, read_body
@@ -69,6 +72,96 @@ def oauth_fields(result: tuple[Authenticated, OAuthToken, dict[str, Any]]) -> di
     }
 
 
+def totp_created_fields(created: tuple[User, Totp, str]) -> dict[str, Any]:
+    user, record, qr_code = created
+    return {
+        "totp_id": record.totp_id,
+        "secret": record.secret,
+        "qr_code": qr_code,
+        "recovery_codes": list(record.recovery_codes),
+        "user_id": user.user_id,
+        "user": user.to_json(),
+    }
+
+
+def recovery_codes_fields(found: tuple[User, list[Totp]]) -> dict[str, Any]:
+    user, totps = found
+    return {
+        "user_id": user.user_id,
+        "totps": [{**t.to_json(), "recovery_codes": list(t.recovery_codes)} for t in totps],
+    }
+
+
+def with_sdk_user(data: dict[str, Any], user: User) -> dict[str, Any]:
+    """Add ``__user``: the browser SDK reads it (the user plus status_code and request_id)
+    from users/* updates and deletes and from totps create, to refresh its cached user. It is
+    absent from Stytch's OpenAPI spec; whether the live API sends it is UNVERIFIED."""
+    return {
+        **data,
+        "__user": {**user.to_json(), "status_code": 200, "request_id": new_request_id()},
+    }
+
+
+def user_update_fields(user: User) -> dict[str, Any]:
+    shown = user.to_json()
+    return {
+        "user_id": user.user_id,
+        "emails": shown["emails"],
+        "phone_numbers": shown["phone_numbers"],
+        "crypto_wallets": shown["crypto_wallets"],
+        "user": shown,
+    }
+
+
+def checked_name(body: Body) -> dict[str, str] | None:
+    name = body.object("name")
+    if name is not None and (
+        set(name) - {"first_name", "middle_name", "last_name"}
+        or not all(isinstance(v, str) for v in name.values())
+    ):
+        raise errors.bad_request(
+            "name must be an object of first_name, middle_name and last_name strings."
+        )
+    return name
+
+
+def start_password_reset(
+    state: State, settings: ProjectSettings, body: Body, base_url: str
+) -> User:
+    """``passwords/email/reset/start`` (client and backend alike)."""
+    email = body.email()
+    landing = base_url.rstrip("/") + MAGIC_LINK_LANDING_PATH
+    url = body.url("reset_password_redirect_url") or landing
+    for name in ("reset_password_redirect_url", "login_redirect_url"):
+        given = body.url(name)
+        if given and not settings.redirect_allowed(given):
+            raise EmulatorError(
+                400,
+                errors.NO_MATCH_FOR_PROVIDED_PASSWORD_RESET_URL,
+                f"{name} is not one of the project's redirect URLs.",
+            )
+    minutes = body.expiration(
+        "reset_password_expiration_minutes",
+        DEFAULT_PASSWORD_RESET_MINUTES,
+        MIN_PASSWORD_RESET_MINUTES,
+        MAX_PASSWORD_RESET_MINUTES,
+    )
+    challenge = body.string("code_challenge")
+    if challenge is None and settings.requires_pkce("password_resets"):
+        raise EmulatorError(
+            400,
+            errors.PKCE_EXPECTED_CODE_CHALLENGE,
+            "This project requires PKCE for password resets: send a code_challenge.",
+        )
+    return state.send_password_reset(email, url=url, minutes=minutes, code_challenge=challenge)
+
+
+def sms_expiration(body: Body) -> int:
+    return body.expiration(
+        "expiration_minutes", DEFAULT_OTP_MINUTES, MIN_OTP_MINUTES, MAX_OTP_MINUTES
+    )
+
+
 def client_routes(state: State, public_token: str, settings: ProjectSettings) -> list[Route]:
     def credential_of(request: Request) -> str | None:
         creds = basic_credentials(request)
@@ -82,7 +175,7 @@ def client_routes(state: State, public_token: str, settings: ProjectSettings) ->
     def route(path: str, handler: Handler, method: str = "POST") -> Route:
         async def endpoint(request: Request) -> JSONResponse:
             credential = credential_of(request)
-            body = await read_body(request) if method == "POST" else Body({})
+            body = await read_body(request) if method in ("POST", "PUT") else Body({})
             data = handler(Call(request, body, credential))
             data.update(status_code=200, request_id=new_request_id())
             return JSONResponse({"data": data})
@@ -199,6 +292,102 @@ def client_routes(state: State, public_token: str, settings: ProjectSettings) ->
     def users_me(call: Call) -> dict[str, Any]:
         return state.user(header_session(call).user_id).to_json()
 
+    # -- passwords ---------------------------------------------------------------------
+
+    def passwords_create(call: Call) -> dict[str, Any]:
+        email = call.body.email()
+        password = call.body.required_string("password")
+        auth = state.create_password(
+            email, password, call.factor_minutes(), current_session(call), client_of(call.request)
+        )
+        return {**authenticated_fields(auth), "email_id": auth.user.email_id}
+
+    def passwords_strength_check(call: Call) -> dict[str, Any]:
+        return state.check_strength(
+            call.body.required_string("password"), call.body.string("email")
+        )
+
+    def passwords_email_reset_start(call: Call) -> dict[str, Any]:
+        start_password_reset(state, settings, call.body, str(call.request.base_url))
+        return {}
+
+    def passwords_email_reset(call: Call) -> dict[str, Any]:
+        auth = state.reset_password_by_email(
+            call.body.required_string("token"),
+            call.body.required_string("password"),
+            call.body.string("code_verifier"),
+            call.factor_minutes(),
+            current_session(call),
+            client_of(call.request),
+        )
+        return authenticated_fields(auth)
+
+    def passwords_existing_password_reset(call: Call) -> dict[str, Any]:
+        auth = state.reset_password_existing(
+            call.body.email(),
+            call.body.required_string("existing_password"),
+            call.body.required_string("new_password"),
+            call.factor_minutes(),
+            client_of(call.request),
+        )
+        return authenticated_fields(auth)
+
+    def passwords_session_reset(call: Call) -> dict[str, Any]:
+        password = call.body.required_string("password")
+        auth = state.reset_password_in_session(
+            header_session(call), password, call.factor_minutes(), client_of(call.request)
+        )
+        return authenticated_fields(auth)
+
+    # -- SMS one-time codes --------------------------------------------------------------
+
+    def otps_sms_login_or_create(call: Call) -> dict[str, Any]:
+        phone = state.send_sms_otp(call.body.phone_number(), sms_expiration(call.body))
+        return {"method_id": phone.phone_id}
+
+    # -- TOTP ------------------------------------------------------------------------------
+
+    def totps_create(call: Call) -> dict[str, Any]:
+        call.body.integer("expiration_minutes")  # accepted; an unverified TOTP simply waits
+        created = state.create_totp(header_session(call).user_id)
+        return with_sdk_user(totp_created_fields(created), created[0])
+
+    def totps_authenticate(call: Call) -> dict[str, Any]:
+        code = call.body.required_string("totp_code")
+        session = header_session(call)
+        auth, record = state.authenticate_totp(
+            session.user_id, code, call.factor_minutes(), session, client_of(call.request)
+        )
+        return {**authenticated_fields(auth), "totp_id": record.totp_id}
+
+    def totps_recover(call: Call) -> dict[str, Any]:
+        code = call.body.required_string("recovery_code")
+        session = header_session(call)
+        auth, record = state.recover_totp(
+            session.user_id, code, call.factor_minutes(), session, client_of(call.request)
+        )
+        return {**authenticated_fields(auth), "totp_id": record.totp_id}
+
+    def totps_recovery_codes(call: Call) -> dict[str, Any]:
+        return recovery_codes_fields(state.totp_recovery_codes(header_session(call).user_id))
+
+    # -- users -----------------------------------------------------------------------------
+
+    def users_update(call: Call) -> dict[str, Any]:
+        session = header_session(call)
+        name = checked_name(call.body)
+        user = state.update_user(session.user_id, name, call.body.object("untrusted_metadata"))
+        return with_sdk_user(user_update_fields(user), user)
+
+    def delete_route(kind: str, param: str) -> Route:
+        def delete(call: Call) -> dict[str, Any]:
+            session = header_session(call)
+            factor_id = call.request.path_params[param]
+            user = state.delete_factor(session.user_id, kind, factor_id)
+            return with_sdk_user({"user_id": user.user_id, "user": user.to_json()}, user)
+
+        return route(f"users/{kind}/{{{param}}}", delete, method="DELETE")
+
     async def bootstrap(request: Request) -> JSONResponse:
         # The SDK asks before it has a session; the token in the path is what identifies it.
         if not same_secret(request.path_params["public_token"], public_token):
@@ -223,6 +412,22 @@ def client_routes(state: State, public_token: str, settings: ProjectSettings) ->
         route("passwords/authenticate", passwords_authenticate),
         route("oauth/authenticate", oauth_authenticate),
         route("users/me", users_me, method="GET"),
+        route("users/me", users_update, method="PUT"),
+        delete_route("emails", "email_id"),
+        delete_route("phone_numbers", "phone_id"),
+        delete_route("totps", "totp_id"),
+        delete_route("oauth", "oauth_user_registration_id"),
+        route("passwords", passwords_create),
+        route("passwords/strength_check", passwords_strength_check),
+        route("passwords/email/reset/start", passwords_email_reset_start),
+        route("passwords/email/reset", passwords_email_reset),
+        route("passwords/existing_password/reset", passwords_existing_password_reset),
+        route("passwords/session/reset", passwords_session_reset),
+        route("otps/sms/login_or_create", otps_sms_login_or_create),
+        route("totps", totps_create),
+        route("totps/authenticate", totps_authenticate),
+        route("totps/recover", totps_recover),
+        route("totps/recovery_codes", totps_recovery_codes),
         Route("/sdk/v1/projects/bootstrap/{public_token}", bootstrap, methods=["GET"]),
         Route("/sdk/v1/events", events, methods=["POST"]),
     ]

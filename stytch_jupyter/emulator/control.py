@@ -109,6 +109,16 @@ class EmulatorControl:
         message = self._last(email, "otp")
         return message["method_id"], message["code"]
 
+    def last_sms_otp(self, phone_number: str) -> tuple[str, str]:
+        """``(method_id, code)`` of the latest code texted to ``phone_number``."""
+        message = self._last(phone_number, "sms_otp")
+        return message["method_id"], message["code"]
+
+    def last_password_reset(self, email: str) -> str:
+        """The URL of the latest password reset link sent to ``email``."""
+        url: str = self._last(email, "password_reset")["url"]
+        return url
+
     def last_magic_link(self, email: str) -> str:
         """The URL of the latest magic link sent to ``email``."""
         url: str = self._last(email, "magic_link")["url"]

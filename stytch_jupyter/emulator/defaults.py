@@ -29,6 +29,11 @@ DEFAULT_MAGIC_LINK_MINUTES = 60
 MIN_MAGIC_LINK_MINUTES = 5
 MAX_MAGIC_LINK_MINUTES = 10080
 
+# Password reset links: 30 minutes by default, 5 minutes … 7 days allowed.
+DEFAULT_PASSWORD_RESET_MINUTES = 30
+MIN_PASSWORD_RESET_MINUTES = 5
+MAX_PASSWORD_RESET_MINUTES = 10080
+
 # A session JWT lives 5 minutes whatever the session's length.
 JWT_LIFETIME_SECONDS = 300
 

@@ -34,16 +34,31 @@ PKCE_EXPECTED_CODE_VERIFIER = "pkce_expected_code_verifier"  # 400
 PKCE_DID_NOT_EXPECT_CODE_VERIFIER = "pkce_did_not_expect_code_verifier"  # 400
 # Chosen here: the error when a project requires PKCE and a start sends no challenge.
 PKCE_EXPECTED_CODE_CHALLENGE = "pkce_expected_code_challenge"  # 400
-INVALID_CODE_CHALLENGE = "invalid_code_challenge"  # 400, chosen here
+INVALID_CODE_CHALLENGE = "invalid_pkce_code_challenge"  # 400
 OAUTH_TOKEN_NOT_FOUND = "oauth_token_not_found"  # 404: also a token used twice
 EXPIRED_OAUTH_RESPONSE = "expired_oauth_response"  # 401
 INVALID_OAUTH_PROVIDER = "invalid_oauth_provider"  # 400
-# Chosen here: a redirect URL that is not on the project's allowlist.
+# A redirect URL that is not on the project's allowlist.
 NO_MATCH_FOR_PROVIDED_OAUTH_URL = "no_match_for_provided_oauth_url"  # 400
 NO_MATCH_FOR_PROVIDED_MAGIC_LINK_URL = "no_match_for_provided_magic_link_url"  # 400
 # Chosen here: what a deny on the consent page redirects with.
 OAUTH_USER_DENIED = "oauth_user_denied_access"  # 400
 OAUTH_FLOW_NOT_FOUND = "oauth_flow_not_found"  # 404, the emulator's consent page only
+# Names in Stytch's browser SDK's StytchAPIErrorType (their statuses chosen here).
+WEAK_PASSWORD = "weak_password"  # 400
+EMAIL_NOT_FOUND = "email_not_found"  # 404
+UNABLE_TO_AUTH_PASSWORD_RESET_TOKEN = "unable_to_auth_password_reset_token"  # 401
+NO_MATCH_FOR_PROVIDED_PASSWORD_RESET_URL = "invalid_password_reset_redirect_url"  # 400
+NO_USER_PASSWORD = "no_user_password"  # 400
+INVALID_PHONE_NUMBER = "invalid_phone_number"  # 400
+PHONE_NUMBER_NOT_FOUND = "phone_number_not_found"  # 404
+ACTIVE_TOTP_EXISTS = "active_totp_exists"  # 400
+TOTPS_NOT_FOUND_FOR_USER = "totps_not_found_for_user"  # 404
+TOTP_NOT_FOUND = "totp_not_found"  # 404
+INVALID_TOTP_CODE = "invalid_totp_code"  # 401
+TOTP_CODE_ALREADY_AUTHENTICATED = "totp_code_already_authenticated"  # 400
+UNABLE_TO_AUTHENTICATE_RECOVERY_CODE = "unable_to_authenticate_recovery_code"  # 401
+OAUTH_USER_REGISTRATION_NOT_FOUND = "oauth_user_registration_not_found"  # 404
 INVALID_EMAIL = "invalid_email"  # 400
 INVALID_EXPIRATION = "invalid_expiration"  # 400
 DUPLICATE_EMAIL = "duplicate_email"  # 400

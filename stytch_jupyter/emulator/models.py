@@ -68,6 +68,34 @@ class OAuthRegistration:
 
 
 @dataclass
+class Phone:
+    phone_id: str
+    phone_number: str
+    verified: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "phone_id": self.phone_id,
+            "phone_number": self.phone_number,
+            "verified": self.verified,
+        }
+
+
+@dataclass
+class Totp:
+    """An authenticator-app registration: its secret and recovery codes (used ones dropped)."""
+
+    totp_id: str
+    secret: str = field(repr=False)
+    recovery_codes: list[str] = field(repr=False)
+    verified: bool = False
+    last_step: int = -1  # the newest time step a code was accepted for: no replays
+
+    def to_json(self) -> dict[str, Any]:
+        return {"totp_id": self.totp_id, "verified": self.verified}
+
+
+@dataclass
 class User:
     user_id: str
     email_id: str
@@ -80,18 +108,23 @@ class User:
     )
     password: PasswordHash | None = None
     providers: list[OAuthRegistration] = field(default_factory=list)
+    phones: list[Phone] = field(default_factory=list)
+    totps: list[Totp] = field(default_factory=list)
+    untrusted_metadata: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "user_id": self.user_id,
-            "emails": [
-                {"email_id": self.email_id, "email": self.email, "verified": self.email_verified}
-            ],
+            "emails": (
+                [{"email_id": self.email_id, "email": self.email, "verified": self.email_verified}]
+                if self.email
+                else []
+            ),
             "status": self.status,
-            "phone_numbers": [],
+            "phone_numbers": [phone.to_json() for phone in self.phones],
             "webauthn_registrations": [],
             "providers": [p.to_json() for p in self.providers],
-            "totps": [],
+            "totps": [totp.to_json() for totp in self.totps],
             "crypto_wallets": [],
             "biometric_registrations": [],
             "is_locked": False,
@@ -104,7 +137,7 @@ class User:
                 else {"password_id": self.password.password_id, "requires_reset": False}
             ),
             "trusted_metadata": {},
-            "untrusted_metadata": {},
+            "untrusted_metadata": dict(self.untrusted_metadata),
             "external_id": None,
             "lock_created_at": None,
             "lock_expires_at": None,
@@ -197,23 +230,32 @@ class Session:
 
 @dataclass
 class Otp:
-    method_id: str
+    method_id: str  # the email_id or phone_id it was sent to
     user_id: str
     code: str = field(repr=False)
     expires_at: datetime
     used: bool = False
+    channel: str = "email"  # email | sms
 
 
 @dataclass
 class MagicLink:
+    """An emailed link's token: a magic link, or a password reset (``purpose``)."""
+
     user_id: str
     token: str = field(repr=False)
     expires_at: datetime
     code_challenge: str | None = None
     used: bool = False
+    purpose: str = "magic_link"  # magic_link | reset_password
 
 
-_MESSAGE_LINES = {"otp": "code", "sms_otp": "code", "magic_link": "magic link"}
+_MESSAGE_LINES = {
+    "otp": "code",
+    "sms_otp": "code",
+    "magic_link": "magic link",
+    "password_reset": "password reset link",
+}
 
 
 @dataclass

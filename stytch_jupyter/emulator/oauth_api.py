@@ -139,7 +139,7 @@ def oauth_routes(state: State, public_token: str, settings: ProjectSettings) -> 
             code_challenge=challenge,
             scopes=list(dict.fromkeys(scopes)),
         )
-        emails = sorted(user.email for user in state.users())
+        emails = sorted(user.email for user in state.users() if user.email)
         return _no_store(HTMLResponse(consent_page(flow, settings.project_name, emails)))
 
     async def consent(request: Request) -> Response:

@@ -269,6 +269,12 @@ class Emulator:
     def last_magic_link(self, email: str) -> str:
         return self.control.last_magic_link(email)
 
+    def last_sms_otp(self, phone_number: str) -> tuple[str, str]:
+        return self.control.last_sms_otp(phone_number)
+
+    def last_password_reset(self, email: str) -> str:
+        return self.control.last_password_reset(email)
+
     def create_user(
         self, email: str, password: str | None = None, name: str | dict[str, str] | None = None
     ) -> str:

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jwt
 
-from . import errors
+from . import errors, totp
 from .clock import Clock
 from .clock import rfc3339 as _rfc3339
 from .defaults import JWT_LIFETIME_SECONDS
@@ -34,10 +34,13 @@ from .models import (
     OAuthToken,
     Otp,
     PasswordHash,
+    Phone,
     Session,
+    Totp,
     User,
     same_secret,
 )
+from .passwords import strength as password_strength
 
 SESSION_CLAIM = "https://stytch.com/session"
 
@@ -136,6 +139,8 @@ class State:
                 "passwords": [],
                 "oauth_tokens": [],
                 "provider_tokens": [],
+                "totp_secrets": [],
+                "totp_recovery_codes": [],
             }
             self.clock.reset()
 
@@ -347,9 +352,57 @@ class State:
                 )
             match.used = True
             user = self._users[match.user_id]
-            user.email_verified = True
-            factor = Factor("otp", "email", user.email_id, user.email, self.clock.now())
+            now = self.clock.now()
+            if match.channel == "sms":
+                phone = next(p for p in user.phones if p.phone_id == match.method_id)
+                phone.verified = True
+                detail = {"phone_id": phone.phone_id, "phone_number": phone.phone_number}
+                factor = Factor("otp", "sms", "", "", now, detail=("phone_number_factor", detail))
+            else:
+                user.email_verified = True
+                factor = Factor("otp", "email", user.email_id, user.email, now)
             return self._start_or_join_session(user, factor, minutes, current, client)
+
+    # -- SMS OTPs ------------------------------------------------------------------------
+
+    def send_sms_otp(self, phone_number: str, minutes: int) -> Phone:
+        """Text a code to ``phone_number``, creating a (pending) user for a new number."""
+        with self._lock:
+            found = next(
+                (
+                    (user, phone)
+                    for user in self._users.values()
+                    for phone in user.phones
+                    if phone.phone_number == phone_number
+                ),
+                None,
+            )
+            if found is None:
+                user = User(
+                    user_id=self._new_id("user"), email_id="", email="", created_at=self.clock.now()
+                )
+                phone = Phone(self._new_id("phone-number"), phone_number)
+                user.phones.append(phone)
+                self._users[user.user_id] = user
+            else:
+                user, phone = found
+            now = self.clock.now()
+            code = f"{secrets.randbelow(10**6):06d}"
+            self._otps.append(
+                Otp(
+                    phone.phone_id,
+                    user.user_id,
+                    code,
+                    now + timedelta(minutes=minutes),
+                    channel="sms",
+                )
+            )
+            self._post(
+                Message(
+                    self._new_id("message"), phone_number, "sms_otp", phone.phone_id, now, code=code
+                )
+            )
+            return phone
 
     # -- email magic links ---------------------------------------------------------------
 
@@ -401,7 +454,7 @@ class State:
     ) -> Authenticated:
         with self._lock:
             link = self._magic_links.get(token)
-            if link is None:
+            if link is None or link.purpose != "magic_link":
                 raise EmulatorError(
                     404, errors.MAGIC_LINK_NOT_FOUND, "The magic link could not be found."
                 )
@@ -432,6 +485,280 @@ class State:
                 )
             factor = Factor("password", "knowledge", user.email_id, user.email, self.clock.now())
             return self._start_or_join_session(user, factor, minutes, current, client)
+
+    def check_strength(self, password: str, email: str | None) -> dict[str, Any]:
+        with self._lock:
+            self._issued["passwords"].append(password)
+        return password_strength(password, email)
+
+    def _require_strong(self, password: str, email: str | None) -> None:
+        verdict = password_strength(password, email)
+        if not verdict["valid_password"]:
+            warning = verdict["feedback"]["warning"]
+            raise EmulatorError(
+                400,
+                errors.WEAK_PASSWORD,
+                f"The password is too weak: {warning} Check it with passwords/strength_check.",
+            )
+
+    def _set_password(self, user: User, password: str) -> None:
+        self._issued["passwords"].append(password)
+        user.password = PasswordHash.create(self._new_id("password"), password)
+
+    def _password_factor(self, user: User) -> Factor:
+        return Factor("password", "knowledge", user.email_id, user.email, self.clock.now())
+
+    def create_password(
+        self, email: str, password: str, minutes: int, current: Session | None, client: Client
+    ) -> Authenticated:
+        """A new user with a password (``passwords`` create); the address must be new."""
+        with self._lock:
+            self._issued["passwords"].append(password)
+            if email.lower() in self._user_by_email:
+                raise EmulatorError(
+                    400, errors.DUPLICATE_EMAIL, "A user with this email already exists."
+                )
+            self._require_strong(password, email)
+            user, _ = self._user_for_email(email, create=True)
+            assert user is not None
+            self._set_password(user, password)
+            factor = self._password_factor(user)
+            return self._start_or_join_session(user, factor, minutes, current, client)
+
+    def send_password_reset(
+        self, email: str, *, url: str, minutes: int, code_challenge: str | None
+    ) -> User:
+        with self._lock:
+            user, _ = self._user_for_email(email, create=False)
+            if user is None:
+                raise EmulatorError(404, errors.EMAIL_NOT_FOUND, "No user has this email address.")
+            now = self.clock.now()
+            token = secrets.token_urlsafe(33)
+            self._magic_links[token] = MagicLink(
+                user.user_id,
+                token,
+                now + timedelta(minutes=minutes),
+                code_challenge,
+                purpose="reset_password",
+            )
+            link = _with_query(url, {"stytch_token_type": "reset_password", "token": token})
+            message = Message(
+                self._new_id("message"),
+                user.email,
+                "password_reset",
+                user.email_id,
+                now,
+                token=token,
+                url=link,
+            )
+            self._post(message)
+            return user
+
+    def reset_password_by_email(
+        self,
+        token: str,
+        password: str,
+        code_verifier: str | None,
+        minutes: int,
+        current: Session | None,
+        client: Client,
+    ) -> Authenticated:
+        with self._lock:
+            self._issued["passwords"].append(password)
+            link = self._magic_links.get(token)
+            if (
+                link is None
+                or link.purpose != "reset_password"
+                or link.used
+                or self.clock.now() >= link.expires_at
+            ):
+                raise EmulatorError(
+                    401,
+                    errors.UNABLE_TO_AUTH_PASSWORD_RESET_TOKEN,
+                    "The password reset link is unknown, already used or expired.",
+                )
+            check_pkce(link.code_challenge, code_verifier)
+            user = self._users[link.user_id]
+            self._require_strong(password, user.email)
+            link.used = True
+            user.email_verified = True
+            self._set_password(user, password)
+            # The link proves the address, the new password the knowledge: both are factors.
+            emailed = Factor("magic_link", "email", user.email_id, user.email, self.clock.now())
+            joined = self._start_or_join_session(user, emailed, minutes, current, client)
+            return self._start_or_join_session(
+                user, self._password_factor(user), minutes, joined.session, client
+            )
+
+    def reset_password_existing(
+        self, email: str, existing: str, new: str, minutes: int, client: Client
+    ) -> Authenticated:
+        with self._lock:
+            self._issued["passwords"] += [existing, new]
+            user, _ = self._user_for_email(email, create=False)
+            if user is None or user.password is None or not user.password.matches(existing):
+                raise EmulatorError(
+                    401, errors.UNAUTHORIZED_CREDENTIALS, "The email or password is wrong."
+                )
+            self._require_strong(new, user.email)
+            self._set_password(user, new)
+            return self._start_or_join_session(
+                user, self._password_factor(user), minutes, None, client
+            )
+
+    def reset_password_in_session(
+        self, session: Session, password: str, minutes: int, client: Client
+    ) -> Authenticated:
+        with self._lock:
+            self._issued["passwords"].append(password)
+            self._live(session)
+            user = self._users[session.user_id]
+            self._require_strong(password, user.email)
+            self._set_password(user, password)
+            return self._start_or_join_session(
+                user, self._password_factor(user), minutes, session, client
+            )
+
+    # -- TOTP ----------------------------------------------------------------------------
+
+    def create_totp(self, user_id: str) -> tuple[User, Totp, str]:
+        """A new, unverified authenticator registration: ``(user, totp, qr_code)``."""
+        with self._lock:
+            user = self.user(user_id)
+            if any(t.verified for t in user.totps):
+                raise EmulatorError(
+                    400,
+                    errors.ACTIVE_TOTP_EXISTS,
+                    "This user already has an authenticator app; delete it first.",
+                )
+            user.totps = [t for t in user.totps if t.verified]  # a new one replaces a pending one
+            secret = totp.new_secret()
+            record = Totp(self._new_id("totp"), secret, totp.recovery_codes())
+            user.totps.append(record)
+            self._issued["totp_secrets"].append(secret)
+            self._issued["totp_recovery_codes"] += record.recovery_codes
+            account = user.email or (user.phones[0].phone_number if user.phones else user.user_id)
+            qr = totp.qr_code_data_url(totp.provisioning_uri(secret, account))
+            return user, record, qr
+
+    def _totps_of(self, user_id: str) -> tuple[User, list[Totp]]:
+        user = self.user(user_id)
+        if not user.totps:
+            raise EmulatorError(
+                404, errors.TOTPS_NOT_FOUND_FOR_USER, "This user has no authenticator app."
+            )
+        return user, user.totps
+
+    def authenticate_totp(
+        self, user_id: str, code: str, minutes: int, current: Session | None, client: Client
+    ) -> tuple[Authenticated, Totp]:
+        with self._lock:
+            user, totps = self._totps_of(user_id)
+            now = self.clock.now()
+            for record in totps:
+                step = totp.matching_step(record.secret, code, now)
+                if step is None:
+                    continue
+                if step <= record.last_step:
+                    raise EmulatorError(
+                        400,
+                        errors.TOTP_CODE_ALREADY_AUTHENTICATED,
+                        "This code was already used: wait for the next one.",
+                    )
+                record.last_step = step
+                record.verified = True
+                factor = Factor(
+                    "totp",
+                    "authenticator_app",
+                    user.email_id,
+                    user.email,
+                    now,
+                    detail=("authenticator_app_factor", {"totp_id": record.totp_id}),
+                )
+                return self._start_or_join_session(user, factor, minutes, current, client), record
+            raise EmulatorError(
+                401, errors.INVALID_TOTP_CODE, "The code is wrong or from another time window."
+            )
+
+    def recover_totp(
+        self,
+        user_id: str,
+        recovery_code: str,
+        minutes: int,
+        current: Session | None,
+        client: Client,
+    ) -> tuple[Authenticated, Totp]:
+        with self._lock:
+            user, totps = self._totps_of(user_id)
+            for record in totps:
+                found = next(
+                    (c for c in record.recovery_codes if same_secret(c, recovery_code.strip())),
+                    None,
+                )
+                if found is None:
+                    continue
+                record.recovery_codes.remove(found)
+                record.verified = True
+                factor = Factor(
+                    "recovery_codes",
+                    "recovery_code",
+                    user.email_id,
+                    user.email,
+                    self.clock.now(),
+                    detail=("recovery_code_factor", {"totp_recovery_code_id": record.totp_id}),
+                )
+                return self._start_or_join_session(user, factor, minutes, current, client), record
+            raise EmulatorError(
+                401,
+                errors.UNABLE_TO_AUTHENTICATE_RECOVERY_CODE,
+                "The recovery code is wrong or already used.",
+            )
+
+    def totp_recovery_codes(self, user_id: str) -> tuple[User, list[Totp]]:
+        with self._lock:
+            return self._totps_of(user_id)
+
+    # -- users: update, delete a factor --------------------------------------------------
+
+    def update_user(
+        self, user_id: str, name: dict[str, str] | None, untrusted_metadata: dict[str, Any] | None
+    ) -> User:
+        with self._lock:
+            user = self.user(user_id)
+            if name is not None:
+                user.name.update(name)
+            for key, value in (untrusted_metadata or {}).items():
+                if value is None:
+                    user.untrusted_metadata.pop(key, None)
+                else:
+                    user.untrusted_metadata[key] = value
+            return user
+
+    def delete_factor(self, user_id: str, kind: str, factor_id: str) -> User:
+        """Remove one of the user's emails, phone numbers, TOTPs or OAuth registrations."""
+        with self._lock:
+            user = self.user(user_id)
+            if kind == "emails" and factor_id and factor_id == user.email_id:
+                self._user_by_email.pop(user.email, None)
+                user.email, user.email_id, user.email_verified = "", "", False
+                return user
+            lists: dict[str, tuple[list[Any], str, str]] = {
+                "phone_numbers": (user.phones, "phone_id", errors.PHONE_NUMBER_NOT_FOUND),
+                "totps": (user.totps, "totp_id", errors.TOTP_NOT_FOUND),
+                "oauth": (
+                    user.providers,
+                    "registration_id",
+                    errors.OAUTH_USER_REGISTRATION_NOT_FOUND,
+                ),
+            }
+            if kind == "emails":
+                raise EmulatorError(404, errors.EMAIL_NOT_FOUND, "This user has no such email.")
+            items, key, missing = lists[kind]
+            for item in items:
+                if getattr(item, key) == factor_id:
+                    items.remove(item)
+                    return user
+            raise EmulatorError(404, missing, f"This user has no such {kind.rstrip('s')}.")
 
     # -- OAuth (the emulator plays the identity provider) --------------------------------
 

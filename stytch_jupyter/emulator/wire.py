@@ -110,6 +110,24 @@ class Body:
             raise EmulatorError(400, errors.INVALID_EMAIL, f"{name} is not a valid email address.")
         return value
 
+    def phone_number(self, name: str = "phone_number") -> str:
+        """An E.164 number: ``+``, a country code, 7 to 15 digits in all."""
+        value = self.required_string(name)
+        digits = value[1:]
+        if not (
+            value.startswith("+")
+            and 7 <= len(digits) <= 15
+            and digits.isascii()
+            and digits.isdigit()
+            and digits[0] != "0"
+        ):
+            raise EmulatorError(
+                400,
+                errors.INVALID_PHONE_NUMBER,
+                f"{name} must be in E.164 form, like +15555550123.",
+            )
+        return value
+
     def url(self, name: str) -> str | None:
         value = self.string(name)
         if value is None:

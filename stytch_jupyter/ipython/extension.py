@@ -68,6 +68,9 @@ def get_stytch() -> NotebookStytch:
 
 def load_ipython_extension(ip: Any) -> None:
     global _shadowed
+    from .kernel_check import warn_if_bad_kernel
+
+    warn_if_bad_kernel()
     stytch = _get_or_create(ip)
     if not _magic_is_ours(ip, stytch):
         from .magics import StytchMagics

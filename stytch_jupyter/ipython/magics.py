@@ -20,6 +20,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 
 from ..api.errors import StytchAPIError, StytchError, StytchNetworkError
 from ..api.models import AuthenticateResponse, SessionTokens
+from ..api.secret import Secret
 from ..errors import StytchCommandError
 from ..session.errors import NotSignedInError
 from . import reprs
@@ -55,7 +56,8 @@ class StytchMagics(Magics):
         Usage: %stytch SUBCOMMAND [options]   (%stytch SUBCOMMAND --help for details)
 
           status                              the session as it is now (no request)
-          authenticate [--duration 30m]       check the session with Stytch; extend it to D
+          authenticate [--duration D]         check the session with Stytch; with a
+                                              duration, also extend it to now + D
           revoke [--force]                    sign out at Stytch and here
           update                              adopt a session token and JWT from elsewhere
           login otp --email E [--duration D]  email a one-time code, then ask for it
@@ -68,10 +70,10 @@ class StytchMagics(Magics):
           widget                              a live view of the session
           heartbeat [status|start|stop|now]   the background session check
 
-        Durations: 30 (minutes), 30m, 2h, 7d, from 5 minutes to 366 days.
+        D, a duration: 30 (minutes), 30m, 2h, 7d, from 5 minutes to 366 days.
         Codes, passwords and links are asked for with a hidden prompt, never taken from the
-        command line. Plain ``%stytch`` is ``%stytch status``.
-        The same session is the ``stytch`` object: stytch.session, stytch.user, ...
+        command line. Plain %stytch is %stytch status.
+        The same session is the stytch object: stytch.session, stytch.user, ...
         """
         try:
             args = parser().parse_line(line if line.strip() else "status")
@@ -83,7 +85,13 @@ class StytchMagics(Magics):
         except StytchCommandError:
             raise
         except StytchError as exc:
-            raise StytchCommandError(reprs.one_line(exc), type(exc).__name__) from exc
+            message = reprs.one_line(exc)
+            if isinstance(exc, StytchAPIError) and exc.error_type == "invalid_session_duration":
+                minutes = (
+                    getattr(args, "duration", None) or self.manager.config.session_duration_minutes
+                )
+                message += f". {reprs.duration_hint(minutes)}"
+            raise StytchCommandError(message, type(exc).__name__) from exc
         except ValueError as exc:  # bad input caught by the session layer
             raise UsageError(f"%stytch {args.command}: {reprs.one_line(exc)}") from None
 
@@ -138,7 +146,7 @@ class StytchMagics(Magics):
     def _update(self, args: argparse.Namespace) -> None:
         opaque = _secret("Session token (opaque): ")
         jwt = _secret("Session JWT: ")
-        tokens = SessionTokens(opaque=opaque, jwt=jwt)  # ValueError: a usage error
+        tokens = SessionTokens(opaque=opaque.reveal(), jwt=jwt.reveal())  # ValueError: usage
         manager = self.manager
         manager.sessions.update(tokens)
         try:
@@ -307,8 +315,13 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def _secret(prompt: str, strip: bool = True) -> str:
-    value = getpass.getpass(prompt)
+def _secret(prompt: str, strip: bool = True) -> Secret:
+    """Ask with a hidden prompt; the answer is a ``Secret`` from the first moment it exists."""
+    try:
+        value = Secret(getpass.getpass(prompt))
+    except (KeyboardInterrupt, EOFError):
+        # An interrupted prompt is the user saying no: one line, not a traceback.
+        raise StytchCommandError("cancelled: nothing changed", "Cancelled") from None
     if not value.strip():
         raise UsageError("nothing was entered: nothing changed")
     return value.strip() if strip else value

@@ -105,6 +105,16 @@ def one_line(value: str | BaseException, limit: int = 200) -> str:
     return line if len(line) <= limit else f"{line[: limit - 1]}…"
 
 
+def duration_hint(minutes: int | None) -> str:
+    """What to do when the dashboard refuses a session length (invalid_session_duration)."""
+    asked = f"{minutes}-minute" if minutes else "that long a"
+    return (
+        f"This Stytch project does not allow {asked} sessions. Raise the maximum session "
+        "duration in the Stytch dashboard, or ask for less: "
+        "%config Stytch.session_duration_minutes = 5"
+    )
+
+
 # ---- tables ----------------------------------------------------------------------------------
 
 _TABLE = (

@@ -235,14 +235,6 @@ PLAIN_API_ERRORS = {
 }
 
 
-def duration_hint(minutes: int) -> str:
-    return (
-        f"This Stytch project does not allow {minutes}-minute sessions. Raise the maximum "
-        "session duration in the Stytch dashboard, or ask for less: "
-        "%config Stytch.session_duration_minutes = 5"
-    )
-
-
 def plain_error(error: BaseException | str, minutes: int) -> str:
     """What went wrong, for a person: no machine codes first (those are in the details)."""
     if isinstance(error, StytchAPIError):
@@ -252,7 +244,7 @@ def plain_error(error: BaseException | str, minutes: int) -> str:
     else:
         error_type, status = "", 0
     if error_type == "invalid_session_duration":
-        return duration_hint(minutes)
+        return reprs.duration_hint(minutes)
     if error_type in PLAIN_API_ERRORS:
         return PLAIN_API_ERRORS[error_type]
     if status == 429:
@@ -786,7 +778,9 @@ class SessionWidget(anywidget.AnyWidget):
                 if focus:
                     self._move_focus(focus)
             elif forgetting and self._manager.status == "signed_out":
-                # Forgotten here; Stytch was not told. Say so, plainly, as news, not as failure.
+                # Forgotten here; Stytch was not told. Say so, plainly, as news, not as failure
+                # (once: the reason line would only repeat the first half).
+                self._reason_seen = self._manager.signed_out_reason
                 self._info = (
                     "Forgotten on this machine. Stytch could not be told, so the session may "
                     "stay valid there until it expires."

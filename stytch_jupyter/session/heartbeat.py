@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from ..api.errors import StytchAPIError, StytchError
+from ..api.limits import MAX_RETRY_AFTER_SECONDS
 from .runner import SessionRunner
 from .states import HeartbeatState, Status
 
 logger = logging.getLogger("stytch_jupyter")
 
+MAX_CHECK_GAP_SECONDS = float(MAX_RETRY_AFTER_SECONDS)  # 15 minutes
 FIRST_RETRY_SECONDS = 1.0
 EXTEND_MARGIN_SECONDS = 30.0
 
@@ -85,6 +87,8 @@ def plan_next_check(
             # Extend before the end, not at it: a check at expires_at finds it expired.
             expires_in -= min(EXTEND_MARGIN_SECONDS, expires_in / 2)
         delay = min(delay, max(expires_in, 0.0))
+    # However long the interval (or a server's Retry-After), a revocation is seen within this.
+    delay = min(delay, MAX_CHECK_GAP_SECONDS)
     if delay <= 0:
         return Plan(0.0, "checking")
     return Plan(delay, "retrying" if failures else "scheduled")

@@ -89,11 +89,23 @@ def _decode_key(text: str) -> bytes | None:
     return key if len(key) == KEY_BYTES else None
 
 
+class _HeldKey:
+    """The key in memory, behind a repr that does not show it (``vars()`` of a store)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def __repr__(self) -> str:
+        return "<token-store key>"
+
+
 class _CachedKey:
     """The key read once (or created once) and kept in memory: every save needs it."""
 
     def __init__(self) -> None:
-        self._key: bytes | None = None
+        self._held: _HeldKey | None = None
         self._mutex = threading.Lock()
 
     def _read(self) -> bytes | None:
@@ -104,23 +116,25 @@ class _CachedKey:
 
     def invalidate(self) -> None:
         with self._mutex:
-            self._key = None
+            self._held = None
 
     def get_or_create_key(self) -> bytes:
         with self._mutex:
-            if self._key is None:
-                self._key = self._read() or self._create()
-            return self._key
+            if self._held is None:
+                self._held = _HeldKey(self._read() or self._create())
+            return self._held.key
 
     def existing_key(self) -> bytes | None:
         with self._mutex:
-            if self._key is None:
-                self._key = self._read()
-            return self._key
+            if self._held is None:
+                key = self._read()
+                self._held = None if key is None else _HeldKey(key)
+            return None if self._held is None else self._held.key
 
     @property
     def cached_key(self) -> bytes | None:
-        return self._key
+        held = self._held
+        return None if held is None else held.key
 
 
 class FileKeyProvider(_CachedKey):

@@ -3,6 +3,10 @@
 The kernel's own loop is not running while an extension loads and is starved while a cell
 runs, so the heartbeat and every request live here instead. Sync callers block on a
 ``concurrent.futures.Future``; async callers await the same future wrapped for their loop.
+
+An exception that crosses from the loop thread to a caller leaves its frames behind: their
+locals hold request bodies, tokens and codes, which a verbose traceback (``%xmode Verbose``)
+would print. Its type, message and chained causes still arrive.
 """
 
 from __future__ import annotations
@@ -98,12 +102,15 @@ class LoopThread:
         except KeyboardInterrupt:
             future.cancel()
             raise
+        except Exception as exc:
+            without_frames(exc)
+            raise
 
     def run_async(self, coro: Coroutine[Any, Any, T]) -> Awaitable[T]:
         """The same, as an awaitable for the caller's own loop."""
         if self.in_loop_thread():
             return coro  # already on our loop: just await it here
-        return asyncio.wrap_future(self.submit(coro))
+        return _frameless(asyncio.wrap_future(self.submit(coro)))
 
     def call_soon(self, callback: Callable[[], object]) -> None:
         if self._loop is not None and self.running:
@@ -120,3 +127,26 @@ class LoopThread:
             loop.call_soon_threadsafe(loop.stop)
             if threading.current_thread() is not thread:
                 thread.join(timeout)
+
+
+def without_frames(exc: BaseException) -> BaseException:
+    """``exc`` and every exception chained to it, with their tracebacks dropped."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.__traceback__ = None
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        stack.extend(getattr(current, "exceptions", ()))  # an ExceptionGroup's members
+    return exc
+
+
+async def _frameless(awaitable: Awaitable[T]) -> T:
+    try:
+        return await awaitable
+    except Exception as exc:
+        without_frames(exc)
+        raise

@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("stytch_jupyter")
 
 T = TypeVar("T")
+# The most a server's clock may be ahead of or behind ours before its replies' clocks are
+# ignored: past this, one of the two clocks is wrong, and trusting it could end every session.
+MAX_CLOCK_SKEW_SECONDS = 24 * 3600.0
 AuthChangeCallback = Callable[[SessionToken | None], object]
 
 __all__ = ["STORE_POLL_SECONDS", "AuthChangeCallback", "SessionManager"]
@@ -104,9 +107,13 @@ class SessionManager(HasTraits):
         self._lock = threading.RLock()
         self._generation = 0
         self._held: SessionClock | None = None  # the vertical's session object, for its expiry
-        self._announced: str | None = None  # the opaque token observers were last told of
+        # The token observers were last told of: a SessionToken, never the bare string, so that
+        # vars(stytch) shows nothing a notebook could keep.
+        self._announced: SessionToken | None = None
         self._callbacks: list[AuthChangeCallback] = []
         self._server_offset = 0.0  # server clock minus ours, learned from each response
+        # Fires at the held session's expiry, heartbeat or not: expiry is a fact of the clock.
+        self._expiry_timer: asyncio.TimerHandle | None = None
         self._started = False
         self.last_method_id: str | None = None
         operations = _Operations(self)
@@ -204,10 +211,9 @@ class SessionManager(HasTraits):
 
     def _announce(self) -> None:
         token = self.session_token if self.signed_in else None
-        value = token.value if token is not None else None
-        if value == self._announced:
+        if token == self._announced:
             return
-        self._announced = value
+        self._announced = token
         for callback in list(self._callbacks):
             try:
                 callback(token)
@@ -312,6 +318,7 @@ class SessionManager(HasTraits):
             generation = self._generation
         if same_session:
             asyncio.get_running_loop().call_soon(self._store_jwt, tokens, generation)
+        self._arm_expiry()
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
         self._announce()
@@ -340,7 +347,34 @@ class SessionManager(HasTraits):
         self._announce()
 
     def _set_status(self, status: Status) -> None:
+        if status != "signed_in":
+            self._disarm_expiry()
         self.set_trait("status", status)
+
+    def _arm_expiry(self) -> None:
+        """(Re)schedule the local sign-out at the held session's expiry (loop thread)."""
+        self._disarm_expiry()
+        expires_in = self._expires_in()
+        if expires_in is None:
+            return
+        self._expiry_timer = asyncio.get_running_loop().call_later(
+            max(expires_in, 0.0), self._expire, self._generation
+        )
+
+    def _disarm_expiry(self) -> None:
+        if self._expiry_timer is not None:
+            self._expiry_timer.cancel()
+            self._expiry_timer = None
+
+    def _expire(self, generation: int) -> None:
+        self._expiry_timer = None
+        if generation != self._generation or self.status != "signed_in":
+            return  # another session (or none) by now
+        expires_in = self._expires_in()
+        if expires_in is not None and expires_in > 0:
+            self._arm_expiry()  # the server's clock, as learned since, says not yet
+        else:
+            self._clear("session expired")
 
     def _note_error(self, exc: BaseException) -> None:
         self.set_trait("last_error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
@@ -360,10 +394,23 @@ class SessionManager(HasTraits):
 
     def _learn_server_clock(self, session: SessionClock) -> None:
         # last_accessed_at is the server's "now" for this request: it lets local expiry
-        # follow the server's clock even when this machine's clock is off.
-        if session.last_accessed_at is not None:
-            offset = (session.last_accessed_at - datetime.now(timezone.utc)).total_seconds()
-            self._server_offset = offset if abs(offset) > 1.0 else 0.0
+        # follow the server's clock even when this machine's clock is off. One reply must not
+        # move it anywhere: it has to agree with the same reply (a live session's "now" is
+        # after its start and before its expiry) and stay within a sane skew.
+        now = session.last_accessed_at
+        if now is None:
+            return
+        started = session.started_at
+        expires_in = session.expires_in(now)
+        offset = (now - datetime.now(timezone.utc)).total_seconds()
+        if (
+            (started is not None and now < started)
+            or (expires_in is not None and expires_in <= 0)
+            or abs(offset) > MAX_CLOCK_SKEW_SECONDS
+        ):
+            logger.info("stytch: ignored a reply's clock (%s), it contradicts itself", now)
+            return
+        self._server_offset = offset if abs(offset) > 1.0 else 0.0
 
     def server_now(self) -> datetime:
         """Our best estimate of the Stytch server's clock."""
@@ -502,7 +549,9 @@ class SessionManager(HasTraits):
 
     @property
     def signed_in(self) -> bool:
-        return self.status == "signed_in"
+        # Past its expiry a session is over, even in the instant before the timer clears it.
+        expires_in = self._expires_in()
+        return self.status == "signed_in" and (expires_in is None or expires_in > 0)
 
     @property
     def signed_out(self) -> bool:

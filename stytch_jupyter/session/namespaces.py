@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..api.models import AuthenticateResponse, SessionTokens
+from ..api.secret import Secret, secret_text
 
 if TYPE_CHECKING:
     from .runner import SessionOperations
@@ -85,9 +86,9 @@ class OTPs:
         self.email = OTPEmail(operations)
 
     async def _authenticate(
-        self, code: str, method_id: str | None, minutes: int | None
+        self, code: str | Secret, method_id: str | None, minutes: int | None
     ) -> AuthenticateResponse:
-        code = _require_text(code, "the code")
+        code = secret_text(code, "the code").strip()
         method_id = method_id or self._ops.last_method_id
         if not method_id:
             raise ValueError("no method_id: call otps.email.login_or_create(email) first")
@@ -99,19 +100,21 @@ class OTPs:
 
     def authenticate(
         self,
-        code: str,
+        code: str | Secret,
         method_id: str | None = None,
         session_duration_minutes: int | None = None,
     ) -> AuthenticateResponse:
         """Sign in with the emailed code (``method_id`` defaults to the last one sent)."""
+        code = Secret(code) if isinstance(code, str) else code  # before anything can fail
         return self._ops.run(self._authenticate(code, method_id, session_duration_minutes))
 
     async def authenticate_async(
         self,
-        code: str,
+        code: str | Secret,
         method_id: str | None = None,
         session_duration_minutes: int | None = None,
     ) -> AuthenticateResponse:
+        code = Secret(code) if isinstance(code, str) else code
         return await self._ops.run_async(
             self._authenticate(code, method_id, session_duration_minutes)
         )
@@ -171,9 +174,9 @@ class MagicLinks:
         self.email = MagicLinkEmail(operations)
 
     async def _authenticate(
-        self, token: str, minutes: int | None, code_verifier: str | None
+        self, token: str | Secret, minutes: int | None, code_verifier: str | Secret | None
     ) -> AuthenticateResponse:
-        token = _require_text(token, "the magic link token")
+        token = secret_text(token, "the magic link token").strip()
         duration = self._ops.duration(minutes)
         current = self._ops.current_token()
         return await self._ops.sign_in(
@@ -184,21 +187,23 @@ class MagicLinks:
 
     def authenticate(
         self,
-        token: str,
+        token: str | Secret,
         session_duration_minutes: int | None = None,
         *,
-        code_verifier: str | None = None,
+        code_verifier: str | Secret | None = None,
     ) -> AuthenticateResponse:
         """Sign in with the ``token`` from a magic link (``code_verifier``: its PKCE verifier)."""
+        token = Secret(token) if isinstance(token, str) else token  # before anything can fail
         return self._ops.run(self._authenticate(token, session_duration_minutes, code_verifier))
 
     async def authenticate_async(
         self,
-        token: str,
+        token: str | Secret,
         session_duration_minutes: int | None = None,
         *,
-        code_verifier: str | None = None,
+        code_verifier: str | Secret | None = None,
     ) -> AuthenticateResponse:
+        token = Secret(token) if isinstance(token, str) else token
         return await self._ops.run_async(
             self._authenticate(token, session_duration_minutes, code_verifier)
         )
@@ -209,10 +214,10 @@ class Passwords:
         self._ops = operations
 
     async def _authenticate(
-        self, email: str, password: str, minutes: int | None
+        self, email: str, password: str | Secret, minutes: int | None
     ) -> AuthenticateResponse:
         email = _require_text(email, "email")
-        if not isinstance(password, str) or not password:
+        if not isinstance(password, (str, Secret)) or not password:
             raise ValueError("the password must be a non-empty string")
         duration = self._ops.duration(minutes)
         current = self._ops.current_token()
@@ -223,14 +228,16 @@ class Passwords:
         )
 
     def authenticate(
-        self, email: str, password: str, session_duration_minutes: int | None = None
+        self, email: str, password: str | Secret, session_duration_minutes: int | None = None
     ) -> AuthenticateResponse:
         """Sign in with an email and password."""
+        password = Secret(password) if isinstance(password, str) else password  # at once
         return self._ops.run(self._authenticate(email, password, session_duration_minutes))
 
     async def authenticate_async(
-        self, email: str, password: str, session_duration_minutes: int | None = None
+        self, email: str, password: str | Secret, session_duration_minutes: int | None = None
     ) -> AuthenticateResponse:
+        password = Secret(password) if isinstance(password, str) else password
         return await self._ops.run_async(
             self._authenticate(email, password, session_duration_minutes)
         )

@@ -38,6 +38,9 @@ class SessionClock(Protocol):
     @property
     def last_accessed_at(self) -> datetime | None: ...
 
+    @property
+    def started_at(self) -> datetime | None: ...
+
     def expires_in(self, now: datetime | None = None) -> float | None: ...
 
 

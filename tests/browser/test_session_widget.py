@@ -387,6 +387,8 @@ def set_theme(lab: Lab, theme: str) -> None:
     lab.page.wait_for_function(
         f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=UI_TIMEOUT_MS
     )
+    # Lab shows its splash over the page while the theme loads: measure the page, not it.
+    expect(lab.page.locator("#jupyterlab-splash")).to_have_count(0, timeout=UI_TIMEOUT_MS)
 
 
 def contrast(locator: Locator) -> float:

@@ -187,8 +187,8 @@ def test_a_bad_consent_answer_keeps_the_flow_open(http, emulator, form, status, 
             400,
             "no_match_for_provided_oauth_url",
         ),
-        ({"code_challenge": "short"}, 400, "invalid_code_challenge"),
-        ({"code_challenge": "é" * 43}, 400, "invalid_code_challenge"),
+        ({"code_challenge": "short"}, 400, "invalid_pkce_code_challenge"),
+        ({"code_challenge": "é" * 43}, 400, "invalid_pkce_code_challenge"),
     ],
 )
 def test_a_bad_start_is_refused_and_changes_nothing(http, emulator, change, status, kind) -> None:

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from stytch_jupyter.config import MAX_HEARTBEAT_SECONDS, MIN_HEARTBEAT_SECONDS, Stytch
+from stytch_jupyter.config import (
+    MAX_CHECK_GAP_SECONDS,
+    MAX_HEARTBEAT_SECONDS,
+    MIN_HEARTBEAT_SECONDS,
+    Stytch,
+)
+from stytch_jupyter.session.heartbeat import Conditions, plan_next_check
 from tests.support.shells import run
 
 
@@ -20,7 +26,7 @@ from tests.support.shells import run
         ("Stytch.timeout = 0", "timeout must be"),
         ("Stytch.heartbeat_interval = 0.01", "heartbeat_interval must be"),
         ("Stytch.heartbeat_interval = float('inf')", "heartbeat_interval must be"),
-        ("Stytch.heartbeat_interval = 100000", "heartbeat_interval must be"),
+        ("Stytch.heartbeat_interval = 10**6", "heartbeat_interval must be"),
     ],
 )
 def test_out_of_bounds_settings_are_refused_and_change_nothing(
@@ -38,8 +44,17 @@ def test_out_of_bounds_settings_are_refused_and_change_nothing(
 def test_the_bounds_themselves_are_accepted() -> None:
     config = Stytch(heartbeat_interval=MIN_HEARTBEAT_SECONDS)
     config.heartbeat_interval = MAX_HEARTBEAT_SECONDS
-    assert MAX_HEARTBEAT_SECONDS <= 15 * 60
     config.timeout = 300
+
+
+@pytest.mark.parametrize("failures, retry_after", [(0, None), (3, 100000.0), (3, 899.0)])
+def test_no_wait_is_longer_than_fifteen_minutes(failures: int, retry_after: float | None) -> None:
+    assert MAX_CHECK_GAP_SECONDS <= 15 * 60
+    conditions = Conditions(
+        status="signed_in", interval=MAX_HEARTBEAT_SECONDS, auto_extend=False, expires_in=1e9
+    )
+    plan = plan_next_check(conditions, failures, retry_after, rand=lambda: 1.0)
+    assert plan.delay is not None and plan.delay <= MAX_CHECK_GAP_SECONDS
 
 
 def test_a_refused_api_url_keeps_the_one_from_the_environment(ip: Any, emulator: Any) -> None:

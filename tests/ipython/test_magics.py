@@ -108,11 +108,34 @@ def assert_secrets_nowhere(ip: Any, captured: Any, secrets: dict[str, str]) -> N
 # ---- help, status, usage errors ---------------------------------------------------------------
 
 
+def test_help_text_reads_as_text(ip: Any, stytch: NotebookStytch) -> None:
+    """%stytch? shows the docstring as it is: no reST markup, no undefined placeholder."""
+    doc = ip.find_line_magic("stytch").__doc__
+    assert "``" not in doc
+    assert "D, a duration:" in doc and "extend it to D" not in doc
+
+
+def test_a_refused_duration_says_what_to_do(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    sign_in(ip, emulator, prompts)
+    emulator.add_fault(
+        path_prefix="/sdk/v1/sessions/authenticate",
+        status=400,
+        error_type="invalid_session_duration",
+    )
+    capsys.readouterr()
+    result = run(ip, "%stytch authenticate --duration 2h")
+    shown = error_line(result, capsys.readouterr(), StytchCommandError)
+    assert "does not allow 120-minute sessions" in shown and "Stytch dashboard" in shown
+    assert "%config Stytch.session_duration_minutes = 5" in shown
+
+
 def test_docstring_lists_every_subcommand(ip: Any, stytch: NotebookStytch, capsys: Any) -> None:
     doc = ip.find_line_magic("stytch").__doc__
     for usage in (
         "status",
-        "authenticate [--duration 30m]",
+        "authenticate [--duration D]",
         "revoke [--force]",
         "update",
         "login otp --email E",
@@ -744,6 +767,7 @@ def test_widget_is_returned_for_display(
     widget = result.result
     try:
         assert isinstance(widget, SessionWidget)
+        assert widget.state["status"] == f"Signed in as {EMAIL}"
         assert widget.state["kind"] == "signed-in"  # the page renders stytch-signed-in from it
     finally:
         widget.close()

@@ -466,3 +466,83 @@ def test_a_plan_moment_is_in_utc() -> None:
     session.heartbeat.publish_schedule()
     _, at = session.last
     assert at is not None and at.utcoffset() == timedelta(0)
+
+
+# ---- the loop's own life: what the user cannot see until it goes wrong -------------------------
+
+
+def _heartbeat_tasks() -> list[asyncio.Task[object]]:
+    return [t for t in asyncio.all_tasks() if t.get_name() == "stytch-heartbeat"]
+
+
+def test_the_task_is_named_and_ends_when_stopped() -> None:
+    session = Session()
+
+    async def main() -> None:
+        session.heartbeat.start()
+        (task,) = _heartbeat_tasks()
+        await asyncio.sleep(0)  # it is waiting for its plan
+        session.heartbeat.stop()
+        await asyncio.wait([task], timeout=5)
+        assert task.cancelled()
+
+    run(main)
+
+
+def test_a_signed_out_heartbeat_keeps_running_and_checks_after_a_sign_in() -> None:
+    session = Session(status="signed_out", interval=0.01)
+
+    async def main() -> None:
+        session.heartbeat.start()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert session.heartbeat.running  # idle, not dead
+        session.conditions = dataclasses.replace(session.conditions, status="signed_in")
+        session.heartbeat.wake()
+        await asyncio.wait_for(session.beaten.wait(), timeout=5)
+        session.heartbeat.stop()
+
+    run(main)
+    assert session.beats >= 1
+
+
+def test_beat_now_while_running_moves_the_loop_to_the_new_plan() -> None:
+    session = Session(interval=1000.0)
+
+    async def main() -> None:
+        session.heartbeat.start()
+        await asyncio.sleep(0)  # the loop now waits 1000 s
+        session.conditions = dataclasses.replace(session.conditions, interval=0.01)
+        await session.heartbeat.beat_now()
+        session.beaten.clear()
+        await asyncio.wait_for(session.beaten.wait(), timeout=5)  # the loop's own check
+        session.heartbeat.stop()
+
+    run(main)
+    assert session.beats == 2
+
+
+def test_wake_before_start_does_nothing() -> None:
+    session = Session()
+    session.heartbeat.wake()
+    assert not session.heartbeat.running and session.published == []
+
+
+def test_a_failure_is_logged_as_kept_on_the_package_logger(caplog) -> None:
+    session = Session()
+    session.answers = [StytchNetworkError("the network is down")]
+    with caplog.at_level(logging.INFO, logger="stytch_jupyter"):
+        run(session.heartbeat.check)
+    (record,) = [r for r in caplog.records if "heartbeat" in r.getMessage()]
+    assert record.name == "stytch_jupyter"
+    assert record.getMessage() == (
+        "stytch heartbeat: the network is down (attempt 1; session kept)"
+    )
+
+
+def test_conditions_and_plans_are_values() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        SIGNED_IN.status = "signed_out"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Plan(1.0, "scheduled").delay = 2.0  # type: ignore[misc]
+    assert len({Plan(1.0, "scheduled"), Plan(1.0, "scheduled")}) == 1

@@ -82,7 +82,7 @@ def test_factor_sign_in_lasts_the_configured_duration(make_manager, emulator) ->
 
 
 def test_authenticate_without_duration_only_checks(make_manager, emulator) -> None:
-    manager = make_manager()
+    manager = make_manager(session_duration_minutes=5)
     sign_in(manager, emulator)
     expires = manager.session.expires_at
     opaque = manager.session_token.value
@@ -234,7 +234,7 @@ def test_backoff_doubles_with_jitter_and_honours_retry_after() -> None:
 
 
 def test_next_check_is_at_the_interval_or_the_expiry(make_manager, emulator) -> None:
-    manager = make_manager(heartbeat_interval=900)
+    manager = make_manager(heartbeat_interval=900, session_duration_minutes=5)
     sign_in(manager, emulator)  # 5-minute session
     delay = manager.heartbeat.next_delay()
     assert delay is not None and 290 < delay <= 300
@@ -318,7 +318,7 @@ def test_unreachable_api_keeps_stored_tokens(make_manager, emulator, tmp_path) -
 
 
 def test_expiry_clears_locally_even_with_the_network_down(make_manager, emulator) -> None:
-    manager = make_manager(heartbeat_interval=60)
+    manager = make_manager(heartbeat_interval=60, session_duration_minutes=5)
     sign_in(manager, emulator)  # 5 minutes
     emulator.advance_clock(299)
     manager.sessions.authenticate()  # learns the server's clock: 1 s left

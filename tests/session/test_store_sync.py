@@ -7,8 +7,10 @@ real one made unusable (its key file's folder is a file), not a fake.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -216,7 +218,8 @@ def test_a_poll_that_raises_does_not_stop_polling(shared, caplog) -> None:
 
     asyncio.run(main())
     assert a.changes == [MINE]
-    assert "reading the token store failed" in caplog.text
+    (record,) = [r for r in caplog.records if "reading the token store failed" in r.message]
+    assert record.name == "stytch_jupyter"
 
 
 # ---- choosing and failing stores ----------------------------------------------------------------
@@ -274,3 +277,42 @@ def test_the_sessions_folder_is_tightened_to_0700_on_save(tmp_path: Path) -> Non
     os.chmod(folder, 0o700)
     Kernel(store).sync.write(THEIRS)
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+
+
+def test_what_load_read_is_not_reported_again_by_the_poll(shared) -> None:
+    shared.save(MINE)
+    a = Kernel(shared)
+    assert a.sync.load() == MINE
+    assert a.sync.signature == shared.signature()
+    a.sync.poll()
+    assert a.changes == []
+
+
+def test_a_skipped_write_says_why_at_debug_level(shared, caplog) -> None:
+    shared.save(THEIRS)
+    with caplog.at_level(logging.DEBUG, logger="stytch_jupyter"):
+        Kernel(shared).sync.write(None, replacing=MINE.opaque)
+    (record,) = caplog.records
+    assert record.name == "stytch_jupyter" and "moved on in another process" in record.message
+
+
+def test_polling_restarted_right_after_a_stop_polls_again(shared) -> None:
+    a, b = Kernel(shared), Kernel(shared)
+    a.sync.poll_interval = 0.01
+
+    async def main() -> None:
+        a.sync.start_polling()
+        assert [t.get_name() for t in asyncio.all_tasks()].count("stytch-store-watch") == 1
+        a.sync.stop_polling()
+        a.sync.start_polling()  # before the cancelled task has even ended
+        b.sync.write(THEIRS)
+        await asyncio.wait_for(_until(lambda: bool(a.changes)), timeout=5)
+        a.sync.stop_polling()
+
+    asyncio.run(main())
+    assert a.changes == [THEIRS]
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    while not predicate():
+        await asyncio.sleep(0.01)

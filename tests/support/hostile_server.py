@@ -13,6 +13,7 @@ Replies it can give (each a function of the request handler):
 - ``trickle``: a valid status line, then the body one byte every ``every`` seconds;
 - ``huge``: a body of ``size`` bytes, streamed; ``server.sent`` says how much got out before the
   client hung up;
+- ``hang``: no answer at all, for as long as the server runs;
 - ``rewrite``: the upstream's real answer with its JSON changed by a function (a clock in 2999).
 """
 
@@ -199,6 +200,15 @@ def huge(size: int, chunk: int = 64 * 1024, declare_length: bool = True) -> Repl
         if not declare_length:
             handler.wfile.write(b"0\r\n\r\n")
         handler.wfile.flush()
+
+    return reply
+
+
+def hang() -> Reply:
+    """Never answer (until the server stops): a request that is still in flight."""
+
+    def reply(handler: _Handler) -> None:
+        handler.server.owner.stopping.wait()
 
     return reply
 

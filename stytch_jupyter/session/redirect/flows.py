@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 from ...api.errors import StytchError
 from ...api.models import AuthenticateResponse
+from ...api.secret import Secret
 from ..errors import ConfigurationError, RedirectRefusedError, SessionClosedError
 from .links import FLOW_PARAM, Redirect, parse_redirect, type_name
 from .loopback import LoopbackListener
@@ -326,9 +327,9 @@ class RedirectFlows:
         self._end(flow, "signed_in")
         return response
 
-    def resume(self, text: str) -> AuthenticateResponse:
+    def resume(self, text: str | Secret) -> AuthenticateResponse:
         """Finish a pending flow with a pasted link (or its bare token)."""
-        redirect = parse_redirect(text)
+        redirect = parse_redirect(text.reveal() if isinstance(text, Secret) else text)
         del text  # a verbose traceback would show it: the link carries the token
         return self.complete(redirect)
 
@@ -363,11 +364,14 @@ class RedirectFlows:
             return flow
 
     def _authenticate(self, flow: RedirectFlow, token: str) -> AuthenticateResponse:
-        verifier = flow._pkce.verifier
+        # Secrets from here on: a verbose traceback shows them as Secret(…), not their value.
+        verifier = Secret(flow._pkce.verifier)
         manager = self._manager
         if flow.token_type == "magic_links":
-            return manager.magic_links.authenticate(token, flow._duration, code_verifier=verifier)
-        return manager.oauth.authenticate(token, flow._duration, code_verifier=verifier)
+            return manager.magic_links.authenticate(
+                Secret(token), flow._duration, code_verifier=verifier
+            )
+        return manager.oauth.authenticate(token, flow._duration, code_verifier=verifier.reveal())
 
     # -- ending ------------------------------------------------------------------------------
 
