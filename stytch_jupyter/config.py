@@ -100,8 +100,9 @@ class Stytch(Configurable):
 
     oauth_providers = List(
         Unicode(),
-        default_value=["google", "github", "microsoft"],
-        help="OAuth providers your Stytch project has set up (the widget offers these).",
+        default_value=[],
+        help="OAuth providers your Stytch project has set up, e.g. ['google', 'github']: the "
+        "widget offers a 'Continue with …' button for each (none by default).",
     ).tag(config=True)
 
     redirect_timeout = Float(

@@ -93,7 +93,8 @@ def lab(lab_factory: LabFactory, server: JupyterLabServer) -> Lab:
 
 
 def widget_after(lab: Lab, path: str, setup: str) -> Locator:
-    lab.open_notebook(path, ["%load_ext stytch_jupyter\n" + setup, "stytch.widget()"])
+    setup = "%load_ext stytch_jupyter\n%config Stytch.oauth_providers = ['google']\n" + setup
+    lab.open_notebook(path, [setup, "stytch.widget()"])
     lab.run_cell(0)
     lab.run_cell(1)
     widget = lab.output(1).locator(".stytch-session-widget")

@@ -49,7 +49,9 @@ def test_buttons_only_where_a_redirect_can_come_back(make) -> None:
     names = [(p["id"], p["name"]) for p in widget.state["providers"]]
     assert names == [("google", "Google"), ("github", "GitHub")]
     assert widget.state["paste"] is True and widget.state["relay_origin"] is None
-    _, paste_only = make(redirect_route="paste")
+    _, unconfigured = make(redirect_route="loopback")
+    assert unconfigured.state["providers"] == []  # none unless the project lists them
+    _, paste_only = make(redirect_route="paste", oauth_providers=["google"])
     assert paste_only.state["providers"] == [] and paste_only.state["paste"] is True
     _, relay = make(redirect_route="relay", relay_url="https://relay.example.com/cb.html")
     assert relay.state["relay_origin"] == "https://relay.example.com"
@@ -69,7 +71,7 @@ def test_a_pasted_link_signs_in_and_never_enters_the_state(make, emulator) -> No
 
 
 def test_a_provider_click_starts_a_flow_and_points_the_window_at_it(make, monkeypatch) -> None:
-    stytch, widget = make(redirect_route="loopback")
+    stytch, widget = make(redirect_route="loopback", oauth_providers=["google"])
     sent: list[Any] = []
     # No front end here: record what would go to the page instead of a comm.
     monkeypatch.setattr(widget, "send", lambda content, buffers=None: sent.append(content))

@@ -277,7 +277,11 @@ class RedirectFlows:
         elif flow.route.name == "server":
             assert flow.route.mailbox is not None
             receiver = MailboxReceiver(flow.route.mailbox, flow.id, deliver)
-            receiver.start()
+            try:
+                receiver.start()
+            except OSError as exc:
+                flow.route = Route("paste", f"cannot listen in the server's mailbox ({exc})")
+                return
             flow._receivers.append(receiver)
         if base is not None:
             query = {FLOW_PARAM: flow.id}
