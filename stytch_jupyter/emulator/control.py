@@ -260,12 +260,6 @@ class EmulatorControl:
         )["code"]
         return code
 
-    def last_sms_otp(self, phone_number: str) -> str:
-        """The latest MFA passcode texted to ``phone_number``."""
-        code: str | None = self._last(phone_number, "sms_otp")["code"]
-        assert code is not None
-        return code
-
     def complete_idp(
         self, start_url: str, email: str, *, name: str = "", approve: bool = True
     ) -> str:

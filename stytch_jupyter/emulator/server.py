@@ -313,9 +313,6 @@ class Emulator:
     def totp_code(self, organization: str, member_id: str) -> str:
         return self.control.totp_code(organization, member_id)
 
-    def last_sms_otp(self, phone_number: str) -> str:
-        return self.control.last_sms_otp(phone_number)
-
     def complete_idp(self, start_url: str, email: str, **options: Any) -> str:
         return self.control.complete_idp(start_url, email, **options)
 

@@ -438,7 +438,7 @@ def test_mfa_by_sms_is_sent_by_itself_for_a_member_with_a_phone(b2b, http):
         "member_options": {"mfa_phone_number": "+15555550100", "totp_registration_id": ""},
         "secondary_auth_initiated": "sms_otp",
     }
-    code = b2b.last_sms_otp("+15555550100")
+    code = b2b.last_sms_otp("+15555550100")[1]
     ids = {"organization_id": org["organization_id"], "member_id": member["member_id"]}
     # A resend replaces nothing: both codes work until used; the newest one is used here.
     data(
@@ -449,7 +449,7 @@ def test_mfa_by_sms_is_sent_by_itself_for_a_member_with_a_phone(b2b, http):
             {**ids, "intermediate_session_token": first["intermediate_session_token"]},
         )
     )
-    newer = b2b.last_sms_otp("+15555550100")
+    newer = b2b.last_sms_otp("+15555550100")[1]
     reply = data(
         sdk(
             http,
@@ -848,7 +848,7 @@ def test_project_settings_apply_to_b2b_starts_and_magic_links():
         emu.create_member("acme", EMAIL)
         start = f"/v1/public/sso/start?public_token={emu.public_token}&organization_slug=acme"
         error(http.get(start), 400, "pkce_expected_code_challenge")
-        error(http.get(start + "&pkce_code_challenge=short"), 400, "invalid_code_challenge")
+        error(http.get(start + "&pkce_code_challenge=short"), 400, "invalid_pkce_code_challenge")
         _, challenge = pkce_pair()
         start += f"&pkce_code_challenge={challenge}"
         elsewhere = start + "&login_redirect_url=https://evil.example.net/after-sso"
@@ -981,7 +981,7 @@ def test_issued_names_every_b2b_secret_kind(b2b, http):
     ids = {"organization_id": "vault", "member_id": member["member_id"]}
     ist = first["intermediate_session_token"]
     totp = data(sdk(http, b2b, "totp", {**ids, "intermediate_session_token": ist}))
-    sms = b2b.last_sms_otp("+15555550100")
+    sms = b2b.last_sms_otp("+15555550100")[1]
     done = data(
         sdk(
             http,
@@ -1233,3 +1233,26 @@ def test_non_ascii_secrets_and_credentials_are_refused_not_crashed(b2b, http):
     error(backend, 401, "unauthorized_credentials")
     start = http.get("/v1/b2b/public/oauth/google/start?public_token=pübl&slug=acme")
     error(start, 401, "invalid_public_token")
+
+
+def test_a_totp_code_works_once_and_the_qr_code_is_an_image(b2b, http):
+    org = b2b.create_organization("Acme", "acme")
+    member = b2b.create_member("acme", EMAIL, password=PASSWORD)
+    token = data(
+        sdk(
+            http,
+            b2b,
+            "passwords/authenticate",
+            {"organization_id": "acme", "email_address": EMAIL, "password": PASSWORD},
+        )
+    )["session_token"]
+    ids = {"organization_id": org["organization_id"], "member_id": member["member_id"]}
+    created = data(sdk(http, b2b, "totp", ids, session=token))
+    assert created["qr_code"].startswith("data:image/png;base64,")
+    code = b2b.totp_code("acme", member["member_id"])
+    data(sdk(http, b2b, "totp/authenticate", {**ids, "code": code}, session=token))
+    error(
+        sdk(http, b2b, "totp/authenticate", {**ids, "code": code}, session=token),
+        400,
+        "totp_code_already_authenticated",
+    )
