@@ -260,6 +260,12 @@ class EmulatorControl:
         )["code"]
         return code
 
+    def last_sms_code(self, phone_number: str) -> str:
+        """The latest passcode texted to ``phone_number`` (B2B MFA has no method id)."""
+        code: str | None = self._last(phone_number, "sms_otp")["code"]
+        assert code is not None
+        return code
+
     def complete_idp(
         self, start_url: str, email: str, *, name: str = "", approve: bool = True
     ) -> str:

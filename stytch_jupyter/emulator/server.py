@@ -313,6 +313,9 @@ class Emulator:
     def totp_code(self, organization: str, member_id: str) -> str:
         return self.control.totp_code(organization, member_id)
 
+    def last_sms_code(self, phone_number: str) -> str:
+        return self.control.last_sms_code(phone_number)
+
     def complete_idp(self, start_url: str, email: str, **options: Any) -> str:
         return self.control.complete_idp(start_url, email, **options)
 

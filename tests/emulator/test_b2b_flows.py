@@ -438,7 +438,7 @@ def test_mfa_by_sms_is_sent_by_itself_for_a_member_with_a_phone(b2b, http):
         "member_options": {"mfa_phone_number": "+15555550100", "totp_registration_id": ""},
         "secondary_auth_initiated": "sms_otp",
     }
-    code = b2b.last_sms_otp("+15555550100")[1]
+    code = b2b.last_sms_code("+15555550100")
     ids = {"organization_id": org["organization_id"], "member_id": member["member_id"]}
     # A resend replaces nothing: both codes work until used; the newest one is used here.
     data(
@@ -449,7 +449,7 @@ def test_mfa_by_sms_is_sent_by_itself_for_a_member_with_a_phone(b2b, http):
             {**ids, "intermediate_session_token": first["intermediate_session_token"]},
         )
     )
-    newer = b2b.last_sms_otp("+15555550100")[1]
+    newer = b2b.last_sms_code("+15555550100")
     reply = data(
         sdk(
             http,
@@ -981,7 +981,7 @@ def test_issued_names_every_b2b_secret_kind(b2b, http):
     ids = {"organization_id": "vault", "member_id": member["member_id"]}
     ist = first["intermediate_session_token"]
     totp = data(sdk(http, b2b, "totp", {**ids, "intermediate_session_token": ist}))
-    sms = b2b.last_sms_otp("+15555550100")[1]
+    sms = b2b.last_sms_code("+15555550100")
     done = data(
         sdk(
             http,

@@ -192,7 +192,7 @@ def drive(emu: Emulator, http: httpx.Client) -> None:
     call("otps/sms/send", {**ids, "intermediate_session_token": mfa_ist})
     vault_session = call(
         "otps/sms/authenticate",
-        {**ids, "intermediate_session_token": mfa_ist, "code": emu.last_sms_otp(PHONE)[1]},
+        {**ids, "intermediate_session_token": mfa_ist, "code": emu.last_sms_code(PHONE)},
     )
     totp = call("totp", ids, session=vault_session["session_token"])
     call(
