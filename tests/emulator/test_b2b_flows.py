@@ -1256,3 +1256,21 @@ def test_a_totp_code_works_once_and_the_qr_code_is_an_image(b2b, http):
         400,
         "totp_code_already_authenticated",
     )
+
+
+def test_b2b_state_survives_an_outage_and_faults_reach_b2b_paths():
+    with Emulator(vertical="b2b") as emu:
+        emu.create_organization("Acme", "acme")
+        emu.create_member("acme", EMAIL, password=PASSWORD)
+        body = {"organization_id": "acme", "email_address": EMAIL, "password": PASSWORD}
+        with httpx.Client(base_url=emu.api_url, trust_env=False) as http:
+            token = data(sdk(http, emu, "passwords/authenticate", body))["session_token"]
+        emu.stop()
+        emu.start()
+        with httpx.Client(base_url=emu.api_url, trust_env=False) as http:
+            data(sdk(http, emu, "sessions/authenticate", session=token))
+            emu.add_fault(path_prefix="/sdk/v1/b2b/sessions", status=503, times=1)
+            error(
+                sdk(http, emu, "sessions/authenticate", session=token), 503, "service_unavailable"
+            )
+            data(sdk(http, emu, "sessions/authenticate", session=token))
