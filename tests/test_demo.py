@@ -49,7 +49,8 @@ def test_demo_serves_jupyterlab_on_the_quickstart_with_the_emulator(tmp_path: Pa
             if re.search(rf"http://127\.0\.0\.1:{port}/lab/tree/\S+\?token=", line):
                 url_found.set()
 
-    threading.Thread(target=read, daemon=True).start()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
         assert url_found.wait(90), "JupyterLab never printed its URL:\n" + "".join(lines[-20:])
         output = "".join(lines)
@@ -66,6 +67,10 @@ def test_demo_serves_jupyterlab_on_the_quickstart_with_the_emulator(tmp_path: Pa
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(20)
+        reader.join(10)
+        assert proc.stdout is not None
+        proc.stdout.close()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # the demo's emulator and JupyterLab are gone
         try:
