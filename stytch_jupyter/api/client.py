@@ -415,9 +415,13 @@ class StytchClient:
         login_expiration_minutes: int | None = None,
         signup_expiration_minutes: int | None = None,
         session_token: str | None = None,
+        code_challenge: str | None = None,
     ) -> None:
-        """Email a sign-in (or sign-up) magic link."""
+        """Email a sign-in (or sign-up) magic link; with ``code_challenge``, a PKCE (S256) one
+        that only the matching ``code_verifier`` can redeem."""
         body: dict[str, Any] = {"email": _require_text(email, "email").strip()}
+        if code_challenge is not None:
+            body["code_challenge"] = _require_text(code_challenge, "code_challenge")
         for key, url in (
             ("login_magic_link_url", login_magic_link_url),
             ("signup_magic_link_url", signup_magic_link_url),
@@ -443,15 +447,23 @@ class StytchClient:
         session_duration_minutes: int,
         *,
         session_token: str | None = None,
+        code_verifier: str | Secret | None = None,
     ) -> AuthenticateResponse:
-        """Exchange the token from a magic link's URL for a session."""
+        """Exchange the token from a magic link's URL for a session (``code_verifier``: the
+        PKCE verifier whose challenge the link was sent with)."""
         token = _require_text(reveal(token), "token").strip()
-        body = {
+        body: dict[str, Any] = {
             "token": token,
             "session_duration_minutes": _factor_duration(session_duration_minutes),
         }
+        verifier = None if code_verifier is None else reveal(code_verifier)
+        if verifier is not None:
+            body["code_verifier"] = _require_text(verifier, "code_verifier")
         return await self._authenticate(
-            "magic_links/authenticate", body, _optional_token(session_token), (token,)
+            "magic_links/authenticate",
+            body,
+            _optional_token(session_token),
+            (token, verifier or ""),
         )
 
     async def passwords_authenticate(

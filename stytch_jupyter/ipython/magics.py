@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import getpass
-import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -30,28 +29,14 @@ from .reprs import expiry, status_text
 if TYPE_CHECKING:
     import argparse
 
-    from .magic_link_listener import MagicLinkListener
+    from ..session.redirect import RedirectFlow
     from .stytch_object import NotebookStytch
-
-REMOTE_ENV = "STYTCH_JUPYTER_REMOTE"
-# Set where a browser on the user's machine cannot reach this kernel's 127.0.0.1.
-REMOTE_HINT_ENVS = ("JUPYTERHUB_API_TOKEN", "SSH_CONNECTION", "COLAB_RELEASE_TAG")
-LISTENER_TIMEOUT_SECONDS = 300.0
-LISTENER_HOST = "127.0.0.1"
 
 
 @functools.cache
 def parser() -> MagicArgumentParser:
     # Built on first use, not at import: %load_ext should cost the kernel as little as it can.
     return build_parser()
-
-
-def remote_kernel() -> bool:
-    """Whether a browser on the user's machine likely cannot reach this kernel's loopback."""
-    explicit = os.environ.get(REMOTE_ENV, "").strip().lower()
-    if explicit:
-        return explicit not in ("0", "false", "no")
-    return any(os.environ.get(name) for name in REMOTE_HINT_ENVS)
 
 
 # ---- the magic --------------------------------------------------------------------------------
@@ -77,6 +62,9 @@ class StytchMagics(Magics):
           login otp --email E [--duration D]  email a one-time code, then ask for it
           login magic-link --email E [--paste] [--duration D]
                                               email a sign-in link; opening it signs in here
+          login oauth PROVIDER [--scope S]... [--provider-param K=V]... [--paste]
+                                              sign in with Google, GitHub, … (a redirect)
+          login resume                        paste the address a sign-in redirect opened
           login password --email E [--duration D]
           widget                              a live view of the session
           heartbeat [status|start|stop|now]   the background session check
@@ -170,6 +158,11 @@ class StytchMagics(Magics):
         print(f"Tokens adopted: signed in as {_who(response)}, {self._expiry(response)}.")
 
     def _login(self, args: argparse.Namespace) -> None:
+        if args.method in ("oauth", "resume"):
+            handler = self._login_oauth if args.method == "oauth" else self._login_resume
+            response = handler(args)
+            print(f"Signed in as {_who(response)}, {self._expiry(response)}.")
+            return
         email = args.email.strip()
         if "@" not in email or any(ch.isspace() for ch in email):
             # Not repeated: a code typed after --email would otherwise be printed back.
@@ -202,53 +195,78 @@ class StytchMagics(Magics):
     def _login_magic_link(
         self, email: str, duration: int | None, args: argparse.Namespace
     ) -> AuthenticateResponse:
-        listener = None if args.paste or remote_kernel() else _start_listener()
-        if listener is None:
-            return self._magic_link_by_paste(email, duration)
+        flow = self.manager.redirect.start_magic_link(
+            email, route="paste" if args.paste else None, session_duration_minutes=duration
+        )
+        _say(f"Sent a sign-in link to {email}.")
+        return self._finish_redirect(flow, "it")
+
+    def _login_oauth(self, args: argparse.Namespace) -> AuthenticateResponse:
+        params: dict[str, str] = {}
+        for item in args.provider_param or ():
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise UsageError("%stytch login oauth: --provider-param takes KEY=VALUE")
+            params[key.strip()] = value
+        flow = self.manager.oauth.start(
+            args.provider,
+            scopes=args.scope or (),
+            provider_params=params,
+            route="paste" if args.paste else None,
+            session_duration_minutes=args.duration,
+        )
+        _say(f"Sign in with {args.provider.capitalize()}: open {flow.url}")
+        return self._finish_redirect(flow, "that address")
+
+    def _login_resume(self, args: argparse.Namespace) -> AuthenticateResponse:
+        return self._paste_redirect("resume")
+
+    def _finish_redirect(self, flow: RedirectFlow, what: str) -> AuthenticateResponse:
+        """Wait for the redirect where it can only come out of band; else ask for a paste."""
+        from ..session.redirect import RedirectRefusedError
+
+        if flow.route.name not in ("loopback", "server"):
+            if flow.route.reason.startswith("cannot listen"):
+                print(f"{flow.route.reason.capitalize()}: paste the link instead.", file=sys.stderr)
+            if flow.route.name == "relay":
+                _say("The page it opens shows a code to copy.")
+            return self._paste_redirect(flow.token_type)
         # Wait in the cell rather than sign in in the background: the next cell (or "Run
-        # All") expects to be signed in, the outcome is printed under the command that asked
-        # for it, and the port is open only while the cell visibly runs (Ctrl-C / interrupt
-        # closes it).
-        with listener:
-            url = listener.url
-            self.manager.magic_links.email.login_or_create(
-                email, login_magic_link_url=url, signup_magic_link_url=url
-            )
-            minutes = round(listener.timeout / 60)
-            _say(
-                f"Sent a sign-in link to {email}. Open it in a browser on this machine: this "
-                f"cell waits up to {minutes} min for it (interrupt the kernel to cancel)."
-            )
-            try:
-                token = Secret(listener.wait())
-            except TimeoutError:
-                raise StytchCommandError(
-                    f"nobody opened the sign-in link within {minutes} min: not signed in",
-                    "TimeoutError",
-                ) from None
-            try:
-                response = self.manager.magic_links.authenticate(
-                    token, session_duration_minutes=duration
-                )
-            except StytchError as exc:
-                listener.respond(False, f"Stytch did not accept the link: {reprs.one_line(exc)}")
-                raise
-            listener.respond(True, f"Signed in as {_who(response)}. Return to your notebook.")
-        return response
-
-    def _magic_link_by_paste(self, email: str, duration: int | None) -> AuthenticateResponse:
-        from .magic_link_listener import MagicLinkError, token_from_link
-
-        self.manager.magic_links.email.login_or_create(email)
+        # All") expects to be signed in, and the outcome is printed under the command.
+        where = (
+            "in a browser on this machine"
+            if flow.route.name == "loopback"
+            else "in the browser where this notebook is open"
+        )
+        minutes = max(round(flow.expires_in / 60), 1)
         _say(
-            f"Sent a sign-in link to {email}. Copy the link from the email (or the address it "
-            "opens) and paste it here."
+            f"Open {what} {where}: this cell waits up to {minutes} min (interrupt the kernel "
+            "to stop; then %stytch login resume takes the address it opened)."
         )
         try:
-            token = Secret(token_from_link(_secret("Sign-in link: ").reveal()))
-        except MagicLinkError as exc:
-            raise UsageError(f"%stytch login magic-link: {exc}; not signed in") from None
-        return self.manager.magic_links.authenticate(token, session_duration_minutes=duration)
+            return flow.wait()
+        except KeyboardInterrupt:
+            flow.close_ways_back()  # nothing listens any more; a paste can still finish it
+            raise
+        except TimeoutError:
+            flow.cancel()
+            raise StytchCommandError(
+                f"no redirect came back within {minutes} min: not signed in", "TimeoutError"
+            ) from None
+        except RedirectRefusedError as exc:
+            raise StytchCommandError(str(exc), "RedirectRefusedError") from None
+
+    def _paste_redirect(self, method: str) -> AuthenticateResponse:
+        from ..session.redirect import RedirectError, RedirectRefusedError
+
+        label = method.replace("_", "-").replace("magic-links", "magic-link")
+        text = _secret("Sign-in link: ")
+        try:
+            return self.manager.redirect.resume(text)
+        except RedirectError as exc:
+            raise UsageError(f"%stytch login {label}: {exc}; not signed in") from None
+        except RedirectRefusedError as exc:
+            raise UsageError(f"%stytch login {label}: {exc}") from None
 
     def _widget(self, args: argparse.Namespace) -> Any:
         return self.manager.widget()
@@ -301,21 +319,6 @@ def _secret(prompt: str, strip: bool = True) -> Secret:
     if not value.strip():
         raise UsageError("nothing was entered: nothing changed")
     return value.strip() if strip else value
-
-
-def _start_listener() -> MagicLinkListener | None:
-    from .magic_link_listener import MagicLinkListener
-
-    listener = MagicLinkListener(timeout=LISTENER_TIMEOUT_SECONDS, host=LISTENER_HOST)
-    try:
-        listener.start()
-    except OSError as exc:
-        print(
-            f"Cannot listen on {LISTENER_HOST} ({exc.strerror or exc}): paste the link instead.",
-            file=sys.stderr,
-        )
-        return None
-    return listener
 
 
 @context_matcher(identifier="stytch_jupyter.magic")

@@ -34,6 +34,8 @@ from .heartbeat import Conditions, Heartbeat, HeartbeatControl
 from .keys import TokenStoreError
 from .loop import LoopThread
 from .namespaces import MagicLinks, OTPs, Passwords, Sessions
+from .oauth import OAuth
+from .redirect.flows import RedirectFlows
 from .runner import SignInRequest
 from .states import HEARTBEAT_STATES, STATUSES, HeartbeatState, Status
 from .store_sync import STORE_POLL_SECONDS, StoreSync
@@ -128,6 +130,8 @@ class SessionManager(HasTraits):
         self.otps = OTPs(operations)
         self.magic_links = MagicLinks(operations)
         self.passwords = Passwords(operations)
+        self.redirect = RedirectFlows(self)
+        self.oauth = OAuth(operations, self.redirect)
 
     # ---- lifecycle -------------------------------------------------------------------------
 

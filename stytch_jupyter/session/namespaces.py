@@ -128,13 +128,20 @@ class MagicLinkEmail:
     def __init__(self, operations: SessionOperations) -> None:
         self._ops = operations
 
-    async def _send(self, email: str, login_url: str | None, signup_url: str | None) -> None:
+    async def _send(
+        self,
+        email: str,
+        login_url: str | None,
+        signup_url: str | None,
+        code_challenge: str | None,
+    ) -> None:
         email = _require_text(email, "email")
         await self._ops.client().magic_links_email_login_or_create(
             email,
             login_magic_link_url=login_url,
             signup_magic_link_url=signup_url,
             session_token=self._ops.current_token(),
+            code_challenge=code_challenge,
         )
 
     def login_or_create(
@@ -142,17 +149,27 @@ class MagicLinkEmail:
         email: str,
         login_magic_link_url: str | None = None,
         signup_magic_link_url: str | None = None,
+        *,
+        code_challenge: str | None = None,
     ) -> None:
-        """Email a sign-in link to ``login_magic_link_url`` (the signup URL for new users)."""
-        self._ops.run(self._send(email, login_magic_link_url, signup_magic_link_url))
+        """Email a sign-in link to ``login_magic_link_url`` (the signup URL for new users).
+
+        ``stytch.redirect.start_magic_link(email)`` does this with PKCE and a way back."""
+        self._ops.run(
+            self._send(email, login_magic_link_url, signup_magic_link_url, code_challenge)
+        )
 
     async def login_or_create_async(
         self,
         email: str,
         login_magic_link_url: str | None = None,
         signup_magic_link_url: str | None = None,
+        *,
+        code_challenge: str | None = None,
     ) -> None:
-        await self._ops.run_async(self._send(email, login_magic_link_url, signup_magic_link_url))
+        await self._ops.run_async(
+            self._send(email, login_magic_link_url, signup_magic_link_url, code_challenge)
+        )
 
 
 class MagicLinks:
@@ -160,26 +177,40 @@ class MagicLinks:
         self._ops = operations
         self.email = MagicLinkEmail(operations)
 
-    async def _authenticate(self, token: str | Secret, minutes: int | None) -> AuthenticateResponse:
+    async def _authenticate(
+        self, token: str | Secret, minutes: int | None, code_verifier: str | Secret | None
+    ) -> AuthenticateResponse:
         token = secret_text(token, "the magic link token").strip()
         duration = self._ops.duration(minutes)
         current = self._ops.current_token()
         return await self._ops.sign_in(
-            lambda client: client.magic_links_authenticate(token, duration, session_token=current)
+            lambda client: client.magic_links_authenticate(
+                token, duration, session_token=current, code_verifier=code_verifier
+            )
         )
 
     def authenticate(
-        self, token: str | Secret, session_duration_minutes: int | None = None
+        self,
+        token: str | Secret,
+        session_duration_minutes: int | None = None,
+        *,
+        code_verifier: str | Secret | None = None,
     ) -> AuthenticateResponse:
-        """Sign in with the ``token`` from a magic link (see ``magic_link_token(url)``)."""
+        """Sign in with the ``token`` from a magic link (``code_verifier``: its PKCE verifier)."""
         token = Secret(token) if isinstance(token, str) else token  # before anything can fail
-        return self._ops.run(self._authenticate(token, session_duration_minutes))
+        return self._ops.run(self._authenticate(token, session_duration_minutes, code_verifier))
 
     async def authenticate_async(
-        self, token: str | Secret, session_duration_minutes: int | None = None
+        self,
+        token: str | Secret,
+        session_duration_minutes: int | None = None,
+        *,
+        code_verifier: str | Secret | None = None,
     ) -> AuthenticateResponse:
         token = Secret(token) if isinstance(token, str) else token
-        return await self._ops.run_async(self._authenticate(token, session_duration_minutes))
+        return await self._ops.run_async(
+            self._authenticate(token, session_duration_minutes, code_verifier)
+        )
 
 
 class Passwords:

@@ -1019,6 +1019,10 @@ def read_api_url(process: subprocess.Popen[str]) -> tuple[str, list[str]]:
     return api_url, lines
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(
     "command",
     [
@@ -1030,7 +1034,14 @@ def read_api_url(process: subprocess.Popen[str]) -> tuple[str, list[str]]:
 def test_cli_prints_its_api_url_and_serves(command) -> None:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_proxy")}
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        # A launcher that ignores SIGINT (a background job, some CI runners) passes that on to
+        # its children; Ctrl-C is what this test sends, so the CLI gets the default handling.
+        preexec_fn=_default_sigint,
     )
     try:
         api_url, lines = read_api_url(process)

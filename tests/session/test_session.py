@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -361,9 +360,10 @@ def test_heartbeat_start_stop_and_close_leave_no_thread(make_manager, emulator) 
     manager = make_manager(heartbeat_interval=0.5)
     sign_in(manager, emulator)
     manager.heartbeat.stop()
-    assert manager.heartbeat_state == "stopped"
+    assert manager.heartbeat_state == "stopped" and not manager.heartbeat.running
     emulator.revoke_session(session_token=manager.session_token.value)
-    time.sleep(0.6)  # three intervals: a running heartbeat would have cleared it
+    # No sleep to watch nothing happen: a stopped heartbeat has no task left to check with.
+    assert "stytch-heartbeat" not in manager.run(_task_names())
     assert manager.status == "signed_in"
     manager.heartbeat.start()
     wait_for(lambda: manager.status == "signed_out")
@@ -461,6 +461,10 @@ def test_a_write_landing_during_a_store_read_is_not_missed(make_manager, emulato
 
 async def _run_sync(function: Callable[[], object]) -> None:
     function()
+
+
+async def _task_names() -> list[str]:
+    return [task.get_name() for task in asyncio.all_tasks()]
 
 
 def test_a_closed_manager_refuses_work_instead_of_restarting(make_manager, emulator) -> None:
