@@ -112,6 +112,7 @@ class StoreSync:
         self._task: asyncio.Task[None] | None = None
         self._failing: str | None = None  # the store's last failure, until it works again
         self._worker = StoreWorker()
+        self._opening = 0  # bumped by reopen(): a store opened for older settings is dropped
 
     @property
     def threads(self) -> list[threading.Thread]:
@@ -141,15 +142,16 @@ class StoreSync:
 
     async def open_async(self) -> TokenStore | None:
         """``open``, off the session loop (opening may probe the keyring)."""
-        if self._store is not None or not self._config.public_token:
-            return self._store
         from .store import open_token_store
 
-        ok, value = await self._off_loop(lambda: open_token_store(self._config))
-        if not ok:
-            self._report(value)
-            return None
-        if self._store is None:
+        while self._store is None and self._config.public_token:
+            opening = self._opening
+            ok, value = await self._off_loop(lambda: open_token_store(self._config))
+            if opening != self._opening:
+                continue  # the settings changed while it opened: open what they say now
+            if not ok:
+                self._report(value)
+                return None
             self._store = value
         return self._store
 
@@ -237,6 +239,7 @@ class StoreSync:
         """Forget the open store: the next use opens the one the configuration now names."""
         if self.configurable:
             self._store = None
+            self._opening += 1
 
     def open(self) -> TokenStore | None:
         if self._store is None and self._config.public_token:

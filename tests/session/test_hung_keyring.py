@@ -103,3 +103,43 @@ def test_a_hung_keyring_blocks_no_request_and_is_asked_once(
     assert manager.threads == []
     names = {thread.name for thread in threading.enumerate()}
     assert not names & {"stytch-session", "stytch-store"}, names
+
+
+class SlowProbe(ProbeThenHang):
+    """Answers everything, the probe after a while: opening the store takes that long."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        if username == PROBE_USERNAME:
+            self.release.wait(0.5)
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        return None
+
+
+def test_settings_changed_while_the_store_opens_win(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = SlowProbe()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    monkeypatch.setattr(keys_module, "_hung_backends", set())
+    data = tmp_path / "data"
+    (data / "sessions").mkdir(parents=True)
+    (data / "sessions" / "placeholder.bin").write_bytes(b"")  # so start-up opens the store
+    config = Stytch(
+        api_url=emulator.api_url,
+        public_token=emulator.public_token,
+        token_store="auto",
+        data_dir=str(data),
+        heartbeat_interval=600,
+    )
+    emulator.create_user(EMAIL, password=PASSWORD)
+    try:
+        with SessionManager(config) as manager:
+            config.token_store = "memory"  # while start-up is still opening the auto store
+            manager.passwords.authenticate(EMAIL, PASSWORD)
+            assert manager.store is not None and "memory" in manager.store.description
+        assert sorted(p.name for p in data.rglob("*.bin")) == ["placeholder.bin"]
+    finally:
+        keyring.set_keyring(previous)
