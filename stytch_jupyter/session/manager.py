@@ -100,6 +100,8 @@ class SessionManager(HasTraits):
         )
         self._client: StytchClient | None = None
         self._loop = LoopThread()
+        # The store's worker ends with the loop that feeds it, however the loop is stopped.
+        self._loop.on_exit(self._sync.stop_worker)
         self._heartbeat = Heartbeat(
             conditions=self._heartbeat_conditions,
             beat=self._beat,
@@ -146,7 +148,7 @@ class SessionManager(HasTraits):
         self.config.observe(self._on_config_change)
 
     async def _start(self) -> None:
-        self._load_stored_tokens()
+        await self._load_stored_tokens()
         self._heartbeat.start()
         self._sync.start_polling()
 
@@ -160,6 +162,7 @@ class SessionManager(HasTraits):
             with contextlib.suppress(RuntimeError):
                 self._loop.run(self._shutdown())
         self._loop.stop()
+        self._sync.close()  # after the loop: writes it asked for are done first
         self.set_trait("closed", True)
 
     async def _shutdown(self) -> None:
@@ -180,7 +183,8 @@ class SessionManager(HasTraits):
     def threads(self) -> list[threading.Thread]:
         """This manager's live threads (none once it is closed)."""
         thread = self._loop.thread
-        return [thread] if thread is not None and thread.is_alive() else []
+        alive = [thread] if thread is not None and thread.is_alive() else []
+        return alive + self._sync.threads
 
     def _notify_observers(self, event: Any) -> None:
         # Observers run on the session thread, where nobody would see an exception: one that
@@ -299,8 +303,8 @@ class SessionManager(HasTraits):
             logger.warning("stytch: %s", exc)
         self._note_error(exc)
 
-    def _load_stored_tokens(self) -> None:
-        tokens = self._sync.load()
+    async def _load_stored_tokens(self) -> None:
+        tokens = await self._sync.load_async()
         if tokens is not None:
             self._adopt_unconfirmed(tokens)
         elif self.status == "unconfirmed" and self.session_token is None:
@@ -323,18 +327,22 @@ class SessionManager(HasTraits):
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
 
-    def _apply(self, outcome: Authenticated, generation: int | None) -> bool:
+    async def _apply(self, outcome: Authenticated, generation: int | None) -> bool:
         """Take an authenticate outcome as the new state, unless the session moved on."""
+        if generation is not None and generation != self._generation:
+            logger.debug("stytch: dropped a response for a session replaced in flight")
+            return False
+        previous = self.session_token.value if self.session_token else None
+        tokens = outcome.tokens
+        same_session = previous == tokens.opaque
+        # A new session is stored before anyone hears of it (the write runs off the loop, so
+        # requests and the heartbeat go on meanwhile). A check of the same session only brings
+        # a fresh JWT: that write follows the news, off the waiting caller's path.
+        stored = same_session or await self._sync.write_async(tokens)
         with self._lock:
             if generation is not None and generation != self._generation:
                 logger.debug("stytch: dropped a response for a session replaced in flight")
                 return False
-            previous = self.session_token.value if self.session_token else None
-            tokens = outcome.tokens
-            same_session = previous == tokens.opaque
-            # A new session is stored before anyone hears of it. A check of the same session
-            # only brings a fresh JWT: that write follows the news, off the waiting caller's path.
-            stored = same_session or self._sync.write(tokens)
             self._learn_server_clock(outcome.session)
             with self.hold_trait_notifications():
                 if not same_session:
@@ -350,30 +358,41 @@ class SessionManager(HasTraits):
                     self.set_trait("last_error", "")
             generation = self._generation
         if same_session:
-            asyncio.get_running_loop().call_soon(self._store_jwt, tokens, generation)
+            self._background(self._store_jwt(tokens, generation))
         self._arm_expiry()
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
         self._announce()
         return True
 
-    def _store_jwt(self, tokens: SessionTokens, generation: int) -> None:
-        with self._lock:
-            if generation == self._generation:  # not if a sign-out or new session came first
-                self._sync.write(tokens, replacing=tokens.opaque)
+    async def _store_jwt(self, tokens: SessionTokens, generation: int) -> None:
+        if generation == self._generation:  # not if a sign-out or new session came first
+            await self._sync.write_async(tokens, replacing=tokens.opaque)
 
-    def _clear(self, reason: str, *, write_store: bool = True) -> None:
-        with self._lock:
-            if write_store and self.session_token is not None:
-                self._sync.write(None, replacing=self.session_token.value)
-            with self.hold_trait_notifications():
-                self._generation += 1
-                self._held = None
-                self._set_objects(None)
-                self.set_trait("session_token", None)
-                self.set_trait("session_jwt", None)
-                self._set_status("signed_out")
-                self.set_trait("signed_out_reason", reason)
+    def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro`` as a task of the session loop, held until it is done."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._callback_tasks.add(task)
+        task.add_done_callback(self._callback_tasks.discard)
+
+    async def _sign_out(self, reason: str) -> None:
+        """Forget the held session: in the store first (off the loop), then here."""
+        token, generation = self.session_token, self._generation
+        if token is not None:
+            await self._sync.write_async(None, replacing=token.value)
+        if generation == self._generation:  # not over a session that arrived meanwhile
+            self._clear(reason)
+
+    def _clear(self, reason: str) -> None:
+        """The state change of a sign-out; the store is the caller's (see ``_sign_out``)."""
+        with self._lock, self.hold_trait_notifications():
+            self._generation += 1
+            self._held = None
+            self._set_objects(None)
+            self.set_trait("session_token", None)
+            self.set_trait("session_jwt", None)
+            self._set_status("signed_out")
+            self.set_trait("signed_out_reason", reason)
         logger.info("stytch: signed out (%s)", reason)
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
@@ -423,7 +442,7 @@ class SessionManager(HasTraits):
         if expires_in is not None and expires_in > 0:
             self._arm_expiry()  # the server's clock, as learned since, says not yet
         else:
-            self._clear("session expired")
+            self._background(self._sign_out("session expired"))
 
     def _note_error(self, exc: BaseException) -> None:
         self.set_trait("last_error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
@@ -477,7 +496,7 @@ class SessionManager(HasTraits):
         mine = self.session_token.value if self.session_token else None
         if tokens is None:
             if mine is not None:
-                self._clear("signed out in another process", write_store=False)
+                self._clear("signed out in another process")
         elif tokens.opaque == mine:
             # Another kernel's heartbeat refreshed the JWT of the same session: no request needed.
             self.set_trait("session_jwt", tokens.session_jwt)
@@ -517,16 +536,16 @@ class SessionManager(HasTraits):
             # under the old public token) and load the new project's.
             self._sync.reopen()
             if not self.signed_out:
-                self._clear("the public token changed", write_store=False)
-            self._load_stored_tokens()
+                self._clear("the public token changed")
+            await self._load_stored_tokens()
         elif name in ("token_store", "data_dir") and self._sync.configurable:
             # The same project in another place: the session moves along, it is not lost.
             self._sync.reopen()
             tokens = self._held_tokens()
             if tokens is not None:
-                self._sync.write(tokens)
+                await self._sync.write_async(tokens)
             else:
-                self._load_stored_tokens()
+                await self._load_stored_tokens()
 
     def _held_tokens(self) -> SessionTokens | None:
         if self.session_token is None or self.session_jwt is None:
@@ -552,15 +571,17 @@ class SessionManager(HasTraits):
             response = await self.vertical.authenticate(client, token, session_duration_minutes)
         except StytchAPIError as exc:
             if exc.unrecoverable and generation == self._generation:
-                self._clear(f"ended by Stytch: {exc.error_type}")
+                await self._sign_out(f"ended by Stytch: {exc.error_type}")
             raise
-        self._apply(self.vertical.interpret(response), generation)
+        await self._apply(self.vertical.interpret(response), generation)
         return response
 
     async def _beat(self) -> None:
+        if self.session_token is None:
+            return  # nothing held (yet): the stored session is still being read
         expires_in = self._expires_in()
         if expires_in is not None and expires_in <= 0:
-            self._clear("session expired")
+            await self._sign_out("session expired")
             return
         extend = self.config.auto_extend and self.signed_in
         await self._authenticate(self.config.session_duration_minutes if extend else None)
@@ -572,26 +593,29 @@ class SessionManager(HasTraits):
             await self.vertical.revoke(self._client_or_raise(), token)
         except StytchAPIError as exc:
             if (force_clear or exc.unrecoverable) and generation == self._generation:
-                self._clear("revoked" if force_clear else f"ended by Stytch: {exc.error_type}")
+                await self._sign_out(
+                    "revoked" if force_clear else f"ended by Stytch: {exc.error_type}"
+                )
             raise
         except Exception:
             if force_clear and generation == self._generation:
-                self._clear("revoked locally (force_clear)")
+                await self._sign_out("revoked locally (force_clear)")
             raise
         if generation == self._generation:
-            self._clear("revoked")
+            await self._sign_out("revoked")
 
     async def _adopt(self, tokens: SessionTokens) -> Any:
         # Checked before anything is stored or replaced: tokens Stytch refuses (a typo, a
         # revoked session) or cannot confirm (offline) leave the held session as it was, here
         # and in every kernel. What is stored is what the server sent back.
         response = await self.vertical.authenticate(self._client_or_raise(), tokens.opaque, None)
-        self._apply(self.vertical.interpret(response), None)
+        await self._apply(self.vertical.interpret(response), None)
         return response
 
     async def _sign_in(self, request: SignInRequest) -> Any:
         response = await request(self._client_or_raise())
-        self._apply(self.vertical.interpret(response), None)  # an explicit sign-in always wins
+        # An explicit sign-in always wins (no generation to check).
+        await self._apply(self.vertical.interpret(response), None)
         return response
 
     def _duration(self, minutes: int | None) -> int:
