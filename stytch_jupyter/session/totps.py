@@ -55,6 +55,28 @@ class RecoveryCodes:
         raise TypeError("recovery codes are not pickled (they would be written out whole)")
 
 
+class QRCodeImage:
+    """A PNG that IPython displays (``_repr_png_``), asked for by name; its repr is hidden.
+
+    Plain Python, so the session layer needs nothing of IPython."""
+
+    __slots__ = ("_png",)
+
+    def __init__(self, png: bytes) -> None:
+        self._png = png
+
+    def _repr_png_(self) -> bytes:
+        return self._png
+
+    def __repr__(self) -> str:
+        return "QRCodeImage(<hidden: it encodes a TOTP secret>)"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a QR code of a TOTP secret is not pickled")
+
+
 class TOTPEnrollment:
     """A new authenticator registration: scan ``qr_code_image()`` (or type ``reveal_secret()``)
     into the app, keep ``reveal_recovery_codes()`` somewhere safe, then ``totps.authenticate``
@@ -93,12 +115,10 @@ class TOTPEnrollment:
         except (binascii.Error, ValueError):
             raise ValueError("the QR code's data URL is not valid base64") from None
 
-    def qr_code_image(self) -> Any:
-        """An ``IPython.display.Image`` of the QR code, for a cell to show (the last line of a
-        cell, or ``display(...)``). The output then holds the secret: clear it afterwards."""
-        from IPython.display import Image  # here, not at import: the session layer runs without
-
-        return Image(data=self.qr_code_png(), format="png")
+    def qr_code_image(self) -> QRCodeImage:
+        """The QR code as an image a notebook shows (the last line of a cell, or
+        ``display(...)``). The output then holds the secret: clear it afterwards."""
+        return QRCodeImage(self.qr_code_png())
 
     def __repr__(self) -> str:
         return (

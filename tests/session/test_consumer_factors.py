@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from IPython.display import Image
+from IPython.core.formatters import DisplayFormatter
 
 from stytch_jupyter.api.errors import StytchAPIError
 from stytch_jupyter.api.models import SessionToken
@@ -266,7 +266,11 @@ def test_totp_enrollment_hides_its_secrets_until_asked(make_manager, emu) -> Non
     assert not hasattr(enrollment, "__dict__")  # vars() has nothing to show
     assert enrollment.qr_code_png().startswith(b"\x89PNG")
     image = enrollment.qr_code_image()
-    assert isinstance(image, Image) and image.data == enrollment.qr_code_png()
+    shown_as, _ = DisplayFormatter().format(image)  # what a cell's last line would show
+    assert shown_as["image/png"] == enrollment.qr_code_png()
+    assert (
+        secret not in repr(image) and "image/png" not in DisplayFormatter().format(repr(image))[0]
+    )
     with pytest.raises(TypeError):
         pickle.dumps(enrollment)
     [listed] = manager.totps.recovery_codes()
