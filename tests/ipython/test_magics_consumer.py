@@ -234,3 +234,13 @@ def test_password_strength_prints_stytchs_feedback(
     assert strong.out.startswith("Stytch would accept this password")
     assert prompts.asked == ["Password to check: "] * 2
     assert_secrets_nowhere(ip, strong, {"strong": STRONGER})
+
+
+def test_completion_offers_the_new_subcommands() -> None:
+    from stytch_jupyter.ipython.arguments import complete
+    from stytch_jupyter.ipython.magics import parser
+
+    assert complete(parser(), ["password"], "") == ["reset", "strength"]
+    assert {"sms", "totp"} <= set(complete(parser(), ["login"], ""))
+    assert complete(parser(), ["login", "sms"], "--") == ["--help", "--phone", "--duration"]
+    assert "--recovery" in complete(parser(), ["login", "totp"], "--")
