@@ -60,6 +60,11 @@ def test_demo_serves_jupyterlab_on_the_quickstart_with_the_emulator(tmp_path: Pa
         emulator = re.search(r"Stytch emulator: (http://127\.0\.0\.1:\d+)", output)
         assert emulator is not None
         assert httpx.get(f"{emulator.group(1)}/emulator/v1/outbox").json() == {"messages": []}
+        # The banner says where the mailbox is, and that address is the emulator's mailbox.
+        mailbox = re.search(r"^Mailbox: +(http://127\.0\.0\.1:\d+/) ", output, re.MULTILINE)
+        assert mailbox is not None and mailbox.group(1) == emulator.group(1) + "/"
+        page = httpx.get(mailbox.group(1), timeout=30)
+        assert page.status_code == 200 and page.headers["x-stytch-emulator-mailbox"] == "/"
         assert (tmp_path / "work" / "quickstart.ipynb").exists()
     finally:
         proc.terminate()

@@ -39,6 +39,8 @@ from .redirect.flows import RedirectFlows
 from .runner import SignInRequest
 from .states import HEARTBEAT_STATES, STATUSES, HeartbeatState, Status
 from .store_sync import STORE_POLL_SECONDS, StoreSync
+from .totps import TOTPs
+from .users import Users
 
 if TYPE_CHECKING:
     from ..api.client import StytchClient
@@ -130,6 +132,8 @@ class SessionManager(HasTraits):
         self.otps = OTPs(operations)
         self.magic_links = MagicLinks(operations)
         self.passwords = Passwords(operations)
+        self.totps = TOTPs(operations)
+        self.users = Users(operations)
         self.redirect = RedirectFlows(self)
         self.oauth = OAuth(operations, self.redirect)
 
@@ -636,6 +640,13 @@ class SessionManager(HasTraits):
     def signed_out(self) -> bool:
         """No session held, not even an unconfirmed one."""
         return self.status == "signed_out"
+
+    @property
+    def mailbox_url(self) -> str | None:
+        """The emulator's mailbox page (where its "sent" codes and links show), once a reply has
+        come from a stytch-jupyter emulator; None with real Stytch, or before any request."""
+        client = self._client
+        return client.mailbox_url if client is not None else None
 
     @property
     def store(self) -> TokenStore | None:
