@@ -20,7 +20,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..api.models import SessionTokens
 from .keys import TokenStoreError
@@ -169,7 +169,8 @@ class StoreSync:
         if not ok:
             self._report(value)
             return None
-        self._signature, tokens = value
+        signature, tokens = cast("tuple[Hashable | None, SessionTokens | None]", value)
+        self._signature = signature
         return tokens
 
     async def write_async(
