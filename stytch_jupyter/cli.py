@@ -34,6 +34,9 @@ SUBCOMMANDS = {
         "demo",
         ("starlette", "uvicorn", "jwt", "nbclient", "nbformat", "jupyterlab"),
     ),
+    "relay-page": Subcommand(
+        "stytch_jupyter.relay_cli", "write the sign-in relay page to host", None, "", ()
+    ),
 }
 
 

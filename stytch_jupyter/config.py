@@ -11,12 +11,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, default, validate
+from traitlets import Bool, Enum, Float, Int, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 from .api.limits import MAX_RETRY_AFTER_SECONDS
 from .api.models import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
-from .api.urls import api_url_for, check_api_url
+from .api.urls import api_url_for, check_api_url, is_loopback
 
 # Bounds a setting must keep (the README's configuration table repeats them). Whatever the
 # interval, the heartbeat checks at least every MAX_CHECK_GAP_SECONDS, which is also the ceiling
@@ -85,6 +85,30 @@ class Stytch(Configurable):
         for name in _ENV_DEFAULTS:
             getattr(self, name)
 
+    redirect_route = Enum(
+        ["auto", "loopback", "server", "relay", "paste"],
+        default_value="auto",
+        help="How a magic link's or OAuth redirect comes back to the kernel: auto (loopback "
+        "when the kernel is local, else the Jupyter server's callback, else the relay page, "
+        "else paste), or one of them.",
+    ).tag(config=True)
+
+    relay_url = Unicode(
+        help="The HTTPS address where you host the relay page (stytch-jupyter relay-page): "
+        "the redirect URL for kernels no other way back reaches."
+    ).tag(config=True)
+
+    oauth_providers = List(
+        Unicode(),
+        default_value=[],
+        help="OAuth providers your Stytch project has set up, e.g. ['google', 'github']: the "
+        "widget offers a 'Continue with …' button for each (none by default).",
+    ).tag(config=True)
+
+    redirect_timeout = Float(
+        600.0, help="Seconds a magic link or OAuth sign-in waits for its redirect."
+    ).tag(config=True)
+
     @default("public_token")
     def _default_public_token(self) -> str:
         return os.environ.get("STYTCH_PUBLIC_TOKEN", "")
@@ -120,6 +144,22 @@ class Stytch(Configurable):
             raise TraitError(
                 f"session_duration_minutes must be {MIN_SESSION_MINUTES} … "
                 f"{MAX_SESSION_MINUTES}, got {value}"
+            )
+        return value
+
+    @validate("relay_url")
+    def _check_relay_url(self, proposal: Any) -> str:
+        value = str(proposal["value"]).strip()
+        if value and not (value.startswith("https://") or _loopback_http(value)):
+            raise TraitError("relay_url must be an https:// address (http only on loopback)")
+        return value
+
+    @validate("redirect_timeout")
+    def _check_redirect_timeout(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if not 0 < value <= 86400:  # also refuses nan and inf
+            raise TraitError(
+                f"redirect_timeout must be more than 0 and at most a day, got {value:g}"
             )
         return value
 
@@ -160,3 +200,10 @@ class Stytch(Configurable):
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()
+
+
+def _loopback_http(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme == "http" and is_loopback(parts.hostname or "")

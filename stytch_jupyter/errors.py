@@ -8,10 +8,13 @@
     ├── StytchResponseError       an answer that is not what Stytch sends
     ├── InvalidDurationError      a session duration Stytch would refuse (also a ValueError)
     ├── ConfigurationError        a setting the call needs is missing or unusable
+    │   └── RedirectRouteError    the redirect route asked for cannot work here
     ├── NotSignedInError          the call needs a session and there is none
     ├── SessionClosedError        the session object was closed (``%unload_ext``, ``close()``)
     ├── TokenStoreError           the token store or its key cannot be used
     ├── MagicLinkError            what was pasted is not a magic link (also a ValueError)
+    ├── RedirectError             what came back or was pasted is no sign-in redirect (ValueError)
+    ├── RedirectRefusedError      a token for no pending flow, a replay, wrong type (ValueError)
     └── StytchCommandError        a ``%stytch`` subcommand failed (shown as one line)
 
 Each layer defines its own (``api/errors.py``, ``session/errors.py``, ``session/keys.py``, and
@@ -29,7 +32,14 @@ from .api.errors import (
     StytchResponseError,
     StytchTimeoutError,
 )
-from .session.errors import ConfigurationError, NotSignedInError, SessionClosedError
+from .session.errors import (
+    ConfigurationError,
+    NotSignedInError,
+    RedirectError,
+    RedirectRefusedError,
+    RedirectRouteError,
+    SessionClosedError,
+)
 from .session.keys import TokenStoreError
 
 
@@ -57,6 +67,9 @@ __all__ = [
     "InvalidDurationError",
     "MagicLinkError",
     "NotSignedInError",
+    "RedirectError",
+    "RedirectRefusedError",
+    "RedirectRouteError",
     "SessionClosedError",
     "StytchAPIError",
     "StytchCommandError",

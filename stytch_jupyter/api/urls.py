@@ -6,7 +6,8 @@ No httpx here, so ``config.py`` can share these without loading the HTTP stack.
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
+from collections.abc import Iterable, Mapping
+from urllib.parse import urlencode, urlsplit
 
 TEST_API_URL = "https://test.stytch.com"
 LIVE_API_URL = "https://api.stytch.com"
@@ -46,3 +47,35 @@ def check_api_url(api_url: str) -> str:
             "use https (http is allowed only for loopback hosts)"
         )
     return api_url.strip().rstrip("/")
+
+
+def oauth_start_url(
+    api_url: str,
+    public_token: str,
+    provider: str,
+    *,
+    code_challenge: str,
+    login_redirect_url: str | None = None,
+    signup_redirect_url: str | None = None,
+    custom_scopes: Iterable[str] = (),
+    provider_params: Mapping[str, str] | None = None,
+) -> str:
+    """The browser address that starts an OAuth sign-in (``/v1/public/oauth/{provider}/start``).
+
+    Built as Stytch's client SDKs build it: scopes space-joined, each provider parameter as
+    ``provider_{key}``. It carries the PKCE challenge, never the verifier.
+    """
+    if not provider.isascii() or not provider.isalnum():
+        raise ValueError("an OAuth provider is a plain name such as 'google'")
+    query: dict[str, str] = {"public_token": public_token, "code_challenge": code_challenge}
+    if login_redirect_url:
+        query["login_redirect_url"] = login_redirect_url
+    if signup_redirect_url:
+        query["signup_redirect_url"] = signup_redirect_url
+    scopes = [scope.strip() for scope in custom_scopes if scope.strip()]
+    if scopes:
+        query["custom_scopes"] = " ".join(scopes)
+    for key, value in (provider_params or {}).items():
+        query[f"provider_{key}"] = value
+    base = check_api_url(api_url)
+    return f"{base}/v1/public/oauth/{provider.lower()}/start?{urlencode(query)}"

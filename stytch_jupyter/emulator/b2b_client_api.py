@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -38,6 +37,7 @@ from .errors import EmulatorError, new_request_id
 from .models import same_secret
 from .project import ProjectSettings
 from .state import Client
+from .totp import provisioning_uri, qr_code_data_url
 from .wire import Body, basic_credentials, client_of, read_body
 
 
@@ -422,7 +422,7 @@ def b2b_handlers(b2b: B2BState, settings: ProjectSettings) -> dict[str, Handler]
             "member_id": member.member_id,
             "totp_registration_id": totp.totp_registration_id,
             "secret": totp.secret,
-            "qr_code": _qr_placeholder(org.organization_name, member.email_address, totp.secret),
+            "qr_code": qr_code_data_url(provisioning_uri(totp.secret, member.email_address)),
             "recovery_codes": list(totp.recovery_codes),
             "member": member.to_json(),
             "organization": org.to_json(),
@@ -484,12 +484,6 @@ def b2b_handlers(b2b: B2BState, settings: ProjectSettings) -> dict[str, Handler]
 # UNVERIFIED: the capitalisation of provider_type (STYTCH_API_NEXT.md §8); "Google" here.
 def _provider_type(provider: str) -> str:
     return provider.capitalize()
-
-
-def _qr_placeholder(issuer: str, account: str, secret: str) -> str:
-    """Not a QR image (the emulator draws none): the otpauth URI an app scans, as a data URI."""
-    uri = f"otpauth://totp/{quote(issuer)}:{quote(account)}?secret={secret}&issuer={quote(issuer)}"
-    return "data:text/plain," + quote(uri, safe="")
 
 
 def b2b_client_routes(b2b: B2BState, public_token: str, settings: ProjectSettings) -> list[Route]:

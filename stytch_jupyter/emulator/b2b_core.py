@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import re
 import secrets
-import struct
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import jwt
 
 from . import b2b_errors as e
+from . import totp
 from .b2b_models import (
     ALL_ALLOWED,
     AUTH_METHODS,
@@ -77,11 +76,6 @@ AUTO_SEND_SMS_WHEN_DEFAULT = True
 IDP_TOKEN_MINUTES = 10
 # UNVERIFIED: sessions/exchange leaves the session it came from alive.
 EXCHANGE_REVOKES_SOURCE = False
-# RFC 6238 as authenticator apps use it; one step either side is accepted for clock drift.
-TOTP_STEP_SECONDS = 30
-TOTP_DIGITS = 6
-TOTP_WINDOW = 1
-RECOVERY_CODE_COUNT = 10
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._~-]{1,127}$")
 PHONE_NUMBER = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -116,16 +110,6 @@ def with_query(url: str, extra: dict[str, str]) -> str:
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in extra]
     return urlunsplit(parts._replace(query=urlencode([*query, *extra.items()])))
-
-
-def totp_code(secret: str, moment: datetime) -> str:
-    """The RFC 6238 code of a base32 ``secret`` at ``moment``."""
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    counter = int(moment.timestamp()) // TOTP_STEP_SECONDS
-    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
-    return f"{value % 10**TOTP_DIGITS:0{TOTP_DIGITS}d}"
 
 
 def pkce_matches(challenge: str, verifier: str | None) -> bool:
@@ -884,10 +868,7 @@ class B2BCore:
         )
 
     def _new_totp(self, member: Member) -> Totp:
-        secret = base64.b32encode(secrets.token_bytes(20)).decode("ascii").rstrip("=")
-        codes = [
-            "-".join(secrets.token_hex(2) for _ in range(3)) for _ in range(RECOVERY_CODE_COUNT)
-        ]
+        secret, codes = totp.new_secret(), totp.recovery_codes()
         registration = Totp(self._new_id("member-totp"), secret, codes)
         member.totp = registration
         self.core.record("totp_secrets", secret)

@@ -5,16 +5,12 @@ Each step needs the member's intermediate session token, or a live session of th
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from . import b2b_errors as e
+from . import errors, totp
 from .b2b_core import (
     PHONE_NUMBER,
-    TOTP_STEP_SECONDS,
-    TOTP_WINDOW,
     B2BCore,
     Outcome,
-    totp_code,
 )
 from .b2b_models import (
     B2BFactor,
@@ -189,7 +185,7 @@ class MfaFactors(B2BCore):
             member = self.member(organization, member_id)
             if member.totp is None:
                 raise EmulatorError(404, e.TOTP_NOT_FOUND, "The member has no TOTP registration.")
-            code = totp_code(member.totp.secret, self._now())
+            code = totp.code_at(member.totp.secret, totp.step_of(self._now()))
             self.core.record("mfa_codes", code)
             return code
 
@@ -212,13 +208,16 @@ class MfaFactors(B2BCore):
             if member.totp is None:
                 raise EmulatorError(404, e.TOTP_NOT_FOUND, "The member has no TOTP registration.")
             now = self._now()
-            steps = range(-TOTP_WINDOW, TOTP_WINDOW + 1)
-            valid = {
-                totp_code(member.totp.secret, now + timedelta(seconds=s * TOTP_STEP_SECONDS))
-                for s in steps
-            }
-            if not any(same_secret(code, c) for c in valid):
+            step = totp.matching_step(member.totp.secret, code, now)
+            if step is None:
                 raise EmulatorError(401, e.UNABLE_TO_AUTH_TOTP, "The TOTP code is wrong.")
+            if step <= member.totp.last_step:
+                raise EmulatorError(
+                    400,
+                    errors.TOTP_CODE_ALREADY_AUTHENTICATED,
+                    "This code was already used: wait for the next one.",
+                )
+            member.totp.last_step = step
             member.totp.verified = True
             if set_default_mfa or not member.default_mfa_method:
                 member.default_mfa_method = "totp"
@@ -247,22 +246,26 @@ class MfaFactors(B2BCore):
                 organization, member_id, ist_token, current
             )
             self.core.record("recovery_codes", recovery_code)
-            totp = member.totp
+            registration = member.totp
             match = next(
-                (c for c in (totp.recovery_codes if totp else []) if same_secret(recovery_code, c)),
+                (
+                    c
+                    for c in (registration.recovery_codes if registration else [])
+                    if same_secret(recovery_code, c)
+                ),
                 None,
             )
-            if totp is None or match is None:
+            if registration is None or match is None:
                 raise EmulatorError(
                     401, e.UNABLE_TO_AUTH_RECOVERY_CODE, "The recovery code is wrong or used."
                 )
-            totp.recovery_codes.remove(match)
+            registration.recovery_codes.remove(match)
             factor = B2BFactor(
                 type="recovery_codes",
                 delivery_method="recovery_code",
                 detail_name="recovery_code_factor",
-                detail={"totp_recovery_code_id": totp.totp_registration_id},
+                detail={"totp_recovery_code_id": registration.totp_registration_id},
                 last_authenticated_at=self._now(),
             )
             outcome = self._mfa_finish(org, member, ist, session, factor, minutes, client)
-            return outcome, len(totp.recovery_codes)
+            return outcome, len(registration.recovery_codes)

@@ -161,6 +161,7 @@ class Totp:
     secret: str = field(repr=False)
     recovery_codes: list[str] = field(repr=False)
     verified: bool = False
+    last_step: int = -1  # the last time step whose code was used: a code works once
 
 
 @dataclass

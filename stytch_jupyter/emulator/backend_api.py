@@ -122,6 +122,8 @@ def backend_routes(
     # -- the consumer factors, as a backend calls them ---------------------------------------
 
     def minutes_of(body: Body) -> int:
+        # Without a duration Stytch's backend starts no session (UNVERIFIED in detail); the
+        # emulator starts a short one instead, so every reply has the tokens its models require.
         minutes = body.session_duration()
         return DEFAULT_FACTOR_SESSION_MINUTES if minutes is None else minutes
 
@@ -189,10 +191,7 @@ def backend_routes(
         return authenticated_fields(auth)
 
     def otps_sms_login_or_create(request: Request, body: Body) -> dict[str, Any]:
-        phone_number = body.phone_number()
-        created = not any(p.phone_number == phone_number for u in state.users() for p in u.phones)
-        phone = state.send_sms_otp(phone_number, sms_expiration(body))
-        user = next(u for u in state.users() if phone in u.phones)
+        user, phone, created = state.send_sms_otp(body.phone_number(), sms_expiration(body))
         return {"user_id": user.user_id, "phone_id": phone.phone_id, "user_created": created}
 
     def otps_authenticate(request: Request, body: Body) -> dict[str, Any]:

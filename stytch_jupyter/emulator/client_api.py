@@ -342,7 +342,7 @@ def client_routes(state: State, public_token: str, settings: ProjectSettings) ->
     # -- SMS one-time codes --------------------------------------------------------------
 
     def otps_sms_login_or_create(call: Call) -> dict[str, Any]:
-        phone = state.send_sms_otp(call.body.phone_number(), sms_expiration(call.body))
+        _, phone, _ = state.send_sms_otp(call.body.phone_number(), sms_expiration(call.body))
         return {"method_id": phone.phone_id}
 
     # -- TOTP ------------------------------------------------------------------------------

@@ -68,6 +68,8 @@ OAUTH_PROVIDERS = {
     "twitter": "Twitter",
     "yahoo": "Yahoo",
 }
+# The session factor's detail key is ``{provider}_oauth_factor``, spelled as the spec does.
+_FACTOR_PREFIXES = {"gitlab": "git_lab", "linkedin": "linked_in", "tiktok": "tik_tok"}
 # Chosen here: how long a consent page waits, how long its token lasts, and the provider's
 # access-token lifetime reported in provider_values.
 OAUTH_START_MINUTES = 10
@@ -373,8 +375,9 @@ class State:
 
     # -- SMS OTPs ------------------------------------------------------------------------
 
-    def send_sms_otp(self, phone_number: str, minutes: int) -> Phone:
-        """Text a code to ``phone_number``, creating a (pending) user for a new number."""
+    def send_sms_otp(self, phone_number: str, minutes: int) -> tuple[User, Phone, bool]:
+        """Text a code to ``phone_number``, creating a (pending) user for a new number:
+        ``(user, phone, created)``."""
         with self._lock:
             found = next(
                 (
@@ -410,7 +413,7 @@ class State:
                     self._new_id("message"), phone_number, "sms_otp", phone.phone_id, now, code=code
                 )
             )
-            return phone
+            return user, phone, found is None
 
     # -- email magic links ---------------------------------------------------------------
 
@@ -876,7 +879,8 @@ class State:
                 user.email,
                 now,
                 detail=(
-                    f"{registration.provider}_oauth_factor",
+                    f"{_FACTOR_PREFIXES.get(registration.provider, registration.provider)}"
+                    "_oauth_factor",
                     {
                         "id": registration.registration_id,
                         "provider_subject": registration.provider_subject,

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from IPython.core.error import UsageError
 
 from ..api.models import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
+from ..session.oauth import PROVIDERS
 
 PROG = "%stytch"
 
@@ -156,7 +157,9 @@ def build_parser() -> MagicArgumentParser:
 
     sub.add_parser("update", help="adopt a session token and JWT (asked for, hidden)")
 
-    login = sub.add_parser("login", help="sign in: otp, magic-link or password")
+    login = sub.add_parser(
+        "login", help="sign in: otp, sms, magic-link, password, oauth, totp; resume"
+    )
     methods = login.add_subparsers(dest="method", metavar="METHOD", required=True)
     otp = methods.add_parser("otp", help="email a one-time code, then ask for it")
     magic_link = methods.add_parser("magic-link", help="email a sign-in link")
@@ -164,11 +167,49 @@ def build_parser() -> MagicArgumentParser:
     for method in (otp, magic_link, password):
         method.add_argument("--email", required=True, metavar="E", help="the user's email")
         _add_duration(method, "session length")
-    magic_link.add_argument(
-        "--paste",
-        action="store_true",
-        help="paste the link here instead of opening it (for a kernel on another machine)",
+    oauth = methods.add_parser("oauth", help="sign in with an OAuth provider (a redirect)")
+    oauth.add_argument("provider", choices=PROVIDERS, metavar="PROVIDER", help="e.g. google")
+    oauth.add_argument(
+        "--scope", action="append", metavar="S", help="an extra OAuth scope (repeatable)"
     )
+    oauth.add_argument(
+        "--provider-param",
+        action="append",
+        metavar="K=V",
+        help="a parameter for the provider, e.g. prompt=select_account (repeatable)",
+    )
+    _add_duration(oauth, "session length")
+    for method in (magic_link, oauth):
+        method.add_argument(
+            "--paste",
+            action="store_true",
+            help="paste the address the redirect opens (for a kernel on another machine)",
+        )
+    methods.add_parser("resume", help="paste the address a sign-in redirect opened")
+    sms = methods.add_parser("sms", help="text a one-time code, then ask for it")
+    sms.add_argument(
+        "--phone", required=True, metavar="P", help="the phone number, E.164: +15551234567"
+    )
+    _add_duration(sms, "session length")
+    totp = methods.add_parser(
+        "totp", help="add an authenticator app's code to the session (asked for, hidden)"
+    )
+    totp.add_argument(
+        "--recovery", action="store_true", help="use a recovery code instead of the app's code"
+    )
+    _add_duration(totp, "session length")
+
+    password_command = sub.add_parser("password", help="reset a password; check one's strength")
+    actions = password_command.add_subparsers(dest="action", metavar="ACTION", required=True)
+    reset = actions.add_parser(
+        "reset", help="email a reset link, then ask for it and the new password (hidden)"
+    )
+    reset.add_argument("--email", required=True, metavar="E", help="the user's email")
+    _add_duration(reset, "session length")
+    strength = actions.add_parser(
+        "strength", help="ask for a password (hidden) and show what Stytch thinks of it"
+    )
+    strength.add_argument("--email", metavar="E", help="the user it is for (optional)")
 
     sub.add_parser("widget", help="a live view of the session, with sign-in and sign-out")
 

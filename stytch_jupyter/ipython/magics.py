@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import getpass
-import os
+import re
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -19,11 +19,10 @@ from IPython.core.completer import CompletionContext, SimpleCompletion, context_
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
-from ..api.errors import StytchAPIError, StytchError, StytchNetworkError
+from ..api.errors import StytchAPIError, StytchError
 from ..api.models import AuthenticateResponse, SessionTokens
 from ..api.secret import Secret
 from ..errors import StytchCommandError
-from ..session.errors import NotSignedInError
 from . import reprs
 from .arguments import HelpShown, MagicArgumentParser, build_parser, complete
 from .reprs import expiry, status_text
@@ -31,28 +30,21 @@ from .reprs import expiry, status_text
 if TYPE_CHECKING:
     import argparse
 
-    from .magic_link_listener import MagicLinkListener
+    from ..session.redirect import RedirectFlow
     from .stytch_object import NotebookStytch
 
-REMOTE_ENV = "STYTCH_JUPYTER_REMOTE"
-# Set where a browser on the user's machine cannot reach this kernel's 127.0.0.1.
-REMOTE_HINT_ENVS = ("JUPYTERHUB_API_TOKEN", "SSH_CONNECTION", "COLAB_RELEASE_TAG")
-LISTENER_TIMEOUT_SECONDS = 300.0
-LISTENER_HOST = "127.0.0.1"
+
+# E.164: a plus, then up to 15 digits (the first not 0). Checked here so a mistyped number is
+# one line that does not repeat it.
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+# Weak new passwords asked for again within one %stytch password reset, before it gives up.
+RESET_ATTEMPTS = 3
 
 
 @functools.cache
 def parser() -> MagicArgumentParser:
     # Built on first use, not at import: %load_ext should cost the kernel as little as it can.
     return build_parser()
-
-
-def remote_kernel() -> bool:
-    """Whether a browser on the user's machine likely cannot reach this kernel's loopback."""
-    explicit = os.environ.get(REMOTE_ENV, "").strip().lower()
-    if explicit:
-        return explicit not in ("0", "false", "no")
-    return any(os.environ.get(name) for name in REMOTE_HINT_ENVS)
 
 
 # ---- the magic --------------------------------------------------------------------------------
@@ -78,7 +70,19 @@ class StytchMagics(Magics):
           login otp --email E [--duration D]  email a one-time code, then ask for it
           login magic-link --email E [--paste] [--duration D]
                                               email a sign-in link; opening it signs in here
+          login oauth PROVIDER [--scope S]... [--provider-param K=V]... [--paste]
+                                              sign in with Google, GitHub, … (a redirect)
+          login resume                        paste the address a sign-in redirect opened
           login password --email E [--duration D]
+          login sms --phone +15551234567 [--duration D]
+                                              text a one-time code, then ask for it
+          login totp [--recovery] [--duration D]
+                                              add an authenticator app's code (or a
+                                              recovery code) to the session
+          password reset --email E [--duration D]
+                                              email a reset link; paste it, then the new
+                                              password is asked for
+          password strength [--email E]       what Stytch thinks of a password (asked)
           widget                              a live view of the session
           heartbeat [status|start|stop|now]   the background session check
 
@@ -117,6 +121,7 @@ class StytchMagics(Magics):
             "revoke": self._revoke,
             "update": self._update,
             "login": self._login,
+            "password": self._password,
             "widget": self._widget,
             "heartbeat": self._heartbeat,
         }
@@ -160,26 +165,28 @@ class StytchMagics(Magics):
         jwt = _secret("Session JWT: ")
         tokens = SessionTokens(opaque=opaque.reveal(), jwt=jwt.reveal())  # ValueError: usage
         manager = self.manager
-        manager.sessions.update(tokens)
+        kept = "the session you had is kept" if manager.session_token else "nothing changed"
         try:
-            response = manager.sessions.authenticate()
-        except NotSignedInError:
-            # The background check answered first, and Stytch refused the tokens.
+            response = manager.sessions.update(tokens)  # checked with Stytch before it is kept
+        except StytchError as exc:
             raise StytchCommandError(
-                "Stytch did not accept these tokens: not signed in", "StytchAPIError"
-            ) from None
-        except StytchNetworkError as exc:
-            raise StytchCommandError(
-                f"{reprs.one_line(exc)}; the tokens are kept and will be checked in the background",
+                f"{reprs.one_line(exc)}; these tokens were not adopted and {kept}",
                 type(exc).__name__,
-            ) from exc
+            ) from None
         print(f"Tokens adopted: signed in as {_who(response)}, {self._expiry(response)}.")
 
     def _login(self, args: argparse.Namespace) -> None:
-        email = args.email.strip()
-        if "@" not in email or any(ch.isspace() for ch in email):
-            # Not repeated: a code typed after --email would otherwise be printed back.
-            raise UsageError(f"%stytch login {args.method}: --email: not an email address")
+        without_email = {
+            "oauth": self._login_oauth,
+            "resume": self._login_resume,
+            "sms": self._login_sms,
+            "totp": self._login_totp,
+        }
+        if args.method in without_email:
+            response = without_email[args.method](args)
+            print(f"Signed in as {_who(response)}, {self._expiry(response)}.")
+            return
+        email = _email(args, f"login {args.method}")
         login = {
             "otp": self._login_otp,
             "password": self._login_password,
@@ -193,7 +200,7 @@ class StytchMagics(Magics):
     ) -> AuthenticateResponse:
         manager = self.manager
         method_id = manager.otps.email.login_or_create(email)
-        _say(f"Sent a one-time code to {email}.")
+        _say(f"Sent a one-time code to {email}{reprs.mailbox_hint(manager.mailbox_url)}.")
         code = _secret("Code from the email: ")
         return manager.otps.authenticate(code, method_id, session_duration_minutes=duration)
 
@@ -208,53 +215,146 @@ class StytchMagics(Magics):
     def _login_magic_link(
         self, email: str, duration: int | None, args: argparse.Namespace
     ) -> AuthenticateResponse:
-        listener = None if args.paste or remote_kernel() else _start_listener()
-        if listener is None:
-            return self._magic_link_by_paste(email, duration)
+        flow = self.manager.redirect.start_magic_link(
+            email, route="paste" if args.paste else None, session_duration_minutes=duration
+        )
+        _say(f"Sent a sign-in link to {email}{reprs.mailbox_hint(self.manager.mailbox_url)}.")
+        return self._finish_redirect(flow, "it")
+
+    def _login_sms(self, args: argparse.Namespace) -> AuthenticateResponse:
+        phone = args.phone.strip()
+        if not _E164.fullmatch(phone):
+            # Not repeated, like --email: it may be a code typed in the wrong place.
+            raise UsageError(
+                "%stytch login sms: --phone: not a phone number in E.164 form (+15551234567)"
+            )
+        manager = self.manager
+        method_id = manager.otps.sms.login_or_create(phone)
+        _say(f"Texted a one-time code to {phone}{reprs.mailbox_hint(manager.mailbox_url)}.")
+        code = _secret("Code from the text message: ")
+        return manager.otps.authenticate(code, method_id, session_duration_minutes=args.duration)
+
+    def _login_totp(self, args: argparse.Namespace) -> AuthenticateResponse:
+        manager = self.manager
+        if not manager.signed_in:
+            raise UsageError(
+                "%stytch login totp: not signed in: an authenticator code adds to a session, "
+                "so sign in first (e.g. %stytch login otp --email …)"
+            )
+        if args.recovery:
+            code = _secret("Recovery code: ")
+            return manager.totps.recover(code, session_duration_minutes=args.duration)
+        code = _secret("Code from your authenticator app: ")
+        return manager.totps.authenticate(code, session_duration_minutes=args.duration)
+
+    def _login_oauth(self, args: argparse.Namespace) -> AuthenticateResponse:
+        params: dict[str, str] = {}
+        for item in args.provider_param or ():
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise UsageError("%stytch login oauth: --provider-param takes KEY=VALUE")
+            params[key.strip()] = value
+        flow = self.manager.oauth.start(
+            args.provider,
+            scopes=args.scope or (),
+            provider_params=params,
+            route="paste" if args.paste else None,
+            session_duration_minutes=args.duration,
+        )
+        _say(f"Sign in with {args.provider.capitalize()}: open {flow.url}")
+        return self._finish_redirect(flow, "that address")
+
+    def _login_resume(self, args: argparse.Namespace) -> AuthenticateResponse:
+        return self._paste_redirect("resume")
+
+    def _finish_redirect(self, flow: RedirectFlow, what: str) -> AuthenticateResponse:
+        """Wait for the redirect where it can only come out of band; else ask for a paste."""
+        from ..session.redirect import RedirectRefusedError
+
+        if flow.route.name not in ("loopback", "server"):
+            if flow.route.reason.startswith("cannot listen"):
+                print(f"{flow.route.reason.capitalize()}: paste the link instead.", file=sys.stderr)
+            if flow.route.name == "relay":
+                _say("The page it opens shows a code to copy.")
+            return self._paste_redirect(flow.token_type)
         # Wait in the cell rather than sign in in the background: the next cell (or "Run
-        # All") expects to be signed in, the outcome is printed under the command that asked
-        # for it, and the port is open only while the cell visibly runs (Ctrl-C / interrupt
-        # closes it).
-        with listener:
-            url = listener.url
-            self.manager.magic_links.email.login_or_create(
-                email, login_magic_link_url=url, signup_magic_link_url=url
-            )
-            minutes = round(listener.timeout / 60)
-            _say(
-                f"Sent a sign-in link to {email}. Open it in a browser on this machine: this "
-                f"cell waits up to {minutes} min for it (interrupt the kernel to cancel)."
-            )
-            try:
-                token = Secret(listener.wait())
-            except TimeoutError:
-                raise StytchCommandError(
-                    f"nobody opened the sign-in link within {minutes} min: not signed in",
-                    "TimeoutError",
-                ) from None
-            try:
-                response = self.manager.magic_links.authenticate(
-                    token, session_duration_minutes=duration
-                )
-            except StytchError as exc:
-                listener.respond(False, f"Stytch did not accept the link: {reprs.one_line(exc)}")
-                raise
-            listener.respond(True, f"Signed in as {_who(response)}. Return to your notebook.")
-        return response
-
-    def _magic_link_by_paste(self, email: str, duration: int | None) -> AuthenticateResponse:
-        from .magic_link_listener import MagicLinkError, token_from_link
-
-        self.manager.magic_links.email.login_or_create(email)
+        # All") expects to be signed in, and the outcome is printed under the command.
+        where = (
+            "in a browser on this machine"
+            if flow.route.name == "loopback"
+            else "in the browser where this notebook is open"
+        )
+        minutes = max(round(flow.expires_in / 60), 1)
         _say(
-            f"Sent a sign-in link to {email}. Copy the link from the email (or the address it "
-            "opens) and paste it here."
+            f"Open {what} {where}: this cell waits up to {minutes} min (interrupt the kernel "
+            "to stop; then %stytch login resume takes the address it opened)."
         )
         try:
-            token = Secret(token_from_link(_secret("Sign-in link: ").reveal()))
-        except MagicLinkError as exc:
-            raise UsageError(f"%stytch login magic-link: {exc}; not signed in") from None
-        return self.manager.magic_links.authenticate(token, session_duration_minutes=duration)
+            return flow.wait()
+        except KeyboardInterrupt:
+            flow.close_ways_back()  # nothing listens any more; a paste can still finish it
+            raise
+        except TimeoutError:
+            flow.cancel()
+            raise StytchCommandError(
+                f"no redirect came back within {minutes} min: not signed in", "TimeoutError"
+            ) from None
+        except RedirectRefusedError as exc:
+            raise StytchCommandError(str(exc), "RedirectRefusedError") from None
+
+    def _paste_redirect(self, method: str) -> AuthenticateResponse:
+        from ..session.redirect import RedirectError, RedirectRefusedError
+
+        label = method.replace("_", "-").replace("magic-links", "magic-link")
+        text = _secret("Sign-in link: ")
+        try:
+            return self.manager.redirect.resume(text)
+        except RedirectError as exc:
+            raise UsageError(f"%stytch login {label}: {exc}; not signed in") from None
+        except RedirectRefusedError as exc:
+            raise UsageError(f"%stytch login {label}: {exc}") from None
+
+    def _password(self, args: argparse.Namespace) -> None:
+        if args.action == "strength":
+            password = _secret("Password to check: ", strip=False)
+            email = None if args.email is None else _email(args, "password strength")
+            print(reprs.strength_text(self.manager.passwords.strength_check(password, email)))
+            return
+        self._password_reset(args)
+
+    def _password_reset(self, args: argparse.Namespace) -> None:
+        from ..session.redirect import RedirectError, parse_redirect
+
+        email = _email(args, "password reset")
+        manager = self.manager
+        passwords = manager.passwords
+        passwords.reset_by_email_start(email)
+        _say(f"Sent a password reset link to {email}{reprs.mailbox_hint(manager.mailbox_url)}.")
+        link = _secret("Reset link (or its token): ")
+        try:
+            redirect = parse_redirect(link.reveal())
+        except RedirectError as exc:
+            raise UsageError(f"%stytch password reset: {exc}; nothing changed") from None
+        finally:
+            del link  # a verbose traceback would show it: the link carries the token
+        if redirect.token_type not in (None, "reset_password"):
+            raise UsageError(
+                "%stytch password reset: that is not a password reset link; nothing changed"
+            )
+        token = Secret(redirect.token)
+        del redirect
+        for attempt in range(1, RESET_ATTEMPTS + 1):
+            password = _secret(f"New password for {email}: ", strip=False)
+            try:
+                response = passwords.reset_by_email(token, password, args.duration)
+                break
+            except StytchAPIError as exc:
+                if exc.error_type != "weak_password" or attempt == RESET_ATTEMPTS:
+                    raise
+                # The link still works after a weak password: say why, and ask again.
+                feedback = reprs.strength_text(passwords.strength_check(password, email))
+                print(f"{feedback}\nTry another password.", file=sys.stderr, flush=True)
+        print(f"Password changed: signed in as {_who(response)}, {self._expiry(response)}.")
 
     def _widget(self, args: argparse.Namespace) -> Any:
         return self.manager.widget()
@@ -292,6 +392,14 @@ def _expires_at(manager: NotebookStytch) -> datetime | None:
     return manager.session.expires_at if manager.session is not None else None
 
 
+def _email(args: argparse.Namespace, command: str) -> str:
+    email = str(args.email).strip()
+    if "@" not in email or any(ch.isspace() for ch in email):
+        # Not repeated: a code typed after --email would otherwise be printed back.
+        raise UsageError(f"%stytch {command}: --email: not an email address")
+    return email
+
+
 def _say(message: str) -> None:
     # Printed before a prompt: flush so it shows above the input box, not after it.
     print(message, flush=True)
@@ -309,22 +417,7 @@ def _secret(prompt: str, strip: bool = True) -> Secret:
     return value.strip() if strip else value
 
 
-def _start_listener() -> MagicLinkListener | None:
-    from .magic_link_listener import MagicLinkListener
-
-    listener = MagicLinkListener(timeout=LISTENER_TIMEOUT_SECONDS, host=LISTENER_HOST)
-    try:
-        listener.start()
-    except OSError as exc:
-        print(
-            f"Cannot listen on {LISTENER_HOST} ({exc.strerror or exc}): paste the link instead.",
-            file=sys.stderr,
-        )
-        return None
-    return listener
-
-
-@context_matcher(identifier="stytch_jupyter.magic")
+@context_matcher(identifier="stytch_jupyter.magic")  # type: ignore[untyped-decorator]
 def complete_stytch(context: CompletionContext) -> dict[str, Any]:
     """IPython completer for ``%stytch``: subcommands, then their options.
 

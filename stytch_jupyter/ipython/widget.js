@@ -26,7 +26,9 @@ const CLASS_OF = {
   forget: "stytch-forget",
   send_code: "stytch-send-code",
   sign_in: "stytch-sign-in",
+  paste: "stytch-paste-submit",
 };
+const RELAY_MESSAGE = "stytch-jupyter:redirect";
 
 function render({ model, el }) {
   const root = h("div", { className: "stytch-session-widget" });
@@ -60,7 +62,10 @@ function render({ model, el }) {
   }
 
   function sendCode() {
+    if (busy()) return;
     const input = root.querySelector("[data-role=email]");
+    const leftover = root.querySelector("[data-role=code]");
+    if (leftover) leftover.value = ""; // a new code: what was typed for the old one goes
     send({ action: "send_code", email: input ? input.value : "" });
   }
 
@@ -70,6 +75,42 @@ function render({ model, el }) {
     const code = input.value;
     input.value = ""; // cleared as it is sent: it lives nowhere but in that one message
     model.send({ action: "sign_in", code });
+  }
+
+  // A provider's window is opened at the click (a window opened later, when the kernel answers
+  // with the start URL, would be blocked as a popup); the kernel's answer then points it there.
+  let signInWindow = null;
+
+  function continueWith(provider) {
+    if (busy()) return;
+    signInWindow = window.open("about:blank", "stytch-sign-in", "popup,width=520,height=700");
+    model.send({ action: "provider", id: provider.id, origin: window.location.origin });
+  }
+
+  function onKernelMessage(message) {
+    if (!message || typeof message.open !== "string") return;
+    if (signInWindow && !signInWindow.closed) signInWindow.location.href = message.open;
+    else signInWindow = window.open(message.open, "stytch-sign-in");
+  }
+
+  // The relay page, opened in that window, posts the redirect back here: only its own origin
+  // (from the kernel's state) is listened to, and the token goes on in one message.
+  function onWindowMessage(event) {
+    const relay = state().relay_origin;
+    const data = event.data;
+    if (!relay || event.origin !== relay || !data || data.type !== RELAY_MESSAGE) return;
+    if (typeof data.token !== "string" || !data.token) return;
+    model.send({ action: "redirect", flow: data.flow, stytch_token_type: data.stytch_token_type,
+      token: data.token });
+    if (signInWindow && !signInWindow.closed) signInWindow.close();
+  }
+
+  function paste() {
+    const input = root.querySelector("[data-role=paste]");
+    if (!input || busy()) return;
+    const link = input.value;
+    input.value = ""; // like the code: it lives only in the one message
+    model.send({ action: "paste", link });
   }
 
   function onEnter(handler) {
@@ -160,9 +201,29 @@ function render({ model, el }) {
         ]),
       );
     }
-    for (const provider of s.providers || []) {
-      rows.push(button({ id: `provider-${provider.id}`, label: `Continue with ${provider.name}`,
-        title: provider.title || "" }, s, { onclick: () => send({ action: "provider", id: provider.id }) }));
+    if ((s.providers || []).length) {
+      rows.push(h("div", { className: "stytch-line stytch-providers" }, s.providers.map(
+        (provider) => button({ id: `provider-${provider.id}`, label: `Continue with ${provider.name}`,
+          title: provider.title || "" }, s, { onclick: () => continueWith(provider) }))));
+    }
+    if (s.paste) {
+      const box = h("input", {
+        type: "password",
+        className: "stytch-input stytch-paste",
+        "data-role": "paste",
+        "aria-label": "Address a sign-in link opened",
+        placeholder: "or paste the address a sign-in link opened",
+        autocomplete: "off",
+        readonly: s.busy ? true : null,
+        onkeydown: onEnter(paste),
+      });
+      const oldPaste = old("paste");
+      box.value = oldPaste ? oldPaste.value : "";
+      rows.push(h("div", { className: "stytch-line" }, [
+        box,
+        button({ id: "paste", label: "Continue", title: "Finish the sign-in with that address" },
+          s, { onclick: paste }),
+      ]));
     }
     return h("div", { className: "stytch-form" }, rows);
   }
@@ -256,8 +317,14 @@ function render({ model, el }) {
   }
 
   model.on("change:state", paint);
+  model.on("msg:custom", onKernelMessage);
+  window.addEventListener("message", onWindowMessage);
   paint();
-  return () => model.off("change:state", paint);
+  return () => {
+    model.off("change:state", paint);
+    model.off("msg:custom", onKernelMessage);
+    window.removeEventListener("message", onWindowMessage);
+  };
 }
 
 export default { render };

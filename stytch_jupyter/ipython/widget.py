@@ -33,28 +33,36 @@ The CSS-class contract (for users' styles and the browser tests):
 ``stytch-code``            once a code was sent: the code input; ``stytch-sign-in`` submits it
 ``stytch-info``            a one-line note (``Code sent to a@b.c``)
 ``stytch-error``           the last error in plain words; its details in a disclosure
+``stytch-provider-<id>``   signed out, where a redirect can come back: "Continue with <provider>"
+                           (``Stytch.oauth_providers``); opens a window on the OAuth start URL
+``stytch-paste``           signed out: a box for the address a redirect opened (a magic link or
+                           the relay page's copy); ``stytch-paste-submit`` finishes the sign-in
 ========================  ========================================================================
 
-Room is left for "Continue with <provider>" buttons (``state["providers"]``) and an
-organization picker: the page renders whatever the state lists.
+A redirect's token reaches the kernel only in a message (a paste, or the relay page's
+``postMessage`` forwarded from the origin ``state["relay_origin"]`` only), never as state; the
+PKCE verifier never leaves the kernel. An organization picker can come the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import re
 import threading
 import weakref
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 import anywidget
 import traitlets
 
-from ..api.errors import StytchAPIError, StytchNetworkError
-from ..session.errors import SessionClosedError
+from ..api.errors import StytchAPIError, StytchError, StytchNetworkError
+from ..session.errors import RedirectError, SessionClosedError
+from ..session.redirect.links import Redirect, parse_redirect
 from . import reprs
 
 if TYPE_CHECKING:
@@ -422,7 +430,9 @@ class SessionWidget(anywidget.AnyWidget):
             "actions": [],
             "keep": None,
             "form": None,
-            "providers": [],  # "Continue with <provider>" buttons (a later issue)
+            "providers": [],  # "Continue with <provider>" buttons, when a way back exists
+            "relay_origin": None,  # where the relay page's message may come from
+            "paste": False,  # the box for a redirect's address that could not come back
             "busy": self._busy,
             "busy_label": BUSY_LABELS.get(self._busy, ""),
             "info": "",
@@ -474,7 +484,29 @@ class SessionWidget(anywidget.AnyWidget):
                 "email": self._email,
                 "send_label": "Send a new code" if self._method_id is not None else "Send code",
             }
+            base.update(self._redirect_view())
         return base
+
+    def _redirect_view(self) -> dict[str, Any]:
+        """The OAuth buttons (only where a redirect can come back) and the paste box."""
+        from ..session.errors import RedirectRouteError
+        from ..session.oauth import PROVIDERS
+
+        try:
+            route = self._manager.redirect.route()
+        except RedirectRouteError:
+            return {"paste": True}
+        view: dict[str, Any] = {"paste": True}
+        if route.name != "paste":
+            view["providers"] = [
+                {"id": p, "name": provider_name(p), "title": f"Sign in with {provider_name(p)}"}
+                for p in self._manager.config.oauth_providers
+                if p in PROVIDERS
+            ]
+        if route.name == "relay" and route.callback_url:
+            parts = urlsplit(route.callback_url)
+            view["relay_origin"] = f"{parts.scheme}://{parts.netloc}"
+        return view
 
     def _session_rows(self) -> list[list[str]]:
         manager = self._manager
@@ -544,7 +576,7 @@ class SessionWidget(anywidget.AnyWidget):
 
         def sent(method_id: Any) -> None:
             self._method_id = str(method_id)
-            self._info = f"Code sent to {email}"
+            self._info = f"Code sent to {email}" + reprs.mailbox_hint(self._manager.mailbox_url)
 
         self._run(
             "send_code",
@@ -569,7 +601,79 @@ class SessionWidget(anywidget.AnyWidget):
             secret=code,
         )
 
+    def _do_provider(self, message: dict[str, Any]) -> None:
+        provider = message.get("id")
+        if provider not in self._manager.config.oauth_providers:
+            return  # not a button this widget showed
+        origin = message.get("origin")
+        origin = origin if isinstance(origin, str) and _ORIGIN.fullmatch(origin) else None
+        try:
+            flow = self._manager.oauth.start(str(provider), notebook_origin=origin)
+        except (StytchError, ValueError) as exc:
+            with self._render_lock:
+                self._error = exc
+                self.refresh()
+            return
+        # The page opened a window at the click (a later open would be blocked): it goes there.
+        self.send({"open": flow.url})
+        with self._render_lock:
+            self._error = None
+            self._info = f"Continue with {provider_name(str(provider))} in the window that opened."
+            self.refresh()
+
+        def follow() -> None:
+            # The flow signs in by itself (its way back); only its failure needs telling.
+            try:
+                flow.wait()
+            except BaseException as exc:
+                if flow.state != "cancelled":
+                    with self._render_lock:
+                        self._error = exc
+                        self._info = ""
+                        self.refresh()
+
+        threading.Thread(target=follow, name="stytch-widget-oauth", daemon=True).start()
+
+    def _do_redirect(self, message: dict[str, Any]) -> None:
+        # From the relay page through the page: the token is passed on here, never kept.
+        token = message.get("token")
+        if not isinstance(token, str) or not token:
+            return
+        kind, flow_id = message.get("stytch_token_type"), message.get("flow")
+        redirect = Redirect(
+            token,
+            kind if isinstance(kind, str) else None,
+            flow_id if isinstance(flow_id, str) else None,
+        )
+        self._complete(redirect, token)
+
+    def _do_paste(self, message: dict[str, Any]) -> None:
+        link = message.get("link")
+        link = link.strip() if isinstance(link, str) else ""
+        if not link:
+            self._refuse("Paste the address the sign-in opened.", focus="paste")
+            return
+        try:
+            redirect = parse_redirect(link)
+        except RedirectError as exc:
+            self._refuse(f"{str(exc).capitalize()}.", focus="paste")
+            return
+        self._complete(redirect, link)
+
+    def _complete(self, redirect: Redirect, secret: str) -> None:
+        complete = self._manager.redirect.complete
+        self._run(
+            "sign_in",
+            lambda: asyncio.to_thread(complete, redirect),
+            self._signed_in,
+            focus="refresh",
+            secret=redirect.token,
+        )
+
     _ACTIONS: ClassVar[dict[str, Callable[[SessionWidget, dict[str, Any]], None]]] = {
+        "provider": _do_provider,
+        "redirect": _do_redirect,
+        "paste": _do_paste,
         "refresh": _do_refresh,
         "retry": _do_retry,
         "extend": _do_extend,
@@ -692,6 +796,19 @@ class SessionWidget(anywidget.AnyWidget):
         if ended:
             self._detach()
         self._idle.set()
+
+
+_PROVIDER_NAMES = {
+    "github": "GitHub",
+    "gitlab": "GitLab",
+    "linkedin": "LinkedIn",
+    "tiktok": "TikTok",
+}
+_ORIGIN = re.compile(r"https?://[^/?#\s]+")
+
+
+def provider_name(provider: str) -> str:
+    return _PROVIDER_NAMES.get(provider, provider.capitalize())
 
 
 def _action(action_id: str, label: str, title: str) -> dict[str, str]:

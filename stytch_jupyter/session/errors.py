@@ -18,3 +18,15 @@ class ConfigurationError(StytchError):
 
 class SessionClosedError(StytchError):
     """The session object was closed (``%unload_ext``, ``close()``) and does no more work."""
+
+
+class RedirectRouteError(ConfigurationError):
+    """The way back asked for (``Stytch.redirect_route``) cannot work here; says why."""
+
+
+class RedirectError(StytchError, ValueError):
+    """What came back, or was pasted, is not a sign-in redirect (or its token)."""
+
+
+class RedirectRefusedError(StytchError, ValueError):
+    """A redirect for no flow pending here, a replay, or the wrong token type: nothing changed."""

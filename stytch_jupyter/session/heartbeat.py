@@ -43,7 +43,7 @@ def backoff_delay(
     Doubles from one second up to ``interval``, with "equal jitter" (half fixed, half random)
     so that many kernels that lost the network together do not retry in lockstep.
     """
-    base = min(interval, FIRST_RETRY_SECONDS * 2 ** max(failures - 1, 0))
+    base = min(interval, FIRST_RETRY_SECONDS * 2.0 ** max(failures - 1, 0))
     delay = base / 2 + rand() * base / 2
     return max(delay, retry_after or 0.0)
 
@@ -145,6 +145,13 @@ class Heartbeat:
             self._task.cancel()
         self._task = None
         self._publish("stopped", None)
+
+    async def stop_and_wait(self) -> None:
+        """``stop``, returning once the task has really ended (not just been asked to)."""
+        task = self._task
+        self.stop()
+        if task is not None and task is not asyncio.current_task():
+            await asyncio.gather(task, return_exceptions=True)
 
     def wake(self) -> None:
         """Recompute the schedule now (state changed, interval changed, or "beat now")."""
@@ -259,10 +266,7 @@ class HeartbeatControl:
         self._runner.run(start())
 
     def stop(self) -> None:
-        async def stop() -> None:
-            self._heartbeat.stop()
-
-        self._runner.run(stop())
+        self._runner.run(self._heartbeat.stop_and_wait())
 
     def now(self) -> None:
         """Check the session now and wait for the answer (errors are kept, not raised)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
@@ -33,9 +34,13 @@ from .heartbeat import Conditions, Heartbeat, HeartbeatControl
 from .keys import TokenStoreError
 from .loop import LoopThread
 from .namespaces import MagicLinks, OTPs, Passwords, Sessions
+from .oauth import OAuth
+from .redirect.flows import RedirectFlows
 from .runner import SignInRequest
 from .states import HEARTBEAT_STATES, STATUSES, HeartbeatState, Status
 from .store_sync import STORE_POLL_SECONDS, StoreSync
+from .totps import TOTPs
+from .users import Users
 
 if TYPE_CHECKING:
     from ..api.client import StytchClient
@@ -49,6 +54,7 @@ T = TypeVar("T")
 # The most a server's clock may be ahead of or behind ours before its replies' clocks are
 # ignored: past this, one of the two clocks is wrong, and trusting it could end every session.
 MAX_CLOCK_SKEW_SECONDS = 24 * 3600.0
+# A plain function, or an ``async def`` one: its coroutine is awaited on the session loop.
 AuthChangeCallback = Callable[[SessionToken | None], object]
 
 __all__ = ["STORE_POLL_SECONDS", "AuthChangeCallback", "SessionManager"]
@@ -96,6 +102,8 @@ class SessionManager(HasTraits):
         )
         self._client: StytchClient | None = None
         self._loop = LoopThread()
+        # The store's worker ends with the loop that feeds it, however the loop is stopped.
+        self._loop.on_exit(self._sync.stop_worker)
         self._heartbeat = Heartbeat(
             conditions=self._heartbeat_conditions,
             beat=self._beat,
@@ -109,16 +117,25 @@ class SessionManager(HasTraits):
         # vars(stytch) shows nothing a notebook could keep.
         self._announced: SessionToken | None = None
         self._callbacks: list[AuthChangeCallback] = []
+        self._callback_tasks: set[asyncio.Task[Any]] = set()  # async callbacks being awaited
         self._server_offset = 0.0  # server clock minus ours, learned from each response
         # Fires at the held session's expiry, heartbeat or not: expiry is a fact of the clock.
         self._expiry_timer: asyncio.TimerHandle | None = None
         self._started = False
+        # Set while the status is settled; clear while it is "unconfirmed" (held tokens not
+        # yet checked with Stytch): what wait_until_checked() waits for.
+        self._checked = threading.Event()
+        self._checked.set()
         self.last_method_id: str | None = None
         operations = _Operations(self)
         self.sessions = Sessions(operations)
         self.otps = OTPs(operations)
         self.magic_links = MagicLinks(operations)
         self.passwords = Passwords(operations)
+        self.totps = TOTPs(operations)
+        self.users = Users(operations)
+        self.redirect = RedirectFlows(self)
+        self.oauth = OAuth(operations, self.redirect)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -126,13 +143,16 @@ class SessionManager(HasTraits):
         """Rehydrate the stored session and start the heartbeat, in the background."""
         if self._started and not self.closed:
             return
+        if not self.closed and self.signed_out and self._sync.may_hold_session():
+            # Honest from the first moment: a session is stored and about to be read.
+            self._set_status("unconfirmed")
         future = self._loop.submit(self._start())  # SessionClosedError once closed
         future.add_done_callback(_log_failure)  # nobody waits on it: say if it failed
         self._started = True
         self.config.observe(self._on_config_change)
 
     async def _start(self) -> None:
-        self._load_stored_tokens()
+        await self._load_stored_tokens()
         self._heartbeat.start()
         self._sync.start_polling()
 
@@ -146,6 +166,7 @@ class SessionManager(HasTraits):
             with contextlib.suppress(RuntimeError):
                 self._loop.run(self._shutdown())
         self._loop.stop()
+        self._sync.close()  # after the loop: writes it asked for are done first
         self.set_trait("closed", True)
 
     async def _shutdown(self) -> None:
@@ -166,7 +187,8 @@ class SessionManager(HasTraits):
     def threads(self) -> list[threading.Thread]:
         """This manager's live threads (none once it is closed)."""
         thread = self._loop.thread
-        return [thread] if thread is not None and thread.is_alive() else []
+        alive = [thread] if thread is not None and thread.is_alive() else []
+        return alive + self._sync.threads
 
     def _notify_observers(self, event: Any) -> None:
         # Observers run on the session thread, where nobody would see an exception: one that
@@ -193,8 +215,12 @@ class SessionManager(HasTraits):
         """Call ``callback(token)`` on sign-in, sign-out (``None``) and token change.
 
         Not on every heartbeat. Callbacks run on the session thread; one that raises is
-        logged and the others still run. Returns a function that unsubscribes.
+        logged and the others still run. An ``async def`` callback is awaited there, as a task
+        of the session loop (it may await the ``_async`` calls). Returns a function that
+        unsubscribes.
         """
+        if not callable(callback):
+            raise TypeError(f"on_auth_change needs a callable, got {type(callback).__name__}")
         with self._lock:
             self._callbacks.append(callback)
 
@@ -212,9 +238,23 @@ class SessionManager(HasTraits):
         self._announced = token
         for callback in list(self._callbacks):
             try:
-                callback(token)
+                result = callback(token)
             except Exception:
                 logger.exception("a Stytch auth-change callback failed: %r", callback)
+                continue
+            if inspect.isawaitable(result):
+                self._await_callback(result, callback)
+
+    def _await_callback(self, result: Awaitable[Any], callback: AuthChangeCallback) -> None:
+        async def run() -> None:
+            try:
+                await result
+            except Exception:
+                logger.exception("a Stytch auth-change callback failed: %r", callback)
+
+        task = asyncio.get_running_loop().create_task(run(), name="stytch-auth-change")
+        self._callback_tasks.add(task)  # held until done: a task nobody holds may vanish
+        task.add_done_callback(self._callback_tasks.discard)
 
     # ---- running coroutines on the session loop, from any thread (SessionRunner) ---------------
 
@@ -260,14 +300,19 @@ class SessionManager(HasTraits):
         return self._client
 
     def _store_failed(self, exc: TokenStoreError) -> None:
-        # A broken keyring or a full disk must not lose the session held in memory.
-        logger.warning("stytch: %s", exc)
+        # A broken keyring or a full disk must not lose the session held in memory. Said once
+        # per cause (not on every heartbeat: it would land in every cell that runs); it stays
+        # in last_error until the store works again.
+        if str(exc) != self._sync.failing:
+            logger.warning("stytch: %s", exc)
         self._note_error(exc)
 
-    def _load_stored_tokens(self) -> None:
-        tokens = self._sync.load()
+    async def _load_stored_tokens(self) -> None:
+        tokens = await self._sync.load_async()
         if tokens is not None:
             self._adopt_unconfirmed(tokens)
+        elif self.status == "unconfirmed" and self.session_token is None:
+            self._set_status("signed_out")  # what looked stored was not (or not ours)
 
     def _set_objects(self, objects: dict[str, object] | None) -> None:
         """Set (or with None, clear) the vertical's object traits; inside held notifications."""
@@ -286,18 +331,22 @@ class SessionManager(HasTraits):
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
 
-    def _apply(self, outcome: Authenticated, generation: int | None) -> bool:
+    async def _apply(self, outcome: Authenticated, generation: int | None) -> bool:
         """Take an authenticate outcome as the new state, unless the session moved on."""
+        if generation is not None and generation != self._generation:
+            logger.debug("stytch: dropped a response for a session replaced in flight")
+            return False
+        previous = self.session_token.value if self.session_token else None
+        tokens = outcome.tokens
+        same_session = previous == tokens.opaque
+        # A new session is stored before anyone hears of it (the write runs off the loop, so
+        # requests and the heartbeat go on meanwhile). A check of the same session only brings
+        # a fresh JWT: that write follows the news, off the waiting caller's path.
+        stored = same_session or await self._sync.write_async(tokens)
         with self._lock:
             if generation is not None and generation != self._generation:
                 logger.debug("stytch: dropped a response for a session replaced in flight")
                 return False
-            previous = self.session_token.value if self.session_token else None
-            tokens = outcome.tokens
-            same_session = previous == tokens.opaque
-            # A new session is stored before anyone hears of it. A check of the same session
-            # only brings a fresh JWT: that write follows the news, off the waiting caller's path.
-            stored = same_session or self._sync.write(tokens)
             self._learn_server_clock(outcome.session)
             with self.hold_trait_notifications():
                 if not same_session:
@@ -309,34 +358,45 @@ class SessionManager(HasTraits):
                 self._set_status("signed_in")
                 self.set_trait("signed_out_reason", "")
                 self.set_trait("last_validated_at", datetime.now(timezone.utc))
-                if stored:
+                if stored and self._sync.failing is None:
                     self.set_trait("last_error", "")
             generation = self._generation
         if same_session:
-            asyncio.get_running_loop().call_soon(self._store_jwt, tokens, generation)
+            self._background(self._store_jwt(tokens, generation))
         self._arm_expiry()
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
         self._announce()
         return True
 
-    def _store_jwt(self, tokens: SessionTokens, generation: int) -> None:
-        with self._lock:
-            if generation == self._generation:  # not if a sign-out or new session came first
-                self._sync.write(tokens, replacing=tokens.opaque)
+    async def _store_jwt(self, tokens: SessionTokens, generation: int) -> None:
+        if generation == self._generation:  # not if a sign-out or new session came first
+            await self._sync.write_async(tokens, replacing=tokens.opaque)
 
-    def _clear(self, reason: str, *, write_store: bool = True) -> None:
-        with self._lock:
-            if write_store and self.session_token is not None:
-                self._sync.write(None, replacing=self.session_token.value)
-            with self.hold_trait_notifications():
-                self._generation += 1
-                self._held = None
-                self._set_objects(None)
-                self.set_trait("session_token", None)
-                self.set_trait("session_jwt", None)
-                self._set_status("signed_out")
-                self.set_trait("signed_out_reason", reason)
+    def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro`` as a task of the session loop, held until it is done."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._callback_tasks.add(task)
+        task.add_done_callback(self._callback_tasks.discard)
+
+    async def _sign_out(self, reason: str) -> None:
+        """Forget the held session: in the store first (off the loop), then here."""
+        token, generation = self.session_token, self._generation
+        if token is not None:
+            await self._sync.write_async(None, replacing=token.value)
+        if generation == self._generation:  # not over a session that arrived meanwhile
+            self._clear(reason)
+
+    def _clear(self, reason: str) -> None:
+        """The state change of a sign-out; the store is the caller's (see ``_sign_out``)."""
+        with self._lock, self.hold_trait_notifications():
+            self._generation += 1
+            self._held = None
+            self._set_objects(None)
+            self.set_trait("session_token", None)
+            self.set_trait("session_jwt", None)
+            self._set_status("signed_out")
+            self.set_trait("signed_out_reason", reason)
         logger.info("stytch: signed out (%s)", reason)
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
@@ -345,7 +405,23 @@ class SessionManager(HasTraits):
     def _set_status(self, status: Status) -> None:
         if status != "signed_in":
             self._disarm_expiry()
+        if status == "unconfirmed":
+            self._checked.clear()
         self.set_trait("status", status)
+        if status != "unconfirmed":
+            self._checked.set()
+
+    def wait_until_checked(self, timeout: float | None = 10.0) -> bool:
+        """Wait until the held session has been checked with Stytch (or there is none).
+
+        Right after ``%load_ext`` a stored session reads as "unconfirmed" until it is read and
+        checked; a cell that needs to know can call this first. True once ``status`` is
+        settled (signed in or out) or a check could not reach Stytch (``last_error`` says why);
+        False if ``timeout`` seconds passed first.
+        """
+        if self._loop.in_loop_thread():
+            raise RuntimeError("wait_until_checked() would wait for its own thread")
+        return self._checked.wait(timeout)
 
     def _arm_expiry(self) -> None:
         """(Re)schedule the local sign-out at the held session's expiry (loop thread)."""
@@ -370,10 +446,12 @@ class SessionManager(HasTraits):
         if expires_in is not None and expires_in > 0:
             self._arm_expiry()  # the server's clock, as learned since, says not yet
         else:
-            self._clear("session expired")
+            self._background(self._sign_out("session expired"))
 
     def _note_error(self, exc: BaseException) -> None:
         self.set_trait("last_error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        if self.status == "unconfirmed":
+            self._checked.set()  # checked, and Stytch could not say: the tokens are kept
 
     def _set_heartbeat_state(self, state: HeartbeatState, next_at: datetime | None) -> None:
         with self.hold_trait_notifications():
@@ -422,7 +500,7 @@ class SessionManager(HasTraits):
         mine = self.session_token.value if self.session_token else None
         if tokens is None:
             if mine is not None:
-                self._clear("signed out in another process", write_store=False)
+                self._clear("signed out in another process")
         elif tokens.opaque == mine:
             # Another kernel's heartbeat refreshed the JWT of the same session: no request needed.
             self.set_trait("session_jwt", tokens.session_jwt)
@@ -462,16 +540,16 @@ class SessionManager(HasTraits):
             # under the old public token) and load the new project's.
             self._sync.reopen()
             if not self.signed_out:
-                self._clear("the public token changed", write_store=False)
-            self._load_stored_tokens()
+                self._clear("the public token changed")
+            await self._load_stored_tokens()
         elif name in ("token_store", "data_dir") and self._sync.configurable:
             # The same project in another place: the session moves along, it is not lost.
             self._sync.reopen()
             tokens = self._held_tokens()
             if tokens is not None:
-                self._sync.write(tokens)
+                await self._sync.write_async(tokens)
             else:
-                self._load_stored_tokens()
+                await self._load_stored_tokens()
 
     def _held_tokens(self) -> SessionTokens | None:
         if self.session_token is None or self.session_jwt is None:
@@ -497,15 +575,17 @@ class SessionManager(HasTraits):
             response = await self.vertical.authenticate(client, token, session_duration_minutes)
         except StytchAPIError as exc:
             if exc.unrecoverable and generation == self._generation:
-                self._clear(f"ended by Stytch: {exc.error_type}")
+                await self._sign_out(f"ended by Stytch: {exc.error_type}")
             raise
-        self._apply(self.vertical.interpret(response), generation)
+        await self._apply(self.vertical.interpret(response), generation)
         return response
 
     async def _beat(self) -> None:
+        if self.session_token is None:
+            return  # nothing held (yet): the stored session is still being read
         expires_in = self._expires_in()
         if expires_in is not None and expires_in <= 0:
-            self._clear("session expired")
+            await self._sign_out("session expired")
             return
         extend = self.config.auto_extend and self.signed_in
         await self._authenticate(self.config.session_duration_minutes if extend else None)
@@ -517,22 +597,29 @@ class SessionManager(HasTraits):
             await self.vertical.revoke(self._client_or_raise(), token)
         except StytchAPIError as exc:
             if (force_clear or exc.unrecoverable) and generation == self._generation:
-                self._clear("revoked" if force_clear else f"ended by Stytch: {exc.error_type}")
+                await self._sign_out(
+                    "revoked" if force_clear else f"ended by Stytch: {exc.error_type}"
+                )
             raise
         except Exception:
             if force_clear and generation == self._generation:
-                self._clear("revoked locally (force_clear)")
+                await self._sign_out("revoked locally (force_clear)")
             raise
         if generation == self._generation:
-            self._clear("revoked")
+            await self._sign_out("revoked")
 
-    async def _adopt(self, tokens: SessionTokens) -> None:
-        self._sync.write(tokens)
-        self._adopt_unconfirmed(tokens)
+    async def _adopt(self, tokens: SessionTokens) -> Any:
+        # Checked before anything is stored or replaced: tokens Stytch refuses (a typo, a
+        # revoked session) or cannot confirm (offline) leave the held session as it was, here
+        # and in every kernel. What is stored is what the server sent back.
+        response = await self.vertical.authenticate(self._client_or_raise(), tokens.opaque, None)
+        await self._apply(self.vertical.interpret(response), None)
+        return response
 
     async def _sign_in(self, request: SignInRequest) -> Any:
         response = await request(self._client_or_raise())
-        self._apply(self.vertical.interpret(response), None)  # an explicit sign-in always wins
+        # An explicit sign-in always wins (no generation to check).
+        await self._apply(self.vertical.interpret(response), None)
         return response
 
     def _duration(self, minutes: int | None) -> int:
@@ -553,6 +640,13 @@ class SessionManager(HasTraits):
     def signed_out(self) -> bool:
         """No session held, not even an unconfirmed one."""
         return self.status == "signed_out"
+
+    @property
+    def mailbox_url(self) -> str | None:
+        """The emulator's mailbox page (where its "sent" codes and links show), once a reply has
+        come from a stytch-jupyter emulator; None with real Stytch, or before any request."""
+        client = self._client
+        return client.mailbox_url if client is not None else None
 
     @property
     def store(self) -> TokenStore | None:
@@ -626,5 +720,5 @@ class _Operations:
     async def revoke(self, force_clear: bool) -> None:
         await self._manager._revoke(force_clear)
 
-    async def adopt(self, tokens: SessionTokens) -> None:
-        await self._manager._adopt(tokens)
+    async def adopt(self, tokens: SessionTokens) -> Any:
+        return await self._manager._adopt(tokens)

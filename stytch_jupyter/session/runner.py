@@ -64,6 +64,7 @@ class SessionOperations(SessionRunner, Protocol):
         """End the held session at Stytch and here."""
         ...
 
-    async def adopt(self, tokens: SessionTokens) -> None:
-        """Store ``tokens`` obtained elsewhere and check them in the background."""
+    async def adopt(self, tokens: SessionTokens) -> AuthenticateResponse:
+        """Check ``tokens`` obtained elsewhere with Stytch; only once confirmed, take them as
+        the session (stored as the server sent them back). Refused: nothing changes."""
         ...

@@ -1233,3 +1233,44 @@ def test_non_ascii_secrets_and_credentials_are_refused_not_crashed(b2b, http):
     error(backend, 401, "unauthorized_credentials")
     start = http.get("/v1/b2b/public/oauth/google/start?public_token=pübl&slug=acme")
     error(start, 401, "invalid_public_token")
+
+
+def test_a_totp_code_works_once_and_the_qr_code_is_an_image(b2b, http):
+    org = b2b.create_organization("Acme", "acme")
+    member = b2b.create_member("acme", EMAIL, password=PASSWORD)
+    token = data(
+        sdk(
+            http,
+            b2b,
+            "passwords/authenticate",
+            {"organization_id": "acme", "email_address": EMAIL, "password": PASSWORD},
+        )
+    )["session_token"]
+    ids = {"organization_id": org["organization_id"], "member_id": member["member_id"]}
+    created = data(sdk(http, b2b, "totp", ids, session=token))
+    assert created["qr_code"].startswith("data:image/png;base64,")
+    code = b2b.totp_code("acme", member["member_id"])
+    data(sdk(http, b2b, "totp/authenticate", {**ids, "code": code}, session=token))
+    error(
+        sdk(http, b2b, "totp/authenticate", {**ids, "code": code}, session=token),
+        400,
+        "totp_code_already_authenticated",
+    )
+
+
+def test_b2b_state_survives_an_outage_and_faults_reach_b2b_paths():
+    with Emulator(vertical="b2b") as emu:
+        emu.create_organization("Acme", "acme")
+        emu.create_member("acme", EMAIL, password=PASSWORD)
+        body = {"organization_id": "acme", "email_address": EMAIL, "password": PASSWORD}
+        with httpx.Client(base_url=emu.api_url, trust_env=False) as http:
+            token = data(sdk(http, emu, "passwords/authenticate", body))["session_token"]
+        emu.stop()
+        emu.start()
+        with httpx.Client(base_url=emu.api_url, trust_env=False) as http:
+            data(sdk(http, emu, "sessions/authenticate", session=token))
+            emu.add_fault(path_prefix="/sdk/v1/b2b/sessions", status=503, times=1)
+            error(
+                sdk(http, emu, "sessions/authenticate", session=token), 503, "service_unavailable"
+            )
+            data(sdk(http, emu, "sessions/authenticate", session=token))

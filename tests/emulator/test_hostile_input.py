@@ -5,6 +5,7 @@ Each test sends the bad request, then a normal one that must still work.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import socket
@@ -295,6 +296,40 @@ def test_any_bytes_are_a_body_or_a_400(raw: bytes) -> None:
         assert exc.status_code == 400 and exc.error_type == "bad_request"
     else:
         assert isinstance(body, Body)
+
+
+hostile_text = st.text(
+    alphabet=st.one_of(st.characters(), st.sampled_from(["\ud800", "\udfff", "\x00"]))
+)
+hostile_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=10**4300, max_value=10**4400)
+    | st.floats()  # NaN and the infinities included
+    | hostile_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(hostile_text, inner, max_size=3),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(hostile_json, st.integers(min_value=0, max_value=60))
+def test_any_json_text_is_a_body_or_a_400(value: Any, extra_depth: int) -> None:
+    wrapped: Any = value
+    for _ in range(extra_depth):
+        wrapped = [wrapped]
+    try:
+        raw = json.dumps({"field": wrapped}).encode("utf-8", "surrogatepass")
+    except ValueError:  # an integer too long for json.dumps itself
+        return
+    try:
+        body = parse_body(raw)
+    except EmulatorError as exc:
+        assert exc.status_code == 400 and exc.error_type == "bad_request"
+    else:
+        # Whatever was accepted can be sent back out as JSON (what every answer does).
+        json.dumps(body.raw("field"), allow_nan=False).encode("utf-8")
 
 
 @settings(max_examples=300, deadline=None)

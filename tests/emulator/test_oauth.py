@@ -244,3 +244,18 @@ def test_magic_links_follow_pkce_required_and_strict_redirect_urls() -> None:
         auth = "magic_links/authenticate"
         error(sdk(http, emu, auth, {"token": token}), 400, "pkce_expected_code_verifier")
         data(sdk(http, emu, auth, {"token": token, "code_verifier": VERIFIER}))
+
+
+@pytest.mark.parametrize(
+    ("provider", "detail"),
+    [
+        ("gitlab", "git_lab_oauth_factor"),
+        ("linkedin", "linked_in_oauth_factor"),
+        ("slack", "slack_oauth_factor"),
+    ],
+)
+def test_the_factor_detail_is_named_as_the_spec_does(http, emulator, provider, detail) -> None:
+    token = token_of(approve(emulator, "ada@example.com", provider=provider))
+    got = data(sdk(http, emulator, "oauth/authenticate", {"token": token}))
+    [factor] = got["session"]["authentication_factors"]
+    assert factor["delivery_method"] == f"oauth_{provider}" and detail in factor

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -9,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from stytch_jupyter.emulator import Emulator
+from stytch_jupyter.emulator import DEFAULT_PUBLIC_TOKEN, Emulator
 from stytch_jupyter.emulator.project import ProjectSettings
 from tests.support.emulator_http import data, error, otp_sign_in, sdk
 
@@ -216,3 +219,87 @@ def test_a_code_sent_is_one_line_on_the_terminal() -> None:
         _, code = emu.last_otp("ada@example.com")
         link = emu.last_magic_link("ada@example.com")
     assert lines == [f"code for ada@example.com: {code}", f"magic link for ada@example.com: {link}"]
+
+
+def test_a_dropped_connection_still_drops_behind_cors(http, emulator, caplog) -> None:
+    # CORS wraps ``send`` for requests with an Origin: the fault must still reach the socket
+    # (not fall back to a half-sent response, which uvicorn logs as an error).
+    emulator.add_fault(path_prefix="/sdk/v1/sessions", drop=True)
+    with caplog.at_level(logging.INFO):
+        with pytest.raises(httpx.TransportError):
+            http.post("/sdk/v1/sessions/authenticate", json={}, headers={"Origin": PAGE})
+        assert emulator.control.faults() == []
+        response = http.post("/sdk/v1/sessions/authenticate", json={}, headers={"Origin": PAGE})
+    loud = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not loud, loud
+    assert response.headers["access-control-allow-origin"] == PAGE
+
+
+def test_cli_flags_become_project_settings() -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "stytch_jupyter.emulator",
+        "--port",
+        "0",
+        "--pkce-required",
+        "oauth",
+        "--pkce-required",
+        "password_resets",
+        "--project-name",
+        "Notebook app",
+        "--allow-origin",
+        "https://app.example",
+        "--redirect-url",
+        "https://app.example/done",
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_proxy")}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert process.stdout is not None
+        api_url = ""
+        for line in process.stdout:
+            if line.strip().startswith("api_url"):
+                api_url = line.split()[1]
+            if line.startswith("Serving until Ctrl-C"):
+                break
+        token = DEFAULT_PUBLIC_TOKEN
+        with httpx.Client(base_url=api_url, trust_env=False) as http:
+            got = data(http.get(f"/sdk/v1/projects/bootstrap/{token}"))
+            assert got["project_name"] == "Notebook app"
+            assert got["pkce_required_for_oauth"] and got["pkce_required_for_password_resets"]
+            assert not got["pkce_required_for_email_magic_links"]
+            response = preflight(http, "/sdk/v1/events", "https://app.example")
+            assert response.headers["access-control-allow-origin"] == "https://app.example"
+            params = {"public_token": token, "login_redirect_url": "https://app.example/done"}
+            response = http.get("/v1/public/oauth/google/start", params=params)
+            error(response, 400, "pkce_expected_code_challenge")  # the URL passed, PKCE did not
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        process.stdout.close()  # type: ignore[union-attr]
+        process.stderr.close()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--allow-origin", "app.example", "must look like https://host[:port]"),
+        ("--redirect-url", "not a url", "is not an absolute http(s) URL"),
+    ],
+)
+def test_cli_refuses_a_bad_setting_in_one_line(flag, value, message) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "stytch_jupyter.emulator", "--port", "0", flag, value],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and message in done.stderr
+    assert "Traceback" not in done.stderr

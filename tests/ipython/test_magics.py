@@ -26,14 +26,12 @@ from stytch_jupyter.api.models import parse_timestamp
 from stytch_jupyter.config import Stytch
 from stytch_jupyter.emulator import Emulator
 from stytch_jupyter.ipython import magics as magics_module
-from stytch_jupyter.ipython.magic_link_listener import (
-    MagicLinkError,
-    MagicLinkListener,
-    token_from_link,
-)
-from stytch_jupyter.ipython.magics import REMOTE_ENV, StytchCommandError
+from stytch_jupyter.ipython.magics import StytchCommandError
 from stytch_jupyter.ipython.stytch_object import NotebookStytch
 from stytch_jupyter.session import SessionManager
+from stytch_jupyter.session.locality import REMOTE_ENV
+from stytch_jupyter.session.redirect import flows as flows_module
+from stytch_jupyter.session.redirect.loopback import THREAD_PREFIX
 from tests.conftest import EMAIL, PASSWORD
 from tests.support.secret_scan import assert_no_secrets
 from tests.support.shells import Prompts, otp_code, run
@@ -187,7 +185,13 @@ def test_help_prints_and_does_not_exit(
         ("frobnicate", "invalid choice (choose from 'status', 'authenticate'"),
         ("login", "required: METHOD"),
         ("login otp", "required: --email"),
-        ("login sms --email a@b.co", "invalid choice (choose from 'otp', 'magic-link'"),
+        ("login fax --email a@b.co", "invalid choice (choose from 'otp', 'magic-link'"),
+        ("login sms --email a@b.co", "required: --phone"),
+        ("login sms --phone 12345", "--phone: not a phone number in E.164 form"),
+        ("password", "required: ACTION"),
+        ("password reset", "required: --email"),
+        ("password reset --email nope", "--email: not an email address"),
+        ("login totp --code 123456", "unrecognized option --code"),
         ("login password --email", "expected one argument"),
         ("login otp --email not-an-email", "--email: not an email address"),
         ("revoke --forse", "unrecognized option --forse"),
@@ -313,7 +317,8 @@ def test_login_otp_signs_in_and_no_secret_is_left_anywhere(
     assert stytch.user is not None and stytch.user.email == EMAIL
     assert 115 < expires_in_minutes(stytch) <= 120
     captured = capsys.readouterr()
-    assert f"Sent a one-time code to {EMAIL}." in captured.out
+    mailbox = f"(the emulator's mailbox shows it: {emulator.api_url}/)"
+    assert f"Sent a one-time code to {EMAIL} {mailbox}." in captured.out
     assert f"Signed in as {EMAIL}, expires " in captured.out
     assert "(in 119 min)" in captured.out or "(in 120 min)" in captured.out
 
@@ -340,7 +345,7 @@ def test_login_otp_with_a_wrong_code_is_one_line_and_changes_nothing(
     captured = capsys.readouterr()
     assert isinstance(result.error_in_exec, StytchCommandError)
     shown = (captured.out + captured.err).strip().splitlines()
-    assert shown[0] == f"Sent a one-time code to {EMAIL}."
+    assert shown[0].startswith(f"Sent a one-time code to {EMAIL} (the emulator's mailbox")
     assert len(shown) == 2 and shown[1].startswith("StytchAPIError: ")
     assert "Traceback" not in captured.out + captured.err
     assert stytch.status == "signed_out" and stytch.session_token is None
@@ -400,7 +405,7 @@ def test_login_magic_link_through_the_loopback_listener(
 
     link = urlsplit(browser["url"])
     assert link.scheme == "http" and link.hostname == "127.0.0.1"
-    assert link.path.startswith("/stytch-jupyter/") and len(link.path) > 30
+    assert link.path == "/stytch-jupyter/callback" and len(parse_qs(link.query)["flow"][0]) >= 22
     token = parse_qs(link.query)["token"][0]
     page: httpx.Response = browser["response"]
     assert page.status_code == 200
@@ -423,7 +428,7 @@ def test_login_magic_link_through_the_loopback_listener(
 
 
 def listener_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("stytch-magic-link")]
+    return [t for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)]
 
 
 def test_a_browser_preconnect_does_not_block_the_magic_link(
@@ -434,7 +439,7 @@ def test_a_browser_preconnect_does_not_block_the_magic_link(
     capsys: Any,
 ) -> None:
     # Bounded, so that a listener stuck on the idle connection fails this test, not the run.
-    monkeypatch.setattr(magics_module, "LISTENER_TIMEOUT_SECONDS", 10.0)
+    stytch.config.redirect_timeout = 10.0
     browser: dict[str, Any] = {}
 
     def preconnect_then_open_link() -> None:
@@ -530,7 +535,7 @@ def test_when_the_listener_cannot_bind_the_link_is_pasted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A documentation address (TEST-NET-1) is on no interface here: binding it fails for real.
-    monkeypatch.setattr(magics_module, "LISTENER_HOST", "192.0.2.1")
+    monkeypatch.setattr(flows_module, "LOOPBACK_HOST", "192.0.2.1")
     prompts.answer(lambda: emulator.last_magic_link(EMAIL))
     result = run(ip, f"%stytch login magic-link --email {EMAIL}")
     assert result.success, result.error_in_exec
@@ -575,7 +580,9 @@ def test_pasting_something_that_is_not_a_link_changes_nothing(
     prompts.answer("https://example.com/welcome?stytch_token_type=oauth&token=abc")
     result = run(ip, f"%stytch login magic-link --email {EMAIL} --paste")
     assert isinstance(result.error_in_exec, UsageError)
-    assert "not a magic link" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "expects a magic link token, not an OAuth one: nothing changed" in err
+    assert len(err.strip().splitlines()) == 1
     assert stytch.status == "signed_out"
 
 
@@ -822,6 +829,76 @@ def test_heartbeat_subcommands(
     assert stytch.status == "signed_in"
 
 
+# ---- OAuth and resume ------------------------------------------------------------------------
+
+
+def test_login_oauth_prints_the_start_url_and_refuses_a_magic_link_token(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    prompts.answer(
+        lambda: "https://example.com/?stytch_token_type=magic_links&token=not-an-oauth-token"
+    )
+    line = (
+        "%stytch login oauth google --paste --scope email --scope profile "
+        "--provider-param prompt=select_account"
+    )
+    result = run(ip, line)
+    assert isinstance(result.error_in_exec, UsageError)
+    captured = capsys.readouterr()
+    started = next(w for w in captured.out.split() if w.startswith(emulator.api_url))
+    url = urlsplit(started)
+    query = parse_qs(url.query)
+    assert url.path == "/v1/public/oauth/google/start"
+    assert query["custom_scopes"] == ["email profile"]
+    assert query["provider_prompt"] == ["select_account"]
+    assert "code_challenge" in query and "code_verifier" not in started
+    assert captured.err.strip() == (
+        "UsageError: %stytch login oauth: this sign-in expects an OAuth token, not a magic link "
+        "one: nothing changed"
+    )
+    assert stytch.status == "signed_out"
+    assert [flow.token_type for flow in stytch.redirect.pending()] == ["oauth"]
+
+
+def test_login_oauth_bad_provider_param_is_a_usage_error(
+    ip: Any, stytch: NotebookStytch, capsys: Any
+) -> None:
+    result = run(ip, "%stytch login oauth github --provider-param nonsense")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert "KEY=VALUE" in capsys.readouterr().err
+    assert stytch.redirect.pending() == []
+
+
+def test_resume_after_an_interrupted_wait_signs_in_with_the_pasted_link(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    def interrupt_once_the_link_is_sent() -> None:
+        wait_for(lambda: any(m["kind"] == "magic_link" for m in emulator.outbox(EMAIL)))
+        _thread.interrupt_main()
+
+    interrupter = threading.Thread(target=interrupt_once_the_link_is_sent)
+    interrupter.start()
+    result = run(ip, f"%stytch login magic-link --email {EMAIL}")
+    interrupter.join(10)
+    assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    assert not listener_threads()
+    # The browser could not reach the kernel; the user copies the address it tried to open.
+    prompts.answer(lambda: emulator.last_magic_link(EMAIL))
+    result = run(ip, "%stytch login resume")
+    assert result.success, result.error_in_exec
+    assert stytch.status == "signed_in"
+    assert f"Signed in as {EMAIL}" in capsys.readouterr().out
+    # Pasting the same link again: refused, one line, nothing changed.
+    token = stytch.session_token
+    prompts.answer(lambda: emulator.last_magic_link(EMAIL))
+    result = run(ip, "%stytch login resume")
+    assert isinstance(result.error_in_exec, UsageError)
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("UsageError: %stytch login resume: no sign-in is waiting")
+    assert len(err.splitlines()) == 1
+    assert stytch.session_token == token
+
+
 # ---- completion -----------------------------------------------------------------------------
 
 
@@ -834,6 +911,10 @@ def test_heartbeat_subcommands(
         ("%stytch login m", {"magic-link"}, {"otp"}),
         ("%stytch login magic-link --", {"--email", "--paste", "--duration"}, {"--code"}),
         ("%stytch login otp --email a@b.co --", {"--duration"}, {"--email", "--paste"}),
+        ("%stytch login ", {"oauth", "resume"}, set()),
+        ("%stytch login oauth ", {"google", "github", "microsoft", "apple"}, {"--email"}),
+        ("%stytch login oauth g", {"google", "github", "gitlab"}, {"apple"}),
+        ("%stytch login oauth google --", {"--scope", "--provider-param", "--paste"}, {"--email"}),
         ("%stytch revoke --", {"--force"}, set()),
         ("%stytch heartbeat ", {"status", "start", "stop", "now"}, set()),
         ("%stytch authenticate --duration ", {"30m", "2h"}, set()),
@@ -870,83 +951,6 @@ def test_completion_is_gone_after_unload(ip: Any, stytch: NotebookStytch) -> Non
     assert "magic-link" not in completions(ip, "%stytch login ")
 
 
-# ---- the listener on its own ------------------------------------------------------------------
-
-
-def test_token_from_link() -> None:
-    url = "http://127.0.0.1:5/x?stytch_token_type=magic_links&token=abc-DEF_123"
-    assert token_from_link(url) == "abc-DEF_123"
-    assert token_from_link("  abc-DEF_123\n") == "abc-DEF_123"
-    assert token_from_link("https://example.com/cb?token=t0k3n") == "t0k3n"
-    for bad in ("", "   ", "https://example.com/cb?x=1", "two words", "https://x/?token="):
-        with pytest.raises(MagicLinkError):
-            token_from_link(bad)
-
-
-def test_listener_ignores_stray_requests_and_serves_once() -> None:
-    with MagicLinkListener(timeout=10) as listener:
-        url = listener.start()
-        base = url.rsplit("/", 1)[0]
-        assert httpx.get(f"{base}/wrong-nonce?token=t").status_code == 404
-        assert httpx.get(url).status_code == 400  # no token
-        assert httpx.get(f"{url}?stytch_token_type=oauth&token=t").status_code == 400
-        answers: dict[str, httpx.Response] = {}
-        opener = threading.Thread(
-            target=lambda: answers.update(page=httpx.get(f"{url}?token=tok-123", timeout=10))
-        )
-        opener.start()
-        assert listener.wait(5) == "tok-123"
-        listener.respond(True, "Signed in as <script>x</script>.")
-        opener.join(10)
-        page = answers["page"]
-        assert page.status_code == 200 and "tok-123" not in page.text
-        assert "&lt;script&gt;" in page.text and "<script>" not in page.text
-    assert not listener.running
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(url)
-
-
-def test_listener_times_out_and_close_answers_a_waiting_browser() -> None:
-    listener = MagicLinkListener(timeout=0.3)
-    listener.start()
-    with pytest.raises(TimeoutError):
-        listener.wait()
-    listener.close()
-    assert not listener.running
-
-    with MagicLinkListener(timeout=10) as listener:
-        url = listener.start()
-        answers: dict[str, httpx.Response] = {}
-        opener = threading.Thread(
-            target=lambda: answers.update(page=httpx.get(f"{url}?token=tok", timeout=10))
-        )
-        opener.start()
-        assert listener.wait(5) == "tok"
-    opener.join(10)
-    assert "cancelled" in answers["page"].text
-
-
-def test_listener_close_cuts_an_idle_connection_and_frees_the_port() -> None:
-    listener = MagicLinkListener(timeout=30)
-    url = listener.start()
-    port = urlsplit(url).port
-    assert port is not None
-    idle = socket.create_connection(("127.0.0.1", port))  # connected, never sends a request
-    try:
-        # The connection is being served (its thread waits for the request line).
-        wait_for(lambda: len(listener_threads()) == 2, what="the idle connection's thread")
-        listener.close()
-        assert not listener.running
-        assert not listener_threads()
-        idle.settimeout(5)
-        assert idle.recv(1) == b""
-        with pytest.raises(ConnectionRefusedError):
-            socket.create_connection(("127.0.0.1", port), timeout=5).close()
-    finally:
-        idle.close()
-        listener.close()
-
-
 def test_magic_link_times_out_as_one_line(
     ip: Any,
     stytch: NotebookStytch,
@@ -954,11 +958,12 @@ def test_magic_link_times_out_as_one_line(
     monkeypatch: pytest.MonkeyPatch,
     capsys: Any,
 ) -> None:
-    monkeypatch.setattr(magics_module, "LISTENER_TIMEOUT_SECONDS", 0.5)
+    # Long enough for the email request to return on a loaded machine, short for a test.
+    stytch.config.redirect_timeout = 2.0
     result = run(ip, f"%stytch login magic-link --email {EMAIL}")
     lines = (capsys.readouterr().out).strip().splitlines()
     assert isinstance(result.error_in_exec, StytchCommandError)
-    assert lines[-1].startswith("TimeoutError: nobody opened the sign-in link")
+    assert lines[-1].startswith("TimeoutError: no redirect came back within 1 min")
     assert stytch.status == "signed_out"
     assert not listener_threads()
 
@@ -981,3 +986,25 @@ def test_expiry_wording_matches_the_reprs() -> None:
         assert magics_module.expiry(manager, None) == "expiry unknown"
     finally:
         manager.close()
+
+
+def test_a_failed_redirect_sign_in_shows_no_secret_even_in_a_verbose_traceback(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+) -> None:
+    stytch.config.redirect_route = "paste"
+    ip.user_ns["stytch"] = stytch
+    flow = stytch.redirect.start_magic_link(EMAIL)
+    link = emulator.last_magic_link(EMAIL)
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    emulator.add_fault(path_prefix="/sdk/v1/magic_links/authenticate", status=500)
+    prompts.answer(link)
+    run(ip, "%xmode Verbose")
+    try:
+        result = run(ip, "import getpass; stytch.redirect.resume(getpass.getpass('Link: '))")
+    finally:
+        run(ip, "%xmode Context")
+    assert type(result.error_in_exec).__name__ == "StytchAPIError"
+    shown = capsys.readouterr()
+    assert "StytchAPIError" in shown.out + shown.err
+    for secret in (token, flow._pkce.verifier):
+        assert secret not in shown.out and secret not in shown.err

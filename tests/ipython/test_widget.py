@@ -33,12 +33,8 @@ from tests.support.waiting import wait_for
 def new_stytch(emulator: Emulator, **settings: Any) -> NotebookStytch:
     settings.setdefault("heartbeat_interval", 0.5)
     settings.setdefault("timeout", 2.0)
-    config = Stytch(
-        public_token=emulator.public_token,
-        api_url=emulator.api_url,
-        token_store="memory",
-        **settings,
-    )
+    settings.setdefault("token_store", "memory")
+    config = Stytch(public_token=emulator.public_token, api_url=emulator.api_url, **settings)
     stytch = NotebookStytch(config)
     stytch.start()
     return stytch
@@ -171,7 +167,8 @@ def test_email_code_sign_in_sends_the_code_in_a_message_only(
 
     send_code(widget)
     state = widget.state
-    assert state["error"] is None and state["info"] == f"Code sent to {EMAIL}"
+    mailbox = f"the emulator's mailbox shows it: {emulator.api_url}/"
+    assert state["error"] is None and state["info"] == f"Code sent to {EMAIL} ({mailbox})"
     assert state["form"]["step"] == "code" and state["form"]["email"] == EMAIL
     assert state["focus"] == "code"  # the page moves focus to the code field
     _method_id, code = emulator.last_otp(EMAIL)
@@ -343,14 +340,18 @@ def test_sign_out_offline_offers_forget_on_this_machine(make_stytch, widgets, em
     assert widget.state["info"].startswith("Forgotten on this machine. Stytch could not be told")
 
 
-def test_a_stuck_check_offers_retry_now_and_forget(make_stytch, widgets, emulator) -> None:
-    source = make_stytch(heartbeat_interval=60.0)
+def test_a_stuck_check_offers_retry_now_and_forget(
+    make_stytch, widgets, emulator, tmp_path
+) -> None:
+    # A kernel restarted while Stytch is down: the stored session cannot be confirmed.
+    shared = {"token_store": "file", "data_dir": str(tmp_path / "data")}
+    source = make_stytch(heartbeat_interval=60.0, **shared)
     sign_in_with_password(source, emulator)
     tokens = SessionTokens(source.session_token.value, source.session_jwt.value)
-    stytch = make_stytch(heartbeat_interval=60.0)
-    widget = make_widget(stytch, widgets)
+    source.close()
     emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", status=503, times=100)
-    stytch.sessions.update(tokens)
+    stytch = make_stytch(heartbeat_interval=60.0, **shared)
+    widget = make_widget(stytch, widgets)
     wait_for(lambda: stytch.last_error != "", what="the failed check")
     state = widget.state
     assert state["kind"] == "unconfirmed" and state["status"] == "Checking the stored session…"

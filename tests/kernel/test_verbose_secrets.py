@@ -4,9 +4,7 @@ emulator behind the tests' own hostile server (issue 8, item 7)."""
 
 from __future__ import annotations
 
-import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +15,13 @@ from jupyter_client.manager import KernelManager
 from stytch_jupyter.emulator import Emulator
 from tests.conftest import EMAIL, PASSWORD
 from tests.support.hostile_server import HostileServer, hang, json_reply
+from tests.support.kernel_cells import execute
 from tests.support.kernels import KERNEL_START_TIMEOUT, KernelHome, kernel_env, kernel_manager
 from tests.support.secret_scan import assert_no_secrets, collect_emulator_secrets
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.kernel
 
-STEP_TIMEOUT = 60.0
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 # Prints vars() of `stytch` and, breadth first, of every object of this project reachable
 # through attributes, dicts, lists and tuples (what a curious user or a debugger would show).
@@ -50,50 +47,6 @@ def _walk(root):
 _walk(stytch)
 del _walk
 """
-
-
-class Cell:
-    """What one execution showed: its text (streams, results, errors) and its error, if any."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-        self.error: dict[str, Any] | None = None
-
-    @property
-    def text(self) -> str:
-        return ANSI.sub("", "\n".join(self.texts))
-
-
-def execute(
-    client: BlockingKernelClient,
-    code: str,
-    on_input: Callable[[dict[str, Any]], None] | None = None,
-) -> Cell:
-    msg_id = client.execute(code, allow_stdin=on_input is not None, stop_on_error=False)
-    deadline = time.monotonic() + STEP_TIMEOUT
-    cell = Cell()
-    while time.monotonic() < deadline:
-        if on_input is not None and client.stdin_channel.msg_ready():
-            request = client.get_stdin_msg(timeout=1)
-            if request["msg_type"] == "input_request":
-                on_input(request["content"])
-        try:
-            message = client.get_iopub_msg(timeout=0.05)
-        except Exception:  # queue.Empty
-            continue
-        if message["parent_header"].get("msg_id") != msg_id:
-            continue
-        kind, content = message["msg_type"], message["content"]
-        if kind == "stream":
-            cell.texts.append(content["text"])
-        elif kind in ("execute_result", "display_data"):
-            cell.texts.append(content["data"].get("text/plain", ""))
-        elif kind == "error":
-            cell.error = content
-            cell.texts.extend(content["traceback"])
-        elif kind == "status" and content["execution_state"] == "idle":
-            return cell
-    pytest.fail(f"the kernel did not finish:\n{code}")
 
 
 @pytest.fixture

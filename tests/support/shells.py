@@ -11,7 +11,8 @@ from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 
 from stytch_jupyter.emulator import Emulator
 from stytch_jupyter.ipython import extension
-from stytch_jupyter.ipython.magics import REMOTE_ENV, REMOTE_HINT_ENVS
+from stytch_jupyter.session.locality import MARKER_ENVS
+from stytch_jupyter.session.redirect.mailbox import CALLBACK_URL_ENV, MAILBOX_ENV
 from tests.conftest import EMAIL
 
 
@@ -22,7 +23,7 @@ def prepared_shell(emulator: Emulator, data_dir: Any, monkeypatch: pytest.Monkey
     monkeypatch.setenv("STYTCH_API_URL", emulator.api_url)
     monkeypatch.setenv("STYTCH_PUBLIC_TOKEN", emulator.public_token)
     monkeypatch.setenv("STYTCH_JUPYTER_DATA_DIR", str(data_dir))
-    for name in (REMOTE_ENV, *REMOTE_HINT_ENVS):
+    for name in (*MARKER_ENVS, MAILBOX_ENV, CALLBACK_URL_ENV):
         monkeypatch.delenv(name, raising=False)
     shell.config.Stytch.token_store = "file"
     shell.config.Stytch.timeout = 5.0

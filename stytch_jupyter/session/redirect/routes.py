@@ -1,0 +1,65 @@
+"""Which way back a redirect takes, decided at the start of a flow from facts, first that applies:
+loopback (a local kernel), the Jupyter server's callback, the relay page, paste."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ..errors import RedirectRouteError
+from ..locality import Locality, detect
+from .mailbox import CALLBACK_URL_ENV, usable_mailbox
+
+RouteName = Literal["loopback", "server", "relay", "paste"]
+ROUTES: tuple[RouteName, ...] = ("loopback", "server", "relay", "paste")
+
+
+@dataclass(frozen=True)
+class Route:
+    name: RouteName
+    reason: str
+    callback_url: str | None = None  # where Stytch sends the browser, before ``?flow=…``
+    mailbox: Path | None = None
+
+
+def choose_route(
+    requested: str,
+    relay_url: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    locality: Locality | None = None,
+) -> Route:
+    """The route for a new flow (``requested``: ``auto`` or a route name)."""
+    import os
+
+    env = os.environ if environ is None else environ
+    where = locality if locality is not None else detect(env)
+    mailbox, mailbox_reason = usable_mailbox(env)
+
+    def server() -> Route:
+        assert mailbox is not None
+        return Route("server", mailbox_reason, env[CALLBACK_URL_ENV], mailbox)
+
+    if requested == "loopback":
+        return Route("loopback", "asked for (Stytch.redirect_route)")
+    if requested == "server":
+        if mailbox is None:
+            raise RedirectRouteError(f"no Jupyter server callback here: {mailbox_reason}")
+        return server()
+    if requested == "relay":
+        if not relay_url:
+            raise RedirectRouteError("no relay page: set Stytch.relay_url to where you host it")
+        return Route("relay", "asked for (Stytch.redirect_route)", relay_url)
+    if requested == "paste":
+        return Route("paste", "asked for")
+    if where.kind == "local":
+        return Route("loopback", f"the kernel is local: {where.reason}")
+    if mailbox is not None:
+        return server()
+    if relay_url:
+        return Route("relay", f"the kernel is {where}; Stytch.relay_url is set", relay_url)
+    if where.kind == "unknown":
+        return Route("loopback", f"the kernel may be local ({where.reason}); paste if not")
+    return Route("paste", f"the kernel is {where} and no other way back is set up")
