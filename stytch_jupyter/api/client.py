@@ -22,15 +22,17 @@ from .errors import (
     StytchResponseError,
     StytchTimeoutError,
 )
-from .limits import MAX_REPLY_BYTES, MAX_RETRY_AFTER_SECONDS
-from .models import (
-    DEFAULT_SESSION_MINUTES,
-    AuthenticateResponse,
+from .factor_models import (
     OAuthAuthenticateResponse,
     PasswordStrength,
     TOTPAuthenticateResponse,
     TOTPCreated,
     TOTPRecoveryCodes,
+)
+from .limits import MAX_REPLY_BYTES, MAX_RETRY_AFTER_SECONDS
+from .models import (
+    DEFAULT_SESSION_MINUTES,
+    AuthenticateResponse,
     User,
     redact,
     validate_duration_minutes,

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..api.models import PasswordStrength, Session, SessionToken, User, redact
+from ..api.models import Session, SessionToken, User, redact
 
 if TYPE_CHECKING:
+    from ..api.factor_models import PasswordStrength
     from ..session.manager import SessionManager
 
 Rows = Sequence[tuple[str, str]]

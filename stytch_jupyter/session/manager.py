@@ -29,13 +29,10 @@ from ..api.errors import StytchAPIError
 from ..api.models import Session, SessionToken, SessionTokens, User, validate_duration_minutes
 from ..config import Stytch
 from .consumer import CONSUMER
-from .errors import ConfigurationError, NotSignedInError
+from .errors import ConfigurationError, NotSignedInError, TokenStoreError
 from .heartbeat import Conditions, Heartbeat, HeartbeatControl
-from .keys import TokenStoreError
 from .loop import LoopThread
 from .namespaces import MagicLinks, OTPs, Passwords, Sessions
-from .oauth import OAuth
-from .redirect.flows import RedirectFlows
 from .runner import SignInRequest
 from .states import HEARTBEAT_STATES, STATUSES, HeartbeatState, Status
 from .store_sync import STORE_POLL_SECONDS, StoreSync
@@ -45,6 +42,8 @@ from .users import Users
 if TYPE_CHECKING:
     from ..api.client import StytchClient
     from .auth import StytchAuth
+    from .oauth import OAuth
+    from .redirect.flows import RedirectFlows
     from .store import TokenStore
     from .vertical import Authenticated, SessionClock, Vertical
 
@@ -134,8 +133,9 @@ class SessionManager(HasTraits):
         self.passwords = Passwords(operations)
         self.totps = TOTPs(operations)
         self.users = Users(operations)
-        self.redirect = RedirectFlows(self)
-        self.oauth = OAuth(operations, self.redirect)
+        self._operations = operations
+        self._redirect: RedirectFlows | None = None  # built on first use: %load_ext stays light
+        self._oauth: OAuth | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -664,6 +664,26 @@ class SessionManager(HasTraits):
         from .auth import StytchAuth
 
         return StytchAuth(self)
+
+    @property
+    def redirect(self) -> RedirectFlows:
+        """The pending redirect flows (magic links, OAuth) and their ways back."""
+        with self._lock:
+            if self._redirect is None:
+                from .redirect.flows import RedirectFlows
+
+                self._redirect = RedirectFlows(self)
+            return self._redirect
+
+    @property
+    def oauth(self) -> OAuth:
+        """``stytch.oauth.start(provider)`` and ``.authenticate(token)``."""
+        with self._lock:
+            if self._oauth is None:
+                from .oauth import OAuth
+
+                self._oauth = OAuth(self._operations, self.redirect)
+            return self._oauth
 
     @property
     def heartbeat(self) -> HeartbeatControl:
