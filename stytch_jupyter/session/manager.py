@@ -23,8 +23,10 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from traitlets import All, Bool, Enum, HasTraits, Instance, Unicode
+from traitlets import Union as UnionTrait
 from traitlets.traitlets import EventHandler
 
+from ..api.b2b_models import IntermediateSessionToken, Member, MemberSession, Organization
 from ..api.errors import StytchAPIError
 from ..api.models import Session, SessionToken, SessionTokens, User, validate_duration_minutes
 from ..config import Stytch
@@ -37,8 +39,9 @@ from .namespaces import MagicLinks, OTPs, Passwords, Sessions
 from .oauth import OAuth
 from .redirect.flows import RedirectFlows
 from .runner import SignInRequest
-from .states import HEARTBEAT_STATES, STATUSES, HeartbeatState, Status
+from .states import HEARTBEAT_STATES, INTERMEDIATE_STATUSES, STATUSES, HeartbeatState, Status
 from .store_sync import STORE_POLL_SECONDS, StoreSync
+from .vertical import Intermediate
 
 if TYPE_CHECKING:
     from ..api.client import StytchClient
@@ -61,8 +64,20 @@ __all__ = ["STORE_POLL_SECONDS", "AuthChangeCallback", "SessionManager"]
 class SessionManager(HasTraits):
     """The session of one Stytch project (public token) in this process."""
 
-    session = Instance(Session, allow_none=True, read_only=True)
+    # A consumer Session, or (B2B) the member session, also shown as member_session.
+    session = UnionTrait(
+        [Instance(Session), Instance(MemberSession)], allow_none=True, read_only=True
+    )
     user = Instance(User, allow_none=True, read_only=True)
+    member_session = Instance(MemberSession, allow_none=True, read_only=True)
+    member = Instance(Member, allow_none=True, read_only=True)
+    organization = Instance(Organization, allow_none=True, read_only=True)
+    intermediate_session_token = Instance(
+        IntermediateSessionToken,
+        allow_none=True,
+        read_only=True,
+        help="B2B: a sign-in half-way (status needs_organization or needs_mfa)",
+    )
     session_token = Instance(SessionToken, allow_none=True, read_only=True)
     session_jwt = Instance(SessionToken, allow_none=True, read_only=True)
     status = Enum[Status](
@@ -86,11 +101,11 @@ class SessionManager(HasTraits):
         *,
         store: TokenStore | None = None,
         store_poll_interval: float = STORE_POLL_SECONDS,
-        vertical: Vertical[Any] = CONSUMER,
+        vertical: Vertical[Any] | None = None,
     ) -> None:
         super().__init__()
         self.config = config if config is not None else Stytch()
-        self.vertical = vertical
+        self.vertical: Vertical[Any] = vertical or _configured_vertical(self.config)
         self._sync = StoreSync(
             self.config,
             store=store,
@@ -130,6 +145,14 @@ class SessionManager(HasTraits):
         self.passwords = Passwords(operations)
         self.redirect = RedirectFlows(self)
         self.oauth = OAuth(operations, self.redirect)
+        if self.vertical.name == "b2b":
+            self._use_b2b_namespaces(operations)
+
+    def _use_b2b_namespaces(self, operations: _Operations) -> None:
+        from .b2b_namespaces import b2b_namespaces
+
+        for name, namespace in b2b_namespaces(operations).items():
+            setattr(self, name, namespace)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -318,13 +341,16 @@ class SessionManager(HasTraits):
             self._held = None
             self.set_trait("session_token", tokens.session_token)
             self.set_trait("session_jwt", tokens.session_jwt)
+            self.set_trait("intermediate_session_token", None)
             self._set_objects(None)
             self._set_status("unconfirmed")
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
 
-    def _apply(self, outcome: Authenticated, generation: int | None) -> bool:
+    def _apply(self, outcome: Authenticated | Intermediate, generation: int | None) -> bool:
         """Take an authenticate outcome as the new state, unless the session moved on."""
+        if isinstance(outcome, Intermediate):
+            return self._hold_intermediate(outcome, generation)
         with self._lock:
             if generation is not None and generation != self._generation:
                 logger.debug("stytch: dropped a response for a session replaced in flight")
@@ -342,6 +368,7 @@ class SessionManager(HasTraits):
                     self.set_trait("session_token", tokens.session_token)
                 self._held = outcome.session
                 self.set_trait("session_jwt", tokens.session_jwt)
+                self.set_trait("intermediate_session_token", None)
                 self._set_objects(dict(outcome.objects))
                 self._set_status("signed_in")
                 self.set_trait("signed_out_reason", "")
@@ -356,6 +383,52 @@ class SessionManager(HasTraits):
         self._heartbeat.wake()
         self._announce()
         return True
+
+    def _hold_intermediate(self, outcome: Intermediate, generation: int | None) -> bool:
+        """B2B, half-way: hold the IST instead of any session (the two never coexist, as in
+        Stytch's SDKs), until it is used or ``outcome.lifetime`` seconds have passed."""
+        with self._lock:
+            if generation is not None and generation != self._generation:
+                return False
+            if self.session_token is not None:
+                self._sync.write(None, replacing=self.session_token.value)
+            expires_at = self.server_now() + timedelta(seconds=outcome.lifetime)
+            with self.hold_trait_notifications():
+                self._generation += 1
+                self._held = None
+                self.set_trait("session_token", None)
+                self.set_trait("session_jwt", None)
+                self._set_objects(dict(outcome.objects))
+                self.set_trait(
+                    "intermediate_session_token",
+                    IntermediateSessionToken(outcome.token, expires_at=expires_at),
+                )
+                self._set_status(outcome.status)
+                self.set_trait("signed_out_reason", "")
+            generation = self._generation
+            self._expiry_timer = asyncio.get_running_loop().call_later(
+                outcome.lifetime, self._expire_intermediate, generation
+            )
+        self._heartbeat.reset_failures()
+        self._heartbeat.wake()
+        self._announce()
+        return True
+
+    def _expire_intermediate(self, generation: int) -> None:
+        self._expiry_timer = None
+        if generation == self._generation and self.status in INTERMEDIATE_STATUSES:
+            self._clear("the intermediate session expired (10 minutes): sign in again")
+
+    def _intermediate_token(self) -> str | None:
+        """The held IST, unless it has expired (then it is dropped)."""
+        ist = self.intermediate_session_token
+        if ist is None:
+            return None
+        expires_in = ist.expires_in(self.server_now())
+        if expires_in is not None and expires_in <= 0:
+            self._clear("the intermediate session expired (10 minutes): sign in again")
+            return None
+        return ist.value
 
     def _store_jwt(self, tokens: SessionTokens, generation: int) -> None:
         with self._lock:
@@ -372,6 +445,7 @@ class SessionManager(HasTraits):
                 self._set_objects(None)
                 self.set_trait("session_token", None)
                 self.set_trait("session_jwt", None)
+                self.set_trait("intermediate_session_token", None)
                 self._set_status("signed_out")
                 self.set_trait("signed_out_reason", reason)
         logger.info("stytch: signed out (%s)", reason)
@@ -437,7 +511,8 @@ class SessionManager(HasTraits):
 
     def _heartbeat_conditions(self) -> Conditions:
         return Conditions(
-            status=self.status,
+            # Half-way through a B2B sign-in there is no session to check: the heartbeat idles.
+            status="signed_out" if self.status in INTERMEDIATE_STATUSES else self.status,
             interval=self.config.heartbeat_interval,
             auto_extend=self.config.auto_extend,
             expires_in=self._expires_in(),
@@ -635,8 +710,17 @@ class SessionManager(HasTraits):
         return HeartbeatControl(self._heartbeat, self, lambda: self.heartbeat_state)
 
     def __repr__(self) -> str:
-        who = self.user.email if self.user is not None else None
+        person = self.user or self.member
+        who = person.email if person is not None else None
         return f"<{type(self).__name__} status={self.status!r} user={who!r}>"
+
+
+def _configured_vertical(config: Stytch) -> Vertical[Any]:
+    if config.vertical == "b2b":
+        from .b2b import B2B
+
+        return B2B
+    return CONSUMER
 
 
 def _log_failure(future: concurrent.futures.Future[Any]) -> None:
@@ -687,3 +771,18 @@ class _Operations:
 
     async def adopt(self, tokens: SessionTokens) -> Any:
         return await self._manager._adopt(tokens)
+
+    # -- B2B ---------------------------------------------------------------------------------
+
+    def intermediate_token(self) -> str | None:
+        return self._manager._intermediate_token()
+
+    def forget_intermediate(self, reason: str) -> None:
+        if self._manager.intermediate_session_token is not None:
+            self._manager._clear(reason)
+
+    def member(self) -> Member | None:
+        return self._manager.member
+
+    def organization(self) -> Organization | None:
+        return self._manager.organization
