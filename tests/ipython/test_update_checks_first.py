@@ -3,59 +3,16 @@ neither replaces this kernel's session nor reaches another process sharing the s
 
 from __future__ import annotations
 
-import json
-import queue
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from stytch_jupyter.api.models import SessionTokens
 from stytch_jupyter.emulator import Emulator
 from stytch_jupyter.ipython.stytch_object import NotebookStytch
+from tests.support.session_process import SessionProcess
 from tests.support.shells import Prompts, otp_code, run
 
 EMAIL = "ada@example.com"
-WORKER = Path(__file__).parents[1] / "support" / "session_worker.py"
-
-
-class Kernel2:
-    """Another process on the same data dir (tests/support/session_worker.py)."""
-
-    def __init__(self, emulator: Emulator, data_dir: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(WORKER), emulator.api_url, emulator.public_token, str(data_dir)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
-        self.seen: list[dict[str, Any]] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(json.loads(line))
-
-    def wait_for(self, status: str, timeout: float = 20) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
-            except queue.Empty:
-                break
-            self.seen.append(line)
-            if line.get("status") == status:
-                return line
-        raise AssertionError(f"the other process never said {status}: {self.seen}")
-
-    def stop(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        self.proc.wait(10)
 
 
 def test_a_mistyped_update_keeps_the_session_here_and_in_other_processes(
@@ -70,7 +27,7 @@ def test_a_mistyped_update_keeps_the_session_here_and_in_other_processes(
     assert run(ip, f"%stytch login otp --email {EMAIL}").success
     assert stytch.session is not None and stytch.session_token is not None
     session_id, held = stytch.session.session_id, stytch.session_token
-    other = Kernel2(emulator, tmp_path / "stytch-data")
+    other = SessionProcess(emulator.api_url, emulator.public_token, tmp_path / "stytch-data")
     try:
         assert other.wait_for("signed_in")["session_id"] == session_id
         capsys.readouterr()

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import queue
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,54 +12,14 @@ import pytest
 from stytch_jupyter.config import Stytch
 from stytch_jupyter.session import SessionManager
 from tests.conftest import PASSWORD
+from tests.support.session_process import SessionProcess
 from tests.support.waiting import wait_for
-
-WORKER = Path(__file__).parents[1] / "support" / "session_worker.py"
-
-
-class Worker:
-    def __init__(self, emulator: Any, data_dir: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(WORKER), emulator.api_url, emulator.public_token, str(data_dir)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
-        self.last: dict[str, Any] = {}
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(json.loads(line))
-
-    def wait_for(self, status: str, session_id: str | None = None, timeout: float = 15) -> None:
-        deadline = time.monotonic() + timeout
-        while not (
-            self.last.get("status") == status
-            and (session_id is None or self.last.get("session_id") == session_id)
-        ):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"worker stuck at {self.last}, wanted {status}")
-            try:
-                self.last = self.lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-
-    def stop(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 @pytest.fixture
-def workers(emulator: Any, tmp_path: Path) -> Iterator[list[Worker]]:
-    started = [Worker(emulator, tmp_path / "data") for _ in range(4)]
+def workers(emulator: Any, tmp_path: Path) -> Iterator[list[SessionProcess]]:
+    data_dir = tmp_path / "data"
+    started = [SessionProcess(emulator.api_url, emulator.public_token, data_dir) for _ in range(4)]
     yield started
     for worker in started:
         worker.stop()
