@@ -27,7 +27,7 @@ from .secret import Secret, reveal
 if TYPE_CHECKING:
     from .client import StytchClient
 
-__all__ = ["B2BClient"]
+__all__ = ["B2BClient", "project_vertical"]
 
 Text = str | Secret
 # The body fields that carry secrets: kept out of every error message.
@@ -555,6 +555,17 @@ class B2BClient:
             _field(Organization, "organization"),
             data,
         )
+
+
+async def project_vertical(client: StytchClient) -> str | None:
+    """``"b2b"`` or ``"consumer"``, as the project's bootstrap reports it (None if it does not
+    say: the field is ``B2B`` or ``CONSUMER`` in Stytch's bootstrap)."""
+    path = f"projects/bootstrap/{client.public_token}"
+    _, data = await client.request("GET", path)
+    vertical = data.get("vertical")
+    if not isinstance(vertical, str) or vertical.upper() not in ("B2B", "CONSUMER"):
+        return None
+    return vertical.lower()
 
 
 def _member(organization_id: str, member_id: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from ..config import Stytch
 from .consumer import CONSUMER
 from .errors import ConfigurationError, NotSignedInError
 from .heartbeat import Conditions, Heartbeat, HeartbeatControl
+from .intermediate_store import HalfWay, IntermediateSlot
 from .keys import TokenStoreError
 from .loop import LoopThread
 from .namespaces import MagicLinks, OTPs, Passwords, Sessions
@@ -106,6 +107,12 @@ class SessionManager(HasTraits):
         super().__init__()
         self.config = config if config is not None else Stytch()
         self.vertical: Vertical[Any] = vertical or _configured_vertical(self.config)
+        # "auto": the project's bootstrap says which, once, at start (consumer until then).
+        self._vertical_pending = vertical is None and self.config.vertical == "auto"
+        self._vertical_known = threading.Event()
+        if not self._vertical_pending:
+            self._vertical_known.set()
+        self._starting: concurrent.futures.Future[None] | None = None
         self._sync = StoreSync(
             self.config,
             store=store,
@@ -138,7 +145,7 @@ class SessionManager(HasTraits):
         self._checked = threading.Event()
         self._checked.set()
         self.last_method_id: str | None = None
-        operations = _Operations(self)
+        operations = self._operations = _Operations(self)
         self.sessions = Sessions(operations)
         self.otps = OTPs(operations)
         self.magic_links = MagicLinks(operations)
@@ -164,14 +171,36 @@ class SessionManager(HasTraits):
             # Honest from the first moment: a session is stored and about to be read.
             self._set_status("unconfirmed")
         future = self._loop.submit(self._start())  # SessionClosedError once closed
+        self._starting = future  # what the operations wait for (the project's kind, "auto")
         future.add_done_callback(_log_failure)  # nobody waits on it: say if it failed
         self._started = True
         self.config.observe(self._on_config_change)
 
     async def _start(self) -> None:
+        if self._vertical_pending:
+            await self._resolve_vertical()
         self._load_stored_tokens()
         self._heartbeat.start()
         self._sync.start_polling()
+
+    async def _resolve_vertical(self) -> None:
+        """``Stytch.vertical = "auto"``: ask the project's bootstrap whether it is B2B."""
+        from ..api.b2b_client import project_vertical
+
+        if not self.config.public_token:
+            return  # asked once a public token is set (see _reconfigure)
+        try:
+            kind = await project_vertical(self._client_or_raise())
+            if kind == "b2b" and self.vertical.name != "b2b":
+                from .b2b import B2B
+
+                self.vertical = B2B
+                self._use_b2b_namespaces(self._operations)
+        except Exception as exc:  # offline, no public token: stay consumer, and say so
+            logger.warning("stytch: could not tell the project's kind (%s); consumer assumed", exc)
+        finally:
+            self._vertical_pending = False
+            self._vertical_known.set()
 
     def close(self) -> None:
         """Stop the heartbeat and the loop thread for good; the stored session stays on disk."""
@@ -326,6 +355,8 @@ class SessionManager(HasTraits):
         tokens = self._sync.load()
         if tokens is not None:
             self._adopt_unconfirmed(tokens)
+        elif self.vertical.name == "b2b" and self._resume_intermediate():
+            pass
         elif self.status == "unconfirmed" and self.session_token is None:
             self._set_status("signed_out")  # what looked stored was not (or not ours)
 
@@ -361,6 +392,8 @@ class SessionManager(HasTraits):
             # A new session is stored before anyone hears of it. A check of the same session
             # only brings a fresh JWT: that write follows the news, off the waiting caller's path.
             stored = same_session or self._sync.write(tokens)
+            if not same_session and self.intermediate_session_token is not None:
+                self._keep_intermediate(None)  # the session replaces the half-way sign-in
             self._learn_server_clock(outcome.session)
             with self.hold_trait_notifications():
                 if not same_session:
@@ -384,7 +417,9 @@ class SessionManager(HasTraits):
         self._announce()
         return True
 
-    def _hold_intermediate(self, outcome: Intermediate, generation: int | None) -> bool:
+    def _hold_intermediate(
+        self, outcome: Intermediate, generation: int | None, *, store: bool = True
+    ) -> bool:
         """B2B, half-way: hold the IST instead of any session (the two never coexist, as in
         Stytch's SDKs), until it is used or ``outcome.lifetime`` seconds have passed."""
         with self._lock:
@@ -399,19 +434,58 @@ class SessionManager(HasTraits):
                 self.set_trait("session_token", None)
                 self.set_trait("session_jwt", None)
                 self._set_objects(dict(outcome.objects))
-                self.set_trait(
-                    "intermediate_session_token",
-                    IntermediateSessionToken(outcome.token, expires_at=expires_at),
-                )
+                ist = IntermediateSessionToken(outcome.token, expires_at=expires_at)
+                self.set_trait("intermediate_session_token", ist)
                 self._set_status(outcome.status)
                 self.set_trait("signed_out_reason", "")
             generation = self._generation
             self._expiry_timer = asyncio.get_running_loop().call_later(
                 outcome.lifetime, self._expire_intermediate, generation
             )
+            if store:
+                member, organization = self.member, self.organization
+                self._keep_intermediate(HalfWay(ist, outcome.status, member, organization))
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
         self._announce()
+        return True
+
+    def _intermediate_slot(self) -> IntermediateSlot | None:
+        if self.vertical.name != "b2b":
+            return None
+        return IntermediateSlot(self._sync.open(), self.config.public_token)
+
+    def _keep_intermediate(self, half_way: HalfWay | None) -> None:
+        """Write (or with None, clear) the stored half-way sign-in; a failure is reported,
+        and what is held in memory stays."""
+        try:
+            slot = self._intermediate_slot()
+            if slot is None:
+                return
+            if half_way is None:
+                slot.clear()
+            else:
+                slot.save(half_way)
+        except OSError as exc:
+            self._note_error(exc)
+
+    def _resume_intermediate(self) -> bool:
+        """At start: a half-way sign-in stored by this or another kernel, still in its time."""
+        slot = self._intermediate_slot()
+        half_way = slot.load(self.server_now()) if slot is not None else None
+        if half_way is None:
+            return False
+        expires_in = half_way.token.expires_in(self.server_now()) or 0.0
+        objects = {"member": half_way.member, "organization": half_way.organization}
+        outcome = Intermediate(
+            token=half_way.token.value,
+            status=half_way.status,
+            lifetime=max(expires_in, 0.001),
+            objects={k: v for k, v in objects.items() if v is not None},
+        )
+        self._hold_intermediate(outcome, None, store=False)
+        if self.status == "signed_out":
+            self._checked.set()
         return True
 
     def _expire_intermediate(self, generation: int) -> None:
@@ -439,6 +513,8 @@ class SessionManager(HasTraits):
         with self._lock:
             if write_store and self.session_token is not None:
                 self._sync.write(None, replacing=self.session_token.value)
+            if write_store and self.intermediate_session_token is not None:
+                self._keep_intermediate(None)
             with self.hold_trait_notifications():
                 self._generation += 1
                 self._held = None
@@ -461,6 +537,22 @@ class SessionManager(HasTraits):
         self.set_trait("status", status)
         if status != "unconfirmed":
             self._checked.set()
+
+    def wait_for_vertical(self, timeout: float | None = 10.0) -> bool:
+        """With ``Stytch.vertical = "auto"``: wait until the project's bootstrap has said
+        whether it is consumer or B2B (and the namespaces are the right ones). True once known
+        (or if it could not be asked: consumer is then assumed, and a warning logged)."""
+        if self._loop.in_loop_thread():
+            raise RuntimeError("wait_for_vertical() would wait for its own thread")
+        return self._vertical_known.wait(timeout)
+
+    async def _until_started(self) -> None:
+        # An operation queued while start-up awaits the bootstrap must not run before the
+        # stored session is loaded: it would be overwritten by it.
+        starting = self._starting
+        if starting is not None and not starting.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(starting)
 
     def wait_until_checked(self, timeout: float | None = 10.0) -> bool:
         """Wait until the held session has been checked with Stytch (or there is none).
@@ -587,6 +679,8 @@ class SessionManager(HasTraits):
         client, self._client = self._client, None  # the next request builds one afresh
         if client is not None:
             await client.aclose()
+        if name == "public_token" and self._vertical_pending:
+            await self._resolve_vertical()
         if name == "public_token" and self._sync.configurable:
             # Another project: its sessions are not ours. Forget this one (it stays stored
             # under the old public token) and load the new project's.
@@ -619,6 +713,7 @@ class SessionManager(HasTraits):
         return token.value
 
     async def _authenticate(self, session_duration_minutes: int | None) -> Any:
+        await self._until_started()
         validate_duration_minutes(session_duration_minutes)
         token = self._require_token()
         generation = self._generation
@@ -641,6 +736,7 @@ class SessionManager(HasTraits):
         await self._authenticate(self.config.session_duration_minutes if extend else None)
 
     async def _revoke(self, force_clear: bool) -> None:
+        await self._until_started()
         token = self._require_token()
         generation = self._generation
         try:
@@ -657,6 +753,7 @@ class SessionManager(HasTraits):
             self._clear("revoked")
 
     async def _adopt(self, tokens: SessionTokens) -> Any:
+        await self._until_started()
         # Checked before anything is stored or replaced: tokens Stytch refuses (a typo, a
         # revoked session) or cannot confirm (offline) leave the held session as it was, here
         # and in every kernel. What is stored is what the server sent back.
@@ -665,6 +762,7 @@ class SessionManager(HasTraits):
         return response
 
     async def _sign_in(self, request: SignInRequest) -> Any:
+        await self._until_started()
         response = await request(self._client_or_raise())
         self._apply(self.vertical.interpret(response), None)  # an explicit sign-in always wins
         return response

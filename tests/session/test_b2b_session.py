@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -265,3 +266,92 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(make_manager, b2b) -> N
     with pytest.raises(ValueError, match="organization id or slug"):
         manager.otps.email.login_or_signup(" ", EMAIL)
     assert manager.status == "signed_out"
+
+
+def test_auto_vertical_comes_from_the_bootstrap(b2b, tmp_path) -> None:
+    config = Stytch(
+        api_url=b2b.api_url, public_token=b2b.public_token, token_store="memory", vertical="auto"
+    )
+    with SessionManager(config) as manager:
+        assert manager.wait_for_vertical(10)
+        assert manager.vertical.name == "b2b"
+        assert hasattr(manager.discovery, "intermediate_sessions")
+    with Emulator() as consumer:
+        config = Stytch(
+            api_url=consumer.api_url,
+            public_token=consumer.public_token,
+            token_store="memory",
+            vertical="auto",
+        )
+        with SessionManager(config) as manager:
+            assert manager.wait_for_vertical(10)
+            assert manager.vertical.name == "consumer"
+            assert not hasattr(manager, "discovery")
+
+
+def test_two_processes_converge_on_a_b2b_sign_in_and_sign_out(make_manager, b2b, tmp_path):
+    from tests.support.session_process import SessionProcess
+
+    b2b.create_organization("Acme", "acme")
+    b2b.create_member("acme", EMAIL, password=PASSWORD)
+    # The other process learns the project's kind from the bootstrap ("auto").
+    other = SessionProcess(b2b.api_url, b2b.public_token, tmp_path / "data", vertical="auto")
+    try:
+        manager = make_manager()
+        manager.passwords.authenticate("acme", EMAIL, PASSWORD)
+        session_id = manager.member_session.member_session_id
+        other.wait_for("signed_in", session_id)
+        manager.sessions.revoke()
+        other.wait_for("signed_out")
+    finally:
+        other.stop()
+
+
+def test_a_half_way_sign_in_is_stored_sealed_and_resumed_after_a_restart(
+    make_manager, b2b, tmp_path
+) -> None:
+    b2b.create_organization("Vault", "vault", mfa_policy="REQUIRED_FOR_ALL")
+    member = b2b.create_member("vault", EMAIL, password=PASSWORD)
+    manager = make_manager()
+    manager.passwords.authenticate("vault", EMAIL, PASSWORD)
+    assert manager.status == "needs_mfa"
+    ist = manager.intermediate_session_token.value
+    [slot] = (tmp_path / "data" / "sessions").glob("*.ist")
+    sealed = slot.read_bytes()
+    assert ist.encode() not in sealed and EMAIL.encode() not in sealed
+    manager.close()
+
+    restarted = make_manager()
+    wait_for(lambda: restarted.status == "needs_mfa", what="the half-way sign-in to resume")
+    assert restarted.intermediate_session_token.value == ist
+    assert restarted.member.member_id == member["member_id"]
+    restarted.totp.create()
+    restarted.totp.authenticate(b2b.totp_code("vault", member["member_id"]))
+    assert restarted.status == "signed_in"
+    assert not slot.exists()  # a session and an IST are never both kept
+
+
+def test_an_expired_stored_ist_reads_back_as_nothing(make_manager, b2b, tmp_path) -> None:
+    b2b.create_organization("Acme", "acme")
+    b2b.create_member("acme", EMAIL)
+    manager = make_manager(vertical=B2BVertical(ist_lifetime=0.3))
+    manager.magic_links.email.discovery.send(EMAIL)
+    token = link_token(b2b)
+    manager.close()  # before the timer: what is stored is all that is left
+    other = make_manager(vertical=B2BVertical(ist_lifetime=0.3))
+    other.magic_links.discovery.authenticate(token)
+    [slot] = (tmp_path / "data" / "sessions").glob("*.ist")
+    other.close()
+    time.sleep(0.4)  # past the stored IST's expiry (nobody is running to expire it)
+    again = make_manager()
+    wait_for(lambda: not slot.exists(), what="the expired IST to be deleted at start")
+    assert again.status == "signed_out" and again.intermediate_session_token is None
+
+
+def test_the_memory_store_keeps_the_ist_in_memory_only(make_manager, b2b, tmp_path) -> None:
+    b2b.create_organization("Acme", "acme")
+    b2b.create_member("acme", EMAIL)
+    manager = make_manager(token_store="memory")
+    discover(manager, b2b)
+    assert manager.status == "needs_organization"
+    assert not list(tmp_path.rglob("*.ist"))
