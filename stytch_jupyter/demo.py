@@ -100,7 +100,7 @@ def execute(notebooks: list[Path], env: dict[str, str]) -> int:
     os.environ.update(env)  # kernels inherit the emulator settings
     try:
         for path in notebooks:
-            notebook = nbformat.read(path, as_version=4)
+            notebook = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
             client = NotebookClient(
                 notebook,
                 timeout=120,
@@ -117,7 +117,7 @@ def execute(notebooks: list[Path], env: dict[str, str]) -> int:
                 failed += 1
                 verdict = "FAILED: " + str(exc).strip().splitlines()[-1]
             finally:
-                nbformat.write(notebook, path)
+                nbformat.write(notebook, path)  # type: ignore[no-untyped-call]
             cells = sum(1 for cell in notebook.cells if cell.cell_type == "code")
             elapsed = time.perf_counter() - started
             print(f"  {path.name}: {cells} code cells in {elapsed:.1f}s: {verdict}")

@@ -7,6 +7,7 @@ sign-in handlers are the client API's (``b2b_client_api.b2b_handlers``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -22,6 +23,9 @@ from .errors import EmulatorError, bad_request, new_request_id
 from .models import same_secret
 from .project import ProjectSettings
 from .wire import Body, basic_credentials, client_of, read_body
+
+# A backend-only endpoint: the request (for its credentials) and its body, to the reply.
+BackendHandler = Callable[[Request, Body], dict[str, Any]]
 
 # The backend endpoints that reuse a client handler, and which session fields they read.
 _SHARED = (
@@ -103,8 +107,8 @@ def b2b_backend_routes(
 
         return Route(f"/v1/b2b/{path}", endpoint, methods=["POST"])
 
-    def own(path: str, method: str = "POST") -> Any:
-        def register(handler: Any) -> Any:
+    def own(path: str, method: str = "POST") -> Callable[[BackendHandler], BackendHandler]:
+        def register(handler: BackendHandler) -> BackendHandler:
             async def endpoint(request: Request) -> JSONResponse:
                 check_credentials(request)
                 body = await read_body(request) if method in ("POST", "PUT") else Body({})

@@ -99,6 +99,7 @@ class EmulatorControl:
         return issued
 
     def _last(self, email: str, kind: str) -> dict[str, Any]:
+        message: dict[str, Any]
         for message in reversed(self.outbox(email)):
             if message["kind"] == kind:
                 return message

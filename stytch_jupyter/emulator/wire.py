@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -90,7 +90,7 @@ class Body:
         value = self._get(name, False)
         if value is not None and not _is_int(value):
             raise bad_request(f"{name} must be an integer.")
-        return value
+        return cast("int | None", value)
 
     def boolean(self, name: str) -> bool | None:
         value = self._get(name, False)

@@ -321,7 +321,7 @@ def _secret(prompt: str, strip: bool = True) -> Secret:
     return value.strip() if strip else value
 
 
-@context_matcher(identifier="stytch_jupyter.magic")
+@context_matcher(identifier="stytch_jupyter.magic")  # type: ignore[untyped-decorator]
 def complete_stytch(context: CompletionContext) -> dict[str, Any]:
     """IPython completer for ``%stytch``: subcommands, then their options.
 

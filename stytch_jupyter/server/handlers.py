@@ -12,7 +12,8 @@ from typing import Any
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
-from ..session.redirect.links import RedirectError, redirect_from_query
+from ..errors import RedirectError
+from ..session.redirect.links import redirect_from_query
 from ..session.redirect.mailbox import hand_over
 from ..session.redirect.pages import PAGE_HEADERS, result_page
 

@@ -43,7 +43,7 @@ def backoff_delay(
     Doubles from one second up to ``interval``, with "equal jitter" (half fixed, half random)
     so that many kernels that lost the network together do not retry in lockstep.
     """
-    base = min(interval, FIRST_RETRY_SECONDS * 2 ** max(failures - 1, 0))
+    base = min(interval, FIRST_RETRY_SECONDS * 2.0 ** max(failures - 1, 0))
     delay = base / 2 + rand() * base / 2
     return max(delay, retry_after or 0.0)
 

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from ..api.errors import StytchError
 from ._fs import PRIVATE_FILE, atomic_write, ensure_private_dir, file_lock, short_path, stale_temps
@@ -210,7 +210,7 @@ def _call_with_timeout(fn: Callable[[], T], timeout: float, what: str) -> T:
     ok, value = outcome[0]
     if not ok:
         raise value
-    return value
+    return cast(T, value)
 
 
 def _backend_name(backend: object) -> str:

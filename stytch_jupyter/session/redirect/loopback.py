@@ -18,7 +18,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from .links import CALLBACK_PATH, Redirect, RedirectError, redirect_from_query
+from ..errors import RedirectError
+from .links import CALLBACK_PATH, Redirect, redirect_from_query
 from .pages import PAGE_HEADERS, plain_page, result_page
 
 CONNECTION_TIMEOUT = 5.0  # how long a connection may sit without sending its request

@@ -21,7 +21,8 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from .links import Redirect, RedirectError, is_flow_id, redirect_from_query
+from ..errors import RedirectError
+from .links import Redirect, is_flow_id, redirect_from_query
 
 MAILBOX_ENV = "STYTCH_JUPYTER_MAILBOX"
 CALLBACK_URL_ENV = "STYTCH_JUPYTER_CALLBACK_URL"
