@@ -10,8 +10,8 @@ PKCE names are B2B's: ``pkce_code_challenge``/``pkce_code_verifier``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .b2b_models import (
     B2BAuthenticateResponse,
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["B2BClient", "project_vertical"]
 
 Text = str | Secret
+M = TypeVar("M", Member, Organization)
 # The body fields that carry secrets: kept out of every error message.
 SECRET_FIELDS = frozenset(
     {
@@ -582,8 +583,8 @@ def _password(password: Text) -> str:
     return raw
 
 
-def _field(model: Any, key: str) -> Any:
-    def parse(data: Mapping[str, Any]) -> Any:
+def _field(model: type[M], key: str) -> Callable[[Mapping[str, Any]], M]:
+    def parse(data: Mapping[str, Any]) -> M:
         value = data.get(key)
         if not isinstance(value, Mapping):
             raise StytchResponseError(f"no {key!r} object in the reply")

@@ -229,6 +229,17 @@ class MemberSession:
             raw=data,
         )
 
+    @property
+    def session_id(self) -> str:
+        """The member session's id, under the name a consumer ``Session`` uses (so code that
+        shows either, like ``%stytch status``, needs no second path)."""
+        return self.member_session_id
+
+    @property
+    def user_id(self) -> str:
+        """The member's id, under the consumer name (see ``session_id``)."""
+        return self.member_id
+
     def expires_in(self, now: datetime | None = None) -> float | None:
         """Seconds until ``expires_at`` (negative once past), or None if unknown."""
         if self.expires_at is None:

@@ -15,6 +15,7 @@ from IPython.core.error import UsageError
 
 from ..api.models import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from ..session.oauth import PROVIDERS
+from .b2b_magics import add_b2b_arguments
 
 PROG = "%stytch"
 
@@ -184,6 +185,7 @@ def build_parser() -> MagicArgumentParser:
             help="paste the address the redirect opens (for a kernel on another machine)",
         )
     methods.add_parser("resume", help="paste the address a sign-in redirect opened")
+    add_b2b_arguments(sub, methods, (otp, magic_link, password))
 
     sub.add_parser("widget", help="a live view of the session, with sign-in and sign-out")
 

@@ -24,11 +24,14 @@ from ..api.secret import Secret
 from ..errors import StytchCommandError
 from . import reprs
 from .arguments import HelpShown, MagicArgumentParser, build_parser, complete
+from .b2b_magics import B2BCommands, complete_slugs
+from .b2b_magics import who as b2b_who
 from .reprs import expiry, status_text
 
 if TYPE_CHECKING:
     import argparse
 
+    from ..api.b2b_models import B2BAuthenticateResponse
     from ..session.redirect import RedirectFlow
     from .stytch_object import NotebookStytch
 
@@ -66,6 +69,10 @@ class StytchMagics(Magics):
                                               sign in with Google, GitHub, … (a redirect)
           login resume                        paste the address a sign-in redirect opened
           login password --email E [--duration D]
+          login discovery --email E [--code]  B2B: find your organizations, pick one
+          login otp|magic-link|password --email E --org ORG
+                                              B2B: sign in to one organization
+          orgs | switch ORG | mfa totp|sms    B2B: organizations, switching, MFA
           widget                              a live view of the session
           heartbeat [status|start|stop|now]   the background session check
 
@@ -106,7 +113,20 @@ class StytchMagics(Magics):
             "login": self._login,
             "widget": self._widget,
             "heartbeat": self._heartbeat,
+            # B2B projects (b2b_magics.py):
+            "orgs": lambda args: self._b2b().orgs(args),
+            "switch": lambda args: self._b2b_signed_in(self._b2b().switch(args)),
+            "mfa": lambda args: self._b2b_signed_in(self._b2b().mfa(args)),
         }
+
+    def _b2b(self) -> B2BCommands:
+        self.manager.wait_for_vertical(self.manager.config.timeout)  # "auto": asked at load
+        return B2BCommands(self.manager, _secret)
+
+    def _b2b_signed_in(self, response: B2BAuthenticateResponse) -> None:
+        session = response.member_session
+        expires = expiry(self.manager, session.expires_at if session else None)
+        print(f"Signed in as {b2b_who(response)}, {expires}.")
 
     def _status(self, args: argparse.Namespace) -> None:
         print(status_text(self.manager))
@@ -158,6 +178,16 @@ class StytchMagics(Magics):
         print(f"Tokens adopted: signed in as {_who(response)}, {self._expiry(response)}.")
 
     def _login(self, args: argparse.Namespace) -> None:
+        b2b = args.method == "discovery" or getattr(args, "org", None) is not None
+        self.manager.wait_for_vertical(self.manager.config.timeout)  # "auto": asked at load
+        if b2b or (args.method != "resume" and self.manager.vertical.name == "b2b"):
+            if args.method == "oauth":
+                raise UsageError("%stytch login oauth: not yet for B2B projects (use sso/otp)")
+            email = args.email.strip()
+            if "@" not in email or any(ch.isspace() for ch in email):
+                raise UsageError(f"%stytch login {args.method}: --email: not an email address")
+            self._b2b_signed_in(self._b2b().login(args, email))
+            return
         if args.method in ("oauth", "resume"):
             handler = self._login_oauth if args.method == "oauth" else self._login_resume
             response = handler(args)
@@ -333,7 +363,10 @@ def complete_stytch(context: CompletionContext) -> dict[str, Any]:
         return {"completions": []}
     words = words[1:]
     current = "" if text[-1:].isspace() else words.pop()
-    found = [word for word in complete(parser(), words, current) if word.startswith(current)]
+    candidates = complete_slugs(words, current)  # organizations, from the last discovery
+    if candidates is None:
+        candidates = complete(parser(), words, current)
+    found = [word for word in candidates if word.startswith(current)]
     return {
         "completions": [SimpleCompletion(text=word, type="magic") for word in found],
         "matched_fragment": current,

@@ -113,6 +113,7 @@ class SessionManager(HasTraits):
         if not self._vertical_pending:
             self._vertical_known.set()
         self._starting: concurrent.futures.Future[None] | None = None
+        self._resolving: asyncio.Future[None] | None = None
         self._sync = StoreSync(
             self.config,
             store=store,
@@ -178,7 +179,10 @@ class SessionManager(HasTraits):
 
     async def _start(self) -> None:
         if self._vertical_pending:
-            await self._resolve_vertical()
+            # A task of its own: close() cancels it (and waits) rather than leave a request
+            # half-open on a loop that is stopping.
+            self._resolving = asyncio.ensure_future(self._resolve_vertical())
+            await self._resolving
         self._load_stored_tokens()
         self._heartbeat.start()
         self._sync.start_polling()
@@ -215,6 +219,11 @@ class SessionManager(HasTraits):
         self.set_trait("closed", True)
 
     async def _shutdown(self) -> None:
+        resolving = self._resolving
+        if resolving is not None and not resolving.done():
+            resolving.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await resolving
         self._heartbeat.stop()
         self._sync.stop_polling()
         if self._client is not None:
