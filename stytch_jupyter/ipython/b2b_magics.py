@@ -4,6 +4,8 @@
                                        then pick one by number
   login otp|magic-link|password --email E --org ORG
                                        sign in to one organization (id or slug)
+  login sso --org SLUG | --connection ID
+                                       single sign-on: open the address, paste where it lands
   orgs                                 the organizations found, and which one you are in
   switch ORG                           move the session to another organization
   mfa totp|sms                         the second factor an organization asks for
@@ -49,6 +51,14 @@ def add_b2b_arguments(
         "--code", action="store_true", help="email a one-time code instead of a link"
     )
     discovery.add_argument("--duration", type=_duration, metavar="D", help="session length")
+    sso = login_methods.add_parser("sso", help="B2B: single sign-on for an organization")
+    which = sso.add_mutually_exclusive_group(required=True)
+    which.add_argument("--org", metavar="SLUG", help="the organization's default connection")
+    which.add_argument("--connection", metavar="ID", help="an SSO connection id")
+    sso.add_argument(
+        "--redirect-url", metavar="URL", help="where the sign-in lands (default: the project's)"
+    )
+    sso.add_argument("--duration", type=_duration, metavar="D", help="session length")
     sub.add_parser("orgs", help="B2B: your organizations, and the one you are in")
     switch = sub.add_parser("switch", help="B2B: move the session to another organization")
     switch.add_argument("org", metavar="ORG", help="the organization (id or slug)")
@@ -101,6 +111,8 @@ class B2BCommands:
         self._require_b2b(f"login {args.method}")
         if args.method == "discovery":
             return self._login_discovery(email, args)
+        if args.method == "sso":
+            return self._login_sso(args)
         if not getattr(args, "org", None):
             raise UsageError(
                 f"%stytch login {args.method}: --org ORG is needed in a B2B project "
@@ -149,6 +161,18 @@ class B2BCommands:
         )
         _say(f"Entering {slug}.")
         return self._after(response)
+
+    def _login_sso(self, args: argparse.Namespace) -> B2BAuthenticateResponse:
+        url = self.manager.sso.start(
+            connection_id=args.connection,
+            organization_slug=args.org,
+            login_redirect_url=args.redirect_url,
+            signup_redirect_url=args.redirect_url,
+        )
+        _say(f"Sign in with SSO: open {url}")
+        _say("Then paste the address the browser lands on (it carries a one-time token).")
+        token = _link_token(self._secret("Address after signing in: "), "sso")
+        return self._after(self.manager.sso.authenticate(token, args.duration))
 
     def _pick(self, count: int) -> int:
         if count == 1:

@@ -72,6 +72,8 @@ class StytchMagics(Magics):
           login discovery --email E [--code]  B2B: find your organizations, pick one
           login otp|magic-link|password --email E --org ORG
                                               B2B: sign in to one organization
+          login sso --org SLUG|--connection ID
+                                              B2B: single sign-on (open, then paste)
           orgs | switch ORG | mfa totp|sms    B2B: organizations, switching, MFA
           widget                              a live view of the session
           heartbeat [status|start|stop|now]   the background session check
@@ -178,13 +180,13 @@ class StytchMagics(Magics):
         print(f"Tokens adopted: signed in as {_who(response)}, {self._expiry(response)}.")
 
     def _login(self, args: argparse.Namespace) -> None:
-        b2b = args.method == "discovery" or getattr(args, "org", None) is not None
+        b2b = args.method in ("discovery", "sso") or getattr(args, "org", None) is not None
         self.manager.wait_for_vertical(self.manager.config.timeout)  # "auto": asked at load
         if b2b or (args.method != "resume" and self.manager.vertical.name == "b2b"):
             if args.method == "oauth":
                 raise UsageError("%stytch login oauth: not yet for B2B projects (use sso/otp)")
-            email = args.email.strip()
-            if "@" not in email or any(ch.isspace() for ch in email):
+            email = getattr(args, "email", "").strip()
+            if args.method != "sso" and ("@" not in email or any(c.isspace() for c in email)):
                 raise UsageError(f"%stytch login {args.method}: --email: not an email address")
             self._b2b_signed_in(self._b2b().login(args, email))
             return

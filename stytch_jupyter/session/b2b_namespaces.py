@@ -15,6 +15,7 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from urllib.parse import urlencode
 
 from ..api.b2b_client import B2BClient
 from ..api.b2b_models import (
@@ -29,6 +30,7 @@ from ..api.errors import StytchAPIError
 from ..api.secret import Secret
 from .errors import NotSignedInError
 from .namespaces import Sessions
+from .redirect.pkce import PkcePair
 
 if TYPE_CHECKING:
     from ..api.client import StytchClient
@@ -39,6 +41,7 @@ R = TypeVar("R")
 # The error Stytch answers for an IST that has expired or was spent: the sign-in is over.
 IST_GONE = "intermediate_session_not_found"
 ORGANIZATION_ID_PREFIX = "organization-"
+SSO_START_PATH = "/v1/public/sso/start"  # §3.6; the emulator also serves /b2b/public/sso/start
 
 
 class B2BOperations(Protocol):
@@ -522,10 +525,59 @@ class B2BDiscovery(_Namespace):
         return self._discovered_organizations()
 
 
-# -- SSO and OAuth (the token a redirect brings back) -------------------------------------------
+# -- SSO and OAuth: a browser start, then the token its redirect brings back ----------------------
 
 
-class B2BSSO(_Namespace):
+class _Redirected(_Namespace):
+    """Starts hold their PKCE pair here (the verifier never leaves the process); the token the
+    redirect brings back is then authenticated with it. One pending start per namespace: a new
+    start replaces the last one, as a new sign-in attempt does."""
+
+    def __init__(self, ops: Any, state: _State) -> None:
+        super().__init__(ops, state)
+        self._pkce: PkcePair | None = None
+
+    def _start_url(self, path: str, params: dict[str, str | None]) -> str:
+        self._pkce = PkcePair()
+        client: StytchClient = self._ops.client()
+        query = {
+            "public_token": client.public_token,
+            "pkce_code_challenge": self._pkce.challenge,
+            **{key: value for key, value in params.items() if value},
+        }
+        return f"{client.api_url}{path}?{urlencode(query)}"
+
+    def _verifier(self, given: Any) -> Any:
+        """The verifier to send: the one given, else the pending start's (used once)."""
+        if given is not None:
+            return given
+        pkce, self._pkce = self._pkce, None
+        return Secret(pkce.verifier) if pkce is not None else None
+
+
+class B2BSSO(_Redirected):
+    def start(
+        self,
+        connection_id: str | None = None,
+        organization_slug: str | None = None,
+        *,
+        login_redirect_url: str | None = None,
+        signup_redirect_url: str | None = None,
+    ) -> str:
+        """The address to open for SSO with a connection (or an organization's default one,
+        by slug); the redirect's token then goes to ``sso.authenticate``."""
+        if bool(connection_id) == bool(organization_slug):
+            raise ValueError("give connection_id or organization_slug (one of them)")
+        return self._start_url(
+            SSO_START_PATH,
+            {
+                "connection_id": connection_id,
+                "organization_slug": organization_slug,
+                "login_redirect_url": login_redirect_url,
+                "signup_redirect_url": signup_redirect_url,
+            },
+        )
+
     async def _authenticate(
         self,
         sso_token: str | Secret,
@@ -535,17 +587,92 @@ class B2BSSO(_Namespace):
     ) -> B2BAuthenticateResponse:
         duration = self._ops.duration(session_duration_minutes)
         ist = self._ist()
+        verifier = self._verifier(pkce_code_verifier)
         response: B2BAuthenticateResponse = await self._sign_in(
             lambda b2b: b2b.sso_authenticate(
-                sso_token,
-                duration,
-                pkce_code_verifier=pkce_code_verifier,
-                intermediate_session_token=ist,
+                sso_token, duration, pkce_code_verifier=verifier, intermediate_session_token=ist
             )
         )
         return response
 
     authenticate, authenticate_async = _twin("sso_token", "pkce_code_verifier")(_authenticate)
+
+
+class _OAuthDiscovery(_Redirected):
+    def start(self, provider: str, *, discovery_redirect_url: str | None = None) -> str:
+        """The address to open to find your organizations through ``provider``'s sign-in."""
+        return self._start_url(
+            f"/v1/b2b/public/oauth/{_provider(provider)}/discovery/start",
+            {"discovery_redirect_url": discovery_redirect_url},
+        )
+
+    async def _authenticate(
+        self, discovery_oauth_token: str | Secret, *, pkce_code_verifier: Any = None
+    ) -> DiscoveryResponse:
+        verifier = self._verifier(pkce_code_verifier)
+        response: DiscoveryResponse = await self._sign_in(
+            lambda b2b: b2b.oauth_discovery_authenticate(
+                discovery_oauth_token, pkce_code_verifier=verifier
+            )
+        )
+        return await self._discovered(response)
+
+    authenticate, authenticate_async = _twin("discovery_oauth_token", "pkce_code_verifier")(
+        _authenticate
+    )
+
+
+class B2BOAuth(_Redirected):
+    def __init__(self, ops: Any, state: _State) -> None:
+        super().__init__(ops, state)
+        self.discovery = _OAuthDiscovery(ops, state)
+
+    def start(
+        self,
+        provider: str,
+        organization_id: str | None = None,
+        *,
+        organization_slug: str | None = None,
+        login_redirect_url: str | None = None,
+        signup_redirect_url: str | None = None,
+    ) -> str:
+        """The address to open to sign in to an organization (id, or slug) with ``provider``."""
+        if bool(organization_id) == bool(organization_slug):
+            raise ValueError("give organization_id or organization_slug (one of them)")
+        return self._start_url(
+            f"/v1/b2b/public/oauth/{_provider(provider)}/start",
+            {
+                "organization_id": organization_id,
+                "slug": organization_slug,
+                "login_redirect_url": login_redirect_url,
+                "signup_redirect_url": signup_redirect_url,
+            },
+        )
+
+    async def _authenticate(
+        self,
+        oauth_token: str | Secret,
+        session_duration_minutes: int | None = None,
+        *,
+        pkce_code_verifier: Any = None,
+    ) -> B2BAuthenticateResponse:
+        duration = self._ops.duration(session_duration_minutes)
+        ist = self._ist()
+        verifier = self._verifier(pkce_code_verifier)
+        response: B2BAuthenticateResponse = await self._sign_in(
+            lambda b2b: b2b.oauth_authenticate(
+                oauth_token, duration, pkce_code_verifier=verifier, intermediate_session_token=ist
+            )
+        )
+        return response
+
+    authenticate, authenticate_async = _twin("oauth_token", "pkce_code_verifier")(_authenticate)
+
+
+def _provider(provider: str) -> str:
+    if not isinstance(provider, str) or not provider.isalnum():
+        raise ValueError("provider must be a name like google or microsoft")
+    return provider.lower()
 
 
 # -- MFA: TOTP and recovery codes ---------------------------------------------------------------
@@ -620,6 +747,7 @@ def b2b_namespaces(ops: Any) -> dict[str, object]:
         "passwords": B2BPasswords(ops, state),
         "discovery": B2BDiscovery(ops, state),
         "sso": B2BSSO(ops, state),
+        "oauth": B2BOAuth(ops, state),
         "totp": B2BTOTP(ops, state),
         "recovery_codes": B2BRecoveryCodes(ops, state),
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from IPython.core.completer import provisionalcompleter
@@ -160,3 +161,68 @@ def test_b2b_mistakes_are_one_line_and_change_nothing(ip, stytch, b2b, prompts, 
     result = run(ip, "%stytch switch acme")
     assert "not signed in" in str(result.error_in_exec)
     assert stytch.status == "signed_out" and prompts.asked == []
+
+
+def test_login_sso_opens_the_start_and_takes_the_pasted_address(ip, stytch, b2b, prompts, capsys):
+    b2b.create_organization("Acme", "acme", sso_connections=[{"kind": "oidc"}])
+    redirect = "http://127.0.0.1:8765/stytch-jupyter/callback"
+    landed: list[str] = []
+
+    def follow() -> str:
+        out = capsys.readouterr().out
+        [url] = [w for w in out.split() if w.startswith(b2b.api_url)]
+        landed.append(b2b.complete_idp(url, EMAIL))
+        return landed[0]
+
+    prompts.answer(follow)
+    result = run(ip, f"%stytch login sso --org acme --redirect-url {redirect}")
+    assert result.success, result.error_in_exec
+    assert stytch.status == "signed_in"
+    assert stytch.member_session.authentication_factors[0].delivery_method == "sso_oidc"
+    token = parse_qs(urlsplit(landed[0]).query)["token"][0]
+    assert token not in capsys.readouterr().out
+
+
+def test_the_ist_mfa_codes_totp_secret_and_recovery_codes_are_nowhere(
+    ip, stytch, b2b, prompts, capsys
+) -> None:
+    from tests.support.secret_scan import assert_no_secrets
+
+    b2b.create_organization("Vault", "vault", mfa_policy="REQUIRED_FOR_ALL")
+    member = b2b.create_member("vault", EMAIL, password=PASSWORD, totp=True)
+    right = b2b.totp_code("vault", member["member_id"])
+    wrong = "000000" if right != "000000" else "111111"
+    prompts.answer(PASSWORD, wrong)
+    result = run(ip, f"%stytch login password --email {EMAIL} --org vault --duration 30")
+    # An authenticator app is registered, so its code is asked for next: a wrong one fails in
+    # one line and leaves the sign-in half-way.
+    assert not result.success and "totp" in str(result.error_in_exec).lower()
+    assert stytch.status == "needs_mfa"
+    ist = stytch.intermediate_session_token.value
+    run(ip, "stytch")  # the object's repr, in Out and the history
+    run(ip, "stytch.intermediate_session_token")
+    code = b2b.totp_code("vault", member["member_id"])
+    prompts.answer(code)
+    result = run(ip, "%stytch mfa totp")
+    assert result.success, result.error_in_exec
+    run(ip, "stytch.member_session")
+    captured = capsys.readouterr()
+    texts = {
+        "stdout": captured.out,
+        "stderr": captured.err,
+        "Out": repr(ip.user_ns.get("Out")),
+        "input_hist_raw": "\n".join(ip.history_manager.input_hist_raw),
+        "output_hist": repr(ip.history_manager.output_hist),
+    }
+    ip.history_manager.writeout_cache()
+    texts["history db"] = "\n".join(str(r) for r in ip.history_manager.get_range(output=True))
+    secrets = {
+        "ist": ist,
+        "password": PASSWORD,
+        "totp code": code,
+        "totp secret": member["totp_secret"],
+        **{f"recovery code {i}": c for i, c in enumerate(member["recovery_codes"])},
+        "session token": stytch.session_token.value,
+        "session jwt": stytch.session_jwt.value,
+    }
+    assert_no_secrets(secrets, texts=texts)

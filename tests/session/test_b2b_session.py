@@ -5,13 +5,16 @@ organizations, and the heartbeat once a member session exists."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from stytch_jupyter.api.b2b_models import (
@@ -110,8 +113,12 @@ def test_discovery_list_exchange_gives_a_member_session(make_manager, b2b) -> No
     # The heartbeat's endpoint is b2b/sessions/authenticate: it confirms the member session.
     checked = manager.sessions.authenticate()
     assert checked.member_session.member_session_id == manager.member_session.member_session_id
-    # stytch.auth sends the member session's JWT.
-    assert manager.auth is not None
+    # stytch.auth sends the member session's JWT, which names the organization.
+    sent = next(manager.auth.sync_auth_flow(httpx.Request("GET", "https://api.example.test/")))
+    jwt = manager.session_jwt.value
+    assert sent.headers["Authorization"] == f"Bearer {jwt}"
+    claims = json.loads(base64.urlsafe_b64decode(jwt.split(".")[1] + "=="))
+    assert claims["https://stytch.com/organization"]["slug"] == "acme"
 
     # Another process on the same store picks the member session up.
     other = make_manager()
@@ -355,3 +362,50 @@ def test_the_memory_store_keeps_the_ist_in_memory_only(make_manager, b2b, tmp_pa
     discover(manager, b2b)
     assert manager.status == "needs_organization"
     assert not list(tmp_path.rglob("*.ist"))
+
+
+REDIRECT = "http://127.0.0.1:8765/stytch-jupyter/callback"
+
+
+def redirect_token(url: str, kind: str) -> str:
+    query = parse_qs(urlsplit(url).query)
+    assert query["stytch_token_type"] == [kind]
+    return query["token"][0]
+
+
+def test_sso_start_by_slug_and_authenticate_with_the_held_verifier(make_manager, b2b) -> None:
+    b2b.create_organization("Acme", "acme", sso_connections=[{"kind": "saml"}])
+    manager = make_manager()
+    url = manager.sso.start(
+        organization_slug="acme", login_redirect_url=REDIRECT, signup_redirect_url=REDIRECT
+    )
+    assert "pkce_code_challenge=" in url and "verifier" not in url
+    token = redirect_token(b2b.complete_idp(url, EMAIL), "sso")
+    manager.sso.authenticate(token)  # the start's verifier goes along by itself
+    assert manager.status == "signed_in"
+    assert manager.member_session.authentication_factors[0].type == "sso"
+    with pytest.raises(ValueError, match="one of them"):
+        manager.sso.start()
+
+
+def test_oauth_discovery_start_then_exchange(make_manager, b2b) -> None:
+    b2b.create_organization("Acme", "acme")
+    b2b.create_member("acme", EMAIL)
+    manager = make_manager()
+    url = manager.oauth.discovery.start("google", discovery_redirect_url=REDIRECT)
+    token = redirect_token(b2b.complete_idp(url, EMAIL), "discovery_oauth")
+    found = manager.oauth.discovery.authenticate(token)
+    assert [d.organization.organization_slug for d in found.discovered_organizations] == ["acme"]
+    assert manager.status == "needs_organization"
+    manager.discovery.intermediate_sessions.exchange("acme")
+    assert manager.status == "signed_in"
+
+    url = manager.oauth.start(
+        "google",
+        organization_slug="acme",
+        login_redirect_url=REDIRECT,
+        signup_redirect_url=REDIRECT,
+    )
+    token = redirect_token(b2b.complete_idp(url, EMAIL), "oauth")
+    reply = manager.oauth.authenticate(token)
+    assert reply.member_session is not None and manager.status == "signed_in"
