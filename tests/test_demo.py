@@ -49,7 +49,8 @@ def test_demo_serves_jupyterlab_on_the_quickstart_with_the_emulator(tmp_path: Pa
             if re.search(rf"http://127\.0\.0\.1:{port}/lab/tree/\S+\?token=", line):
                 url_found.set()
 
-    threading.Thread(target=read, daemon=True).start()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
         assert url_found.wait(90), "JupyterLab never printed its URL:\n" + "".join(lines[-20:])
         output = "".join(lines)
@@ -59,6 +60,11 @@ def test_demo_serves_jupyterlab_on_the_quickstart_with_the_emulator(tmp_path: Pa
         emulator = re.search(r"Stytch emulator: (http://127\.0\.0\.1:\d+)", output)
         assert emulator is not None
         assert httpx.get(f"{emulator.group(1)}/emulator/v1/outbox").json() == {"messages": []}
+        # The banner says where the mailbox is, and that address is the emulator's mailbox.
+        mailbox = re.search(r"^Mailbox: +(http://127\.0\.0\.1:\d+/) ", output, re.MULTILINE)
+        assert mailbox is not None and mailbox.group(1) == emulator.group(1) + "/"
+        page = httpx.get(mailbox.group(1), timeout=30)
+        assert page.status_code == 200 and page.headers["x-stytch-emulator-mailbox"] == "/"
         assert (tmp_path / "work" / "quickstart.ipynb").exists()
     finally:
         proc.terminate()
@@ -66,6 +72,10 @@ def test_demo_serves_jupyterlab_on_the_quickstart_with_the_emulator(tmp_path: Pa
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(20)
+        reader.join(10)
+        assert proc.stdout is not None
+        proc.stdout.close()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # the demo's emulator and JupyterLab are gone
         try:

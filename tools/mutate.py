@@ -7,8 +7,9 @@ Each mutant is one of: a comparison flipped (``<`` and ``<=``, ``==`` and ``!=``
 ``is not``, ``in`` and ``not in``), an arithmetic operator swapped (``+ -``, ``* /``), ``and``
 and ``or`` swapped, a ``not`` dropped, ``min`` and ``max`` swapped, a number moved by one,
 ``True``/``False`` flipped, a string changed, or a statement deleted (``pass`` instead; a
-``return x`` becomes ``return None``). Docstrings and logging calls are left alone: what a log
-line says is not behaviour the tests pin.
+``return x`` becomes ``return None``). Docstrings and the arguments of logging calls are left
+alone: what a log line says is not behaviour the tests pin (deleting a whole logging statement
+is still a mutant). So are ``...`` bodies, type-only ``TypeVar`` lines and imports.
 
 The mutant is written into a copy of the repository (never the working tree), and the given
 tests run there with ``-x``; a failing run kills it, a run past ``--timeout`` counts as killed
@@ -103,6 +104,10 @@ def _in_annotation(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
 def _skipped(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
     if _is_docstring(node, parents) or _in_logging_call(node, parents):
         return True
+    # ``...`` as a body (a Protocol's methods): replacing it with ``pass`` changes nothing.
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+        if node.value.value is Ellipsis:
+            return True
     if _in_annotation(node, parents):
         return True
     # ``T = TypeVar("T")``: only annotations use it, and they are never evaluated.

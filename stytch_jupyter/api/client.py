@@ -66,6 +66,9 @@ _PATHS = (
     "totps/recover",
     "totps/recovery_codes",
 )
+# The stytch-jupyter emulator names its mailbox page in this header on every reply; real Stytch
+# sends none. Read off replies the client gets anyway: knowing costs no request.
+EMULATOR_MAILBOX_HEADER = "x-stytch-emulator-mailbox"
 # The factors ``users_delete_factor`` can remove, as the path segment Stytch names them by.
 USER_FACTOR_KINDS = ("emails", "phone_numbers", "totps", "oauth")
 
@@ -165,6 +168,7 @@ class StytchClient:
         self._public_auth = {"Authorization": _basic(public_token, public_token)}
         self._http: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._mailbox_url: str | None = None
 
     def __repr__(self) -> str:
         # The public token is public (it ships in every web page that uses Stytch).
@@ -187,6 +191,19 @@ class StytchClient:
             )
             self._loop = loop
         return self._http
+
+    @property
+    def mailbox_url(self) -> str | None:
+        """Where the emulator shows the codes and links it "sends", once a reply has come from
+        a stytch-jupyter emulator; None before that, and always with real Stytch."""
+        return self._mailbox_url
+
+    def _note_server(self, headers: httpx.Headers) -> None:
+        path = headers.get(EMULATOR_MAILBOX_HEADER)
+        if path is None or not path.startswith("/") or path.startswith("//"):
+            return  # absent, or not a path on this server: nothing to say
+        if all(ch.isalnum() or ch in "/-_." for ch in path) and len(path) <= 100:
+            self._mailbox_url = self.api_url + path
 
     @property
     def default_headers(self) -> dict[str, str]:
@@ -252,6 +269,7 @@ class StytchClient:
             raise StytchNetworkError(
                 f"{where}: could not talk to {self.api_url} ({type(exc).__name__}: {cause})"
             ) from None
+        self._note_server(headers)
         payload = _parse_json(content)
         if 200 <= status < 300:
             if not isinstance(payload, dict):

@@ -13,7 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import errors
 from .b2b_backend_api import b2b_backend_routes
@@ -138,6 +138,35 @@ class _ClientApiCors:
             await self.app(scope, receive, send)
 
 
+# Said on every reply, so a client that meets the emulator can tell its users where the mailbox
+# is (the emulator's root page) without a request of its own. Real Stytch sends no such header.
+EMULATOR_HEADER = b"x-stytch-emulator-mailbox"
+MAILBOX_PATH = b"/"
+
+
+async def _send_marked(message: Message, *, send: Send) -> None:
+    if message["type"] == "http.response.start":
+        message = {
+            **message,
+            "headers": [*message.get("headers", []), (EMULATOR_HEADER, MAILBOX_PATH)],
+        }
+    await send(message)
+
+
+class _SayWhereTheMailboxIs:
+    """Adds ``X-Stytch-Emulator-Mailbox: /`` to every response (errors and preflights too). The
+    wrapped ``send`` is a ``partial(..., send=send)``: ``hang_up`` looks through it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, partial(_send_marked, send=send))
+
+
 def _b2b_routes(
     b2b: B2BState | None, public_token: str, secret: str, settings: ProjectSettings
 ) -> list[Route]:
@@ -183,4 +212,4 @@ def create_app(
     # Faults sit outside the app (a dropped connection needs the server's own ``send``), CORS
     # outside them (a preflight never meets a fault; an injected error still carries CORS).
     cors = _ClientApiCors(FaultMiddleware(_QuietErrors(app), faults), settings)
-    return _HangUpWhenStopped(cors)
+    return _HangUpWhenStopped(_SayWhereTheMailboxIs(cors))

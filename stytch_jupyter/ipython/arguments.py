@@ -158,7 +158,9 @@ def build_parser() -> MagicArgumentParser:
 
     sub.add_parser("update", help="adopt a session token and JWT (asked for, hidden)")
 
-    login = sub.add_parser("login", help="sign in: otp, magic-link, password, oauth; resume")
+    login = sub.add_parser(
+        "login", help="sign in: otp, sms, magic-link, password, oauth, totp; resume"
+    )
     methods = login.add_subparsers(dest="method", metavar="METHOD", required=True)
     otp = methods.add_parser("otp", help="email a one-time code, then ask for it")
     magic_link = methods.add_parser("magic-link", help="email a sign-in link")
@@ -185,6 +187,30 @@ def build_parser() -> MagicArgumentParser:
             help="paste the address the redirect opens (for a kernel on another machine)",
         )
     methods.add_parser("resume", help="paste the address a sign-in redirect opened")
+    sms = methods.add_parser("sms", help="text a one-time code, then ask for it")
+    sms.add_argument(
+        "--phone", required=True, metavar="P", help="the phone number, E.164: +15551234567"
+    )
+    _add_duration(sms, "session length")
+    totp = methods.add_parser(
+        "totp", help="add an authenticator app's code to the session (asked for, hidden)"
+    )
+    totp.add_argument(
+        "--recovery", action="store_true", help="use a recovery code instead of the app's code"
+    )
+    _add_duration(totp, "session length")
+
+    password_command = sub.add_parser("password", help="reset a password; check one's strength")
+    actions = password_command.add_subparsers(dest="action", metavar="ACTION", required=True)
+    reset = actions.add_parser(
+        "reset", help="email a reset link, then ask for it and the new password (hidden)"
+    )
+    reset.add_argument("--email", required=True, metavar="E", help="the user's email")
+    _add_duration(reset, "session length")
+    strength = actions.add_parser(
+        "strength", help="ask for a password (hidden) and show what Stytch thinks of it"
+    )
+    strength.add_argument("--email", metavar="E", help="the user it is for (optional)")
     add_b2b_arguments(sub, methods, (otp, magic_link, password))
 
     sub.add_parser("widget", help="a live view of the session, with sign-in and sign-out")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import re
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -34,6 +35,13 @@ if TYPE_CHECKING:
     from ..api.b2b_models import B2BAuthenticateResponse
     from ..session.redirect import RedirectFlow
     from .stytch_object import NotebookStytch
+
+
+# E.164: a plus, then up to 15 digits (the first not 0). Checked here so a mistyped number is
+# one line that does not repeat it.
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+# Weak new passwords asked for again within one %stytch password reset, before it gives up.
+RESET_ATTEMPTS = 3
 
 
 @functools.cache
@@ -69,6 +77,15 @@ class StytchMagics(Magics):
                                               sign in with Google, GitHub, … (a redirect)
           login resume                        paste the address a sign-in redirect opened
           login password --email E [--duration D]
+          login sms --phone +15551234567 [--duration D]
+                                              text a one-time code, then ask for it
+          login totp [--recovery] [--duration D]
+                                              add an authenticator app's code (or a
+                                              recovery code) to the session
+          password reset --email E [--duration D]
+                                              email a reset link; paste it, then the new
+                                              password is asked for
+          password strength [--email E]       what Stytch thinks of a password (asked)
           login discovery --email E [--code]  B2B: find your organizations, pick one
           login otp|magic-link|password --email E --org ORG
                                               B2B: sign in to one organization
@@ -113,6 +130,7 @@ class StytchMagics(Magics):
             "revoke": self._revoke,
             "update": self._update,
             "login": self._login,
+            "password": self._password,
             "widget": self._widget,
             "heartbeat": self._heartbeat,
             # B2B projects (b2b_magics.py):
@@ -183,22 +201,25 @@ class StytchMagics(Magics):
         b2b = args.method in ("discovery", "sso") or getattr(args, "org", None) is not None
         self.manager.wait_for_vertical(self.manager.config.timeout)  # "auto": asked at load
         if b2b or (args.method != "resume" and self.manager.vertical.name == "b2b"):
-            if args.method == "oauth":
-                raise UsageError("%stytch login oauth: not yet for B2B projects (use sso/otp)")
+            if args.method in ("oauth", "sms", "totp"):
+                instead = "sso or otp" if args.method == "oauth" else f"%stytch mfa {args.method}"
+                raise UsageError(f"%stytch login {args.method}: in a B2B project, use {instead}")
             email = getattr(args, "email", "").strip()
             if args.method != "sso" and ("@" not in email or any(c.isspace() for c in email)):
                 raise UsageError(f"%stytch login {args.method}: --email: not an email address")
             self._b2b_signed_in(self._b2b().login(args, email))
             return
-        if args.method in ("oauth", "resume"):
-            handler = self._login_oauth if args.method == "oauth" else self._login_resume
-            response = handler(args)
+        without_email = {
+            "oauth": self._login_oauth,
+            "resume": self._login_resume,
+            "sms": self._login_sms,
+            "totp": self._login_totp,
+        }
+        if args.method in without_email:
+            response = without_email[args.method](args)
             print(f"Signed in as {_who(response)}, {self._expiry(response)}.")
             return
-        email = args.email.strip()
-        if "@" not in email or any(ch.isspace() for ch in email):
-            # Not repeated: a code typed after --email would otherwise be printed back.
-            raise UsageError(f"%stytch login {args.method}: --email: not an email address")
+        email = _email(args, f"login {args.method}")
         login = {
             "otp": self._login_otp,
             "password": self._login_password,
@@ -212,7 +233,7 @@ class StytchMagics(Magics):
     ) -> AuthenticateResponse:
         manager = self.manager
         method_id = manager.otps.email.login_or_create(email)
-        _say(f"Sent a one-time code to {email}.")
+        _say(f"Sent a one-time code to {email}{reprs.mailbox_hint(manager.mailbox_url)}.")
         code = _secret("Code from the email: ")
         return manager.otps.authenticate(code, method_id, session_duration_minutes=duration)
 
@@ -230,8 +251,34 @@ class StytchMagics(Magics):
         flow = self.manager.redirect.start_magic_link(
             email, route="paste" if args.paste else None, session_duration_minutes=duration
         )
-        _say(f"Sent a sign-in link to {email}.")
+        _say(f"Sent a sign-in link to {email}{reprs.mailbox_hint(self.manager.mailbox_url)}.")
         return self._finish_redirect(flow, "it")
+
+    def _login_sms(self, args: argparse.Namespace) -> AuthenticateResponse:
+        phone = args.phone.strip()
+        if not _E164.fullmatch(phone):
+            # Not repeated, like --email: it may be a code typed in the wrong place.
+            raise UsageError(
+                "%stytch login sms: --phone: not a phone number in E.164 form (+15551234567)"
+            )
+        manager = self.manager
+        method_id = manager.otps.sms.login_or_create(phone)
+        _say(f"Texted a one-time code to {phone}{reprs.mailbox_hint(manager.mailbox_url)}.")
+        code = _secret("Code from the text message: ")
+        return manager.otps.authenticate(code, method_id, session_duration_minutes=args.duration)
+
+    def _login_totp(self, args: argparse.Namespace) -> AuthenticateResponse:
+        manager = self.manager
+        if not manager.signed_in:
+            raise UsageError(
+                "%stytch login totp: not signed in: an authenticator code adds to a session, "
+                "so sign in first (e.g. %stytch login otp --email …)"
+            )
+        if args.recovery:
+            code = _secret("Recovery code: ")
+            return manager.totps.recover(code, session_duration_minutes=args.duration)
+        code = _secret("Code from your authenticator app: ")
+        return manager.totps.authenticate(code, session_duration_minutes=args.duration)
 
     def _login_oauth(self, args: argparse.Namespace) -> AuthenticateResponse:
         params: dict[str, str] = {}
@@ -300,6 +347,48 @@ class StytchMagics(Magics):
         except RedirectRefusedError as exc:
             raise UsageError(f"%stytch login {label}: {exc}") from None
 
+    def _password(self, args: argparse.Namespace) -> None:
+        if args.action == "strength":
+            password = _secret("Password to check: ", strip=False)
+            email = None if args.email is None else _email(args, "password strength")
+            print(reprs.strength_text(self.manager.passwords.strength_check(password, email)))
+            return
+        self._password_reset(args)
+
+    def _password_reset(self, args: argparse.Namespace) -> None:
+        from ..session.redirect import RedirectError, parse_redirect
+
+        email = _email(args, "password reset")
+        manager = self.manager
+        passwords = manager.passwords
+        passwords.reset_by_email_start(email)
+        _say(f"Sent a password reset link to {email}{reprs.mailbox_hint(manager.mailbox_url)}.")
+        link = _secret("Reset link (or its token): ")
+        try:
+            redirect = parse_redirect(link.reveal())
+        except RedirectError as exc:
+            raise UsageError(f"%stytch password reset: {exc}; nothing changed") from None
+        finally:
+            del link  # a verbose traceback would show it: the link carries the token
+        if redirect.token_type not in (None, "reset_password"):
+            raise UsageError(
+                "%stytch password reset: that is not a password reset link; nothing changed"
+            )
+        token = Secret(redirect.token)
+        del redirect
+        for attempt in range(1, RESET_ATTEMPTS + 1):
+            password = _secret(f"New password for {email}: ", strip=False)
+            try:
+                response = passwords.reset_by_email(token, password, args.duration)
+                break
+            except StytchAPIError as exc:
+                if exc.error_type != "weak_password" or attempt == RESET_ATTEMPTS:
+                    raise
+                # The link still works after a weak password: say why, and ask again.
+                feedback = reprs.strength_text(passwords.strength_check(password, email))
+                print(f"{feedback}\nTry another password.", file=sys.stderr, flush=True)
+        print(f"Password changed: signed in as {_who(response)}, {self._expiry(response)}.")
+
     def _widget(self, args: argparse.Namespace) -> Any:
         return self.manager.widget()
 
@@ -334,6 +423,14 @@ def _who(response: AuthenticateResponse) -> str:
 
 def _expires_at(manager: NotebookStytch) -> datetime | None:
     return manager.session.expires_at if manager.session is not None else None
+
+
+def _email(args: argparse.Namespace, command: str) -> str:
+    email = str(args.email).strip()
+    if "@" not in email or any(ch.isspace() for ch in email):
+        # Not repeated: a code typed after --email would otherwise be printed back.
+        raise UsageError(f"%stytch {command}: --email: not an email address")
+    return email
 
 
 def _say(message: str) -> None:

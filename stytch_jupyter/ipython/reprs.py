@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..api.models import Session, SessionToken, User, redact
+from ..api.models import PasswordStrength, Session, SessionToken, User, redact
 
 if TYPE_CHECKING:
     from ..session.manager import SessionManager
@@ -337,3 +337,28 @@ def unregister_formatters(ipython: Any) -> None:
             continue
         if current in ours or getattr(current, "__stytch_jupyter__", False):
             formatter.pop(cls, None)
+
+
+# ---- what a prompt or the widget says alongside ------------------------------------------------
+
+
+def mailbox_hint(url: str | None) -> str:
+    """ " (the emulator's mailbox shows it: URL)", when the API is an emulator; else ""."""
+    return f" (the emulator's mailbox shows it: {url})" if url else ""
+
+
+def strength_text(strength: PasswordStrength) -> str:
+    """Stytch's verdict on a password, with its feedback, in a line or two (never the password)."""
+    verdict = (
+        "Stytch would accept this password"
+        if strength.valid_password
+        else ("Stytch would refuse this password")
+    )
+    lines = [f"{verdict} (score {strength.score} of 4)."]
+    if strength.breached_password:
+        lines.append("It appears in a known data breach.")
+    if strength.warning:
+        lines.append(one_line(strength.warning).rstrip(".") + ".")
+    if strength.suggestions:
+        lines.append("Suggestions: " + " ".join(one_line(s) for s in strength.suggestions))
+    return "\n".join(lines)

@@ -576,7 +576,7 @@ class SessionWidget(anywidget.AnyWidget):
 
         def sent(method_id: Any) -> None:
             self._method_id = str(method_id)
-            self._info = f"Code sent to {email}"
+            self._info = f"Code sent to {email}" + reprs.mailbox_hint(self._manager.mailbox_url)
 
         self._run(
             "send_code",

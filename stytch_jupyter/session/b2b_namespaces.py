@@ -49,7 +49,7 @@ class B2BOperations(Protocol):
 
     def intermediate_token(self) -> str | None: ...
 
-    def forget_intermediate(self, reason: str) -> None: ...
+    async def forget_intermediate(self, reason: str) -> None: ...
 
     def member(self) -> Member | None: ...
 
@@ -134,7 +134,7 @@ class _Namespace:
             return await self._ops.sign_in(lambda client: request(B2BClient(client)))
         except StytchAPIError as exc:
             if exc.error_type == IST_GONE:
-                self._b2b_ops.forget_intermediate(
+                await self._b2b_ops.forget_intermediate(
                     "the intermediate session expired or was used: sign in again"
                 )
             raise
@@ -463,7 +463,7 @@ class _DiscoveryOrganizations(_Namespace):
             )
         except StytchAPIError as exc:
             if exc.error_type == IST_GONE:
-                self._b2b_ops.forget_intermediate(
+                await self._b2b_ops.forget_intermediate(
                     "the intermediate session expired or was used: sign in again"
                 )
             raise

@@ -146,6 +146,13 @@ class Heartbeat:
         self._task = None
         self._publish("stopped", None)
 
+    async def stop_and_wait(self) -> None:
+        """``stop``, returning once the task has really ended (not just been asked to)."""
+        task = self._task
+        self.stop()
+        if task is not None and task is not asyncio.current_task():
+            await asyncio.gather(task, return_exceptions=True)
+
     def wake(self) -> None:
         """Recompute the schedule now (state changed, interval changed, or "beat now")."""
         if self._wake is not None:
@@ -259,10 +266,7 @@ class HeartbeatControl:
         self._runner.run(start())
 
     def stop(self) -> None:
-        async def stop() -> None:
-            self._heartbeat.stop()
-
-        self._runner.run(stop())
+        self._runner.run(self._heartbeat.stop_and_wait())
 
     def now(self) -> None:
         """Check the session now and wait for the answer (errors are kept, not raised)."""

@@ -44,6 +44,23 @@ KEYRING_CALL_TIMEOUT = 10.0
 
 T = TypeVar("T")
 
+# Keyring backends that stopped answering once in this process. Each such call leaves a thread
+# behind (it cannot be stopped): asking again would leave another, and cost the deadline again.
+_hung_backends: set[str] = set()
+_PROBE = "<probe>"
+_hung_lock = threading.Lock()
+
+
+def _mark_hung(name: str) -> None:
+    with _hung_lock:
+        _hung_backends.add(name)
+
+
+def keyring_hung(name: str) -> bool:
+    """Whether the keyring backend ``name`` stopped answering earlier in this process."""
+    with _hung_lock:
+        return name in _hung_backends
+
 
 class TokenStoreError(StytchError):
     """The token store or its key cannot be used (not: its content is bad, that reads as absent)."""
@@ -239,13 +256,13 @@ class KeyringKeyProvider(_CachedKey):
         *,
         backend: Any = None,
         lock_path: Path | None = None,
-        timeout: float = KEYRING_CALL_TIMEOUT,
+        timeout: float | None = None,
     ) -> None:
         self.service = service
         self.username = username
         self.backend = backend
         self.lock_path = lock_path
-        self.timeout = timeout
+        self.timeout = KEYRING_CALL_TIMEOUT if timeout is None else timeout
         super().__init__()
 
     def _keyring(self) -> Any:
@@ -261,9 +278,17 @@ class KeyringKeyProvider(_CachedKey):
         return f"key in the OS keyring ({backend}, service {self.service!r})"
 
     def _call(self, what: str, fn: Callable[[Any], T]) -> T:
+        backend = self._keyring()
+        name = _backend_name(backend)
+        if keyring_hung(name):
+            raise TokenStoreError(
+                f"the OS keyring ({name}) stopped answering earlier in this process; "
+                "not asking it again (restart the kernel, or set Stytch.token_store = 'file')"
+            )
         try:
-            return _call_with_timeout(lambda: fn(self._keyring()), self.timeout, f"keyring {what}")
+            return _call_with_timeout(lambda: fn(backend), self.timeout, f"keyring {what}")
         except TimeoutError as exc:
+            _mark_hung(name)
             raise TokenStoreError(f"the OS keyring: {exc}") from None
         except TokenStoreError:
             raise
@@ -395,15 +420,20 @@ def _probe() -> KeyringProbe:
     backend, reason = _choose_backend()
     if reason is not None:
         return KeyringProbe(False, reason, backend)
+    if keyring_hung(_backend_name(backend)):
+        return KeyringProbe(False, "the keyring stopped answering earlier in this process")
     backend.get_password(SERVICE, PROBE_USERNAME)
     return KeyringProbe(True, "", backend)
 
 
 def probe_keyring(timeout: float = PROBE_TIMEOUT) -> KeyringProbe:
     """Can the OS keyring hold the key? Answers within ``timeout`` seconds, never prompts."""
+    if keyring_hung(_PROBE):
+        return KeyringProbe(False, "the keyring did not answer a probe earlier in this process")
     try:
         return _call_with_timeout(_probe, timeout, "keyring probe")
     except TimeoutError:
+        _mark_hung(_PROBE)  # its thread is still waiting: do not leave another
         return KeyringProbe(False, f"the keyring did not answer within {timeout:g} s")
     except Exception as exc:
         return KeyringProbe(False, f"the keyring failed: {type(exc).__name__}")

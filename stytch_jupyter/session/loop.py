@@ -14,11 +14,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from .errors import SessionClosedError
+
+logger = logging.getLogger("stytch_jupyter")
 
 T = TypeVar("T")
 
@@ -30,6 +33,11 @@ class LoopThread:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._exit_callbacks: list[Callable[[], object]] = []
+
+    def on_exit(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` on the loop thread once its loop has ended (a helper thread's stop)."""
+        self._exit_callbacks.append(callback)
 
     @property
     def closed(self) -> bool:
@@ -71,6 +79,11 @@ class LoopThread:
                     loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.close()
+                for callback in self._exit_callbacks:
+                    try:
+                        callback()
+                    except Exception:
+                        logger.exception("stytch: ending a helper thread failed")
 
             self._thread = threading.Thread(target=run, name=self._name, daemon=True)
             self._thread.start()

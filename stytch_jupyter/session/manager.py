@@ -42,6 +42,8 @@ from .redirect.flows import RedirectFlows
 from .runner import SignInRequest
 from .states import HEARTBEAT_STATES, INTERMEDIATE_STATUSES, STATUSES, HeartbeatState, Status
 from .store_sync import STORE_POLL_SECONDS, StoreSync
+from .totps import TOTPs
+from .users import Users
 from .vertical import Intermediate
 
 if TYPE_CHECKING:
@@ -58,6 +60,8 @@ T = TypeVar("T")
 MAX_CLOCK_SKEW_SECONDS = 24 * 3600.0
 # A plain function, or an ``async def`` one: its coroutine is awaited on the session loop.
 AuthChangeCallback = Callable[[SessionToken | None], object]
+
+IST_EXPIRED = "the intermediate session expired (10 minutes): sign in again"
 
 __all__ = ["STORE_POLL_SECONDS", "AuthChangeCallback", "SessionManager"]
 
@@ -123,6 +127,8 @@ class SessionManager(HasTraits):
         )
         self._client: StytchClient | None = None
         self._loop = LoopThread()
+        # The store's worker ends with the loop that feeds it, however the loop is stopped.
+        self._loop.on_exit(self._sync.stop_worker)
         self._heartbeat = Heartbeat(
             conditions=self._heartbeat_conditions,
             beat=self._beat,
@@ -151,6 +157,8 @@ class SessionManager(HasTraits):
         self.otps = OTPs(operations)
         self.magic_links = MagicLinks(operations)
         self.passwords = Passwords(operations)
+        self.totps = TOTPs(operations)
+        self.users = Users(operations)
         self.redirect = RedirectFlows(self)
         self.oauth = OAuth(operations, self.redirect)
         if self.vertical.name == "b2b":
@@ -183,7 +191,7 @@ class SessionManager(HasTraits):
             # half-open on a loop that is stopping.
             self._resolving = asyncio.ensure_future(self._resolve_vertical())
             await self._resolving
-        self._load_stored_tokens()
+        await self._load_stored_tokens()
         self._heartbeat.start()
         self._sync.start_polling()
 
@@ -216,6 +224,7 @@ class SessionManager(HasTraits):
             with contextlib.suppress(RuntimeError):
                 self._loop.run(self._shutdown())
         self._loop.stop()
+        self._sync.close()  # after the loop: writes it asked for are done first
         self.set_trait("closed", True)
 
     async def _shutdown(self) -> None:
@@ -241,7 +250,8 @@ class SessionManager(HasTraits):
     def threads(self) -> list[threading.Thread]:
         """This manager's live threads (none once it is closed)."""
         thread = self._loop.thread
-        return [thread] if thread is not None and thread.is_alive() else []
+        alive = [thread] if thread is not None and thread.is_alive() else []
+        return alive + self._sync.threads
 
     def _notify_observers(self, event: Any) -> None:
         # Observers run on the session thread, where nobody would see an exception: one that
@@ -360,11 +370,11 @@ class SessionManager(HasTraits):
             logger.warning("stytch: %s", exc)
         self._note_error(exc)
 
-    def _load_stored_tokens(self) -> None:
-        tokens = self._sync.load()
+    async def _load_stored_tokens(self) -> None:
+        tokens = await self._sync.load_async()
         if tokens is not None:
             self._adopt_unconfirmed(tokens)
-        elif self.vertical.name == "b2b" and self._resume_intermediate():
+        elif self.vertical.name == "b2b" and await self._resume_intermediate():
             pass
         elif self.status == "unconfirmed" and self.session_token is None:
             self._set_status("signed_out")  # what looked stored was not (or not ours)
@@ -387,22 +397,26 @@ class SessionManager(HasTraits):
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
 
-    def _apply(self, outcome: Authenticated | Intermediate, generation: int | None) -> bool:
+    async def _apply(self, outcome: Authenticated | Intermediate, generation: int | None) -> bool:
         """Take an authenticate outcome as the new state, unless the session moved on."""
         if isinstance(outcome, Intermediate):
-            return self._hold_intermediate(outcome, generation)
+            return await self._hold_intermediate(outcome, generation)
+        if generation is not None and generation != self._generation:
+            logger.debug("stytch: dropped a response for a session replaced in flight")
+            return False
+        previous = self.session_token.value if self.session_token else None
+        tokens = outcome.tokens
+        same_session = previous == tokens.opaque
+        # A new session is stored before anyone hears of it (the write runs off the loop, so
+        # requests and the heartbeat go on meanwhile). A check of the same session only brings
+        # a fresh JWT: that write follows the news, off the waiting caller's path.
+        stored = same_session or await self._sync.write_async(tokens)
+        if not same_session and self.intermediate_session_token is not None:
+            await self._keep_intermediate(None)  # the session replaces the half-way sign-in
         with self._lock:
             if generation is not None and generation != self._generation:
                 logger.debug("stytch: dropped a response for a session replaced in flight")
                 return False
-            previous = self.session_token.value if self.session_token else None
-            tokens = outcome.tokens
-            same_session = previous == tokens.opaque
-            # A new session is stored before anyone hears of it. A check of the same session
-            # only brings a fresh JWT: that write follows the news, off the waiting caller's path.
-            stored = same_session or self._sync.write(tokens)
-            if not same_session and self.intermediate_session_token is not None:
-                self._keep_intermediate(None)  # the session replaces the half-way sign-in
             self._learn_server_clock(outcome.session)
             with self.hold_trait_notifications():
                 if not same_session:
@@ -419,23 +433,25 @@ class SessionManager(HasTraits):
                     self.set_trait("last_error", "")
             generation = self._generation
         if same_session:
-            asyncio.get_running_loop().call_soon(self._store_jwt, tokens, generation)
+            self._background(self._store_jwt(tokens, generation))
         self._arm_expiry()
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
         self._announce()
         return True
 
-    def _hold_intermediate(
+    async def _hold_intermediate(
         self, outcome: Intermediate, generation: int | None, *, store: bool = True
     ) -> bool:
         """B2B, half-way: hold the IST instead of any session (the two never coexist, as in
         Stytch's SDKs), until it is used or ``outcome.lifetime`` seconds have passed."""
+        if generation is not None and generation != self._generation:
+            return False
+        if self.session_token is not None:
+            await self._sync.write_async(None, replacing=self.session_token.value)
         with self._lock:
             if generation is not None and generation != self._generation:
                 return False
-            if self.session_token is not None:
-                self._sync.write(None, replacing=self.session_token.value)
             expires_at = self.server_now() + timedelta(seconds=outcome.lifetime)
             with self.hold_trait_notifications():
                 self._generation += 1
@@ -451,37 +467,43 @@ class SessionManager(HasTraits):
             self._expiry_timer = asyncio.get_running_loop().call_later(
                 outcome.lifetime, self._expire_intermediate, generation
             )
-            if store:
-                member, organization = self.member, self.organization
-                self._keep_intermediate(HalfWay(ist, outcome.status, member, organization))
+            member, organization = self.member, self.organization
+        if store:
+            await self._keep_intermediate(HalfWay(ist, outcome.status, member, organization))
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
         self._announce()
         return True
 
-    def _intermediate_slot(self) -> IntermediateSlot | None:
+    async def _intermediate_slot(self) -> IntermediateSlot | None:
         if self.vertical.name != "b2b":
             return None
-        return IntermediateSlot(self._sync.open(), self.config.public_token)
+        return IntermediateSlot(await self._sync.open_async(), self.config.public_token)
 
-    def _keep_intermediate(self, half_way: HalfWay | None) -> None:
-        """Write (or with None, clear) the stored half-way sign-in; a failure is reported,
-        and what is held in memory stays."""
+    async def _keep_intermediate(self, half_way: HalfWay | None) -> None:
+        """Write (or with None, clear) the stored half-way sign-in, off the loop (the key may
+        come from a keyring); a failure is reported, and what is held in memory stays."""
+        slot = await self._intermediate_slot()
+        if slot is None:
+            return
         try:
-            slot = self._intermediate_slot()
-            if slot is None:
-                return
             if half_way is None:
-                slot.clear()
+                await asyncio.to_thread(slot.clear)
             else:
-                slot.save(half_way)
-        except OSError as exc:
+                await asyncio.to_thread(slot.save, half_way)
+        except (OSError, TokenStoreError) as exc:
             self._note_error(exc)
 
-    def _resume_intermediate(self) -> bool:
+    async def _resume_intermediate(self) -> bool:
         """At start: a half-way sign-in stored by this or another kernel, still in its time."""
-        slot = self._intermediate_slot()
-        half_way = slot.load(self.server_now()) if slot is not None else None
+        slot = await self._intermediate_slot()
+        if slot is None:
+            return False
+        try:
+            half_way = await asyncio.to_thread(slot.load, self.server_now())
+        except (OSError, TokenStoreError) as exc:
+            self._note_error(exc)
+            return False
         if half_way is None:
             return False
         expires_in = half_way.token.expires_in(self.server_now()) or 0.0
@@ -492,15 +514,14 @@ class SessionManager(HasTraits):
             lifetime=max(expires_in, 0.001),
             objects={k: v for k, v in objects.items() if v is not None},
         )
-        self._hold_intermediate(outcome, None, store=False)
-        if self.status == "signed_out":
-            self._checked.set()
+        await self._hold_intermediate(outcome, None, store=False)
+        self._checked.set()
         return True
 
     def _expire_intermediate(self, generation: int) -> None:
         self._expiry_timer = None
         if generation == self._generation and self.status in INTERMEDIATE_STATUSES:
-            self._clear("the intermediate session expired (10 minutes): sign in again")
+            self._background(self._sign_out(IST_EXPIRED))
 
     def _intermediate_token(self) -> str | None:
         """The held IST, unless it has expired (then it is dropped)."""
@@ -509,30 +530,42 @@ class SessionManager(HasTraits):
             return None
         expires_in = ist.expires_in(self.server_now())
         if expires_in is not None and expires_in <= 0:
-            self._clear("the intermediate session expired (10 minutes): sign in again")
+            self._clear(IST_EXPIRED)
+            self._background(self._keep_intermediate(None))
             return None
         return ist.value
 
-    def _store_jwt(self, tokens: SessionTokens, generation: int) -> None:
-        with self._lock:
-            if generation == self._generation:  # not if a sign-out or new session came first
-                self._sync.write(tokens, replacing=tokens.opaque)
+    async def _store_jwt(self, tokens: SessionTokens, generation: int) -> None:
+        if generation == self._generation:  # not if a sign-out or new session came first
+            await self._sync.write_async(tokens, replacing=tokens.opaque)
 
-    def _clear(self, reason: str, *, write_store: bool = True) -> None:
-        with self._lock:
-            if write_store and self.session_token is not None:
-                self._sync.write(None, replacing=self.session_token.value)
-            if write_store and self.intermediate_session_token is not None:
-                self._keep_intermediate(None)
-            with self.hold_trait_notifications():
-                self._generation += 1
-                self._held = None
-                self._set_objects(None)
-                self.set_trait("session_token", None)
-                self.set_trait("session_jwt", None)
-                self.set_trait("intermediate_session_token", None)
-                self._set_status("signed_out")
-                self.set_trait("signed_out_reason", reason)
+    def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro`` as a task of the session loop, held until it is done."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._callback_tasks.add(task)
+        task.add_done_callback(self._callback_tasks.discard)
+
+    async def _sign_out(self, reason: str) -> None:
+        """Forget the held session: in the store first (off the loop), then here."""
+        token, generation = self.session_token, self._generation
+        if token is not None:
+            await self._sync.write_async(None, replacing=token.value)
+        if self.intermediate_session_token is not None:
+            await self._keep_intermediate(None)
+        if generation == self._generation:  # not over a session that arrived meanwhile
+            self._clear(reason)
+
+    def _clear(self, reason: str) -> None:
+        """The state change of a sign-out; the store is the caller's (see ``_sign_out``)."""
+        with self._lock, self.hold_trait_notifications():
+            self._generation += 1
+            self._held = None
+            self._set_objects(None)
+            self.set_trait("session_token", None)
+            self.set_trait("session_jwt", None)
+            self.set_trait("intermediate_session_token", None)
+            self._set_status("signed_out")
+            self.set_trait("signed_out_reason", reason)
         logger.info("stytch: signed out (%s)", reason)
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
@@ -598,7 +631,7 @@ class SessionManager(HasTraits):
         if expires_in is not None and expires_in > 0:
             self._arm_expiry()  # the server's clock, as learned since, says not yet
         else:
-            self._clear("session expired")
+            self._background(self._sign_out("session expired"))
 
     def _note_error(self, exc: BaseException) -> None:
         self.set_trait("last_error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
@@ -653,7 +686,7 @@ class SessionManager(HasTraits):
         mine = self.session_token.value if self.session_token else None
         if tokens is None:
             if mine is not None:
-                self._clear("signed out in another process", write_store=False)
+                self._clear("signed out in another process")
         elif tokens.opaque == mine:
             # Another kernel's heartbeat refreshed the JWT of the same session: no request needed.
             self.set_trait("session_jwt", tokens.session_jwt)
@@ -695,16 +728,16 @@ class SessionManager(HasTraits):
             # under the old public token) and load the new project's.
             self._sync.reopen()
             if not self.signed_out:
-                self._clear("the public token changed", write_store=False)
-            self._load_stored_tokens()
+                self._clear("the public token changed")
+            await self._load_stored_tokens()
         elif name in ("token_store", "data_dir") and self._sync.configurable:
             # The same project in another place: the session moves along, it is not lost.
             self._sync.reopen()
             tokens = self._held_tokens()
             if tokens is not None:
-                self._sync.write(tokens)
+                await self._sync.write_async(tokens)
             else:
-                self._load_stored_tokens()
+                await self._load_stored_tokens()
 
     def _held_tokens(self) -> SessionTokens | None:
         if self.session_token is None or self.session_jwt is None:
@@ -731,15 +764,17 @@ class SessionManager(HasTraits):
             response = await self.vertical.authenticate(client, token, session_duration_minutes)
         except StytchAPIError as exc:
             if exc.unrecoverable and generation == self._generation:
-                self._clear(f"ended by Stytch: {exc.error_type}")
+                await self._sign_out(f"ended by Stytch: {exc.error_type}")
             raise
-        self._apply(self.vertical.interpret(response), generation)
+        await self._apply(self.vertical.interpret(response), generation)
         return response
 
     async def _beat(self) -> None:
+        if self.session_token is None:
+            return  # nothing held (yet): the stored session is still being read
         expires_in = self._expires_in()
         if expires_in is not None and expires_in <= 0:
-            self._clear("session expired")
+            await self._sign_out("session expired")
             return
         extend = self.config.auto_extend and self.signed_in
         await self._authenticate(self.config.session_duration_minutes if extend else None)
@@ -752,14 +787,16 @@ class SessionManager(HasTraits):
             await self.vertical.revoke(self._client_or_raise(), token)
         except StytchAPIError as exc:
             if (force_clear or exc.unrecoverable) and generation == self._generation:
-                self._clear("revoked" if force_clear else f"ended by Stytch: {exc.error_type}")
+                await self._sign_out(
+                    "revoked" if force_clear else f"ended by Stytch: {exc.error_type}"
+                )
             raise
         except Exception:
             if force_clear and generation == self._generation:
-                self._clear("revoked locally (force_clear)")
+                await self._sign_out("revoked locally (force_clear)")
             raise
         if generation == self._generation:
-            self._clear("revoked")
+            await self._sign_out("revoked")
 
     async def _adopt(self, tokens: SessionTokens) -> Any:
         await self._until_started()
@@ -767,13 +804,14 @@ class SessionManager(HasTraits):
         # revoked session) or cannot confirm (offline) leave the held session as it was, here
         # and in every kernel. What is stored is what the server sent back.
         response = await self.vertical.authenticate(self._client_or_raise(), tokens.opaque, None)
-        self._apply(self.vertical.interpret(response), None)
+        await self._apply(self.vertical.interpret(response), None)
         return response
 
     async def _sign_in(self, request: SignInRequest) -> Any:
         await self._until_started()
         response = await request(self._client_or_raise())
-        self._apply(self.vertical.interpret(response), None)  # an explicit sign-in always wins
+        # An explicit sign-in always wins (no generation to check).
+        await self._apply(self.vertical.interpret(response), None)
         return response
 
     def _duration(self, minutes: int | None) -> int:
@@ -794,6 +832,13 @@ class SessionManager(HasTraits):
     def signed_out(self) -> bool:
         """No session held, not even an unconfirmed one."""
         return self.status == "signed_out"
+
+    @property
+    def mailbox_url(self) -> str | None:
+        """The emulator's mailbox page (where its "sent" codes and links show), once a reply has
+        come from a stytch-jupyter emulator; None with real Stytch, or before any request."""
+        client = self._client
+        return client.mailbox_url if client is not None else None
 
     @property
     def store(self) -> TokenStore | None:
@@ -884,9 +929,9 @@ class _Operations:
     def intermediate_token(self) -> str | None:
         return self._manager._intermediate_token()
 
-    def forget_intermediate(self, reason: str) -> None:
+    async def forget_intermediate(self, reason: str) -> None:
         if self._manager.intermediate_session_token is not None:
-            self._manager._clear(reason)
+            await self._manager._sign_out(reason)
 
     def member(self) -> Member | None:
         return self._manager.member

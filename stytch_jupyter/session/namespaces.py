@@ -1,8 +1,10 @@
 """The public call surface, shaped like Stytch's SDKs: ``stytch.sessions.authenticate()``,
 ``stytch.otps.email.login_or_create(email)``, … Each network call has an ``_async`` twin.
 
-These are thin: the work (and every state change) is in ``SessionManager``, which they reach
-only through ``SessionOperations`` (``runner.py``). This is the consumer vertical's surface.
+Passwords, TOTP and users have modules of their own (``passwords.py``, ``totps.py``,
+``users.py``). These are thin: the work (and every state change) is in ``SessionManager``,
+which they reach only through ``SessionOperations`` (``runner.py``). This is the consumer
+vertical's surface.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..api.models import AuthenticateResponse, SessionTokens
 from ..api.secret import Secret, secret_text
+from .passwords import Passwords
 
 if TYPE_CHECKING:
     from .runner import SessionOperations
@@ -84,10 +87,36 @@ class OTPEmail:
         return await self._ops.run_async(self._send(email, expiration_minutes))
 
 
+class OTPSms:
+    def __init__(self, operations: SessionOperations) -> None:
+        self._ops = operations
+
+    async def _send(self, phone_number: str, expiration_minutes: int | None) -> str:
+        phone_number = _require_text(phone_number, "phone_number")
+        method_id = await self._ops.client().otps_sms_login_or_create(
+            phone_number,
+            expiration_minutes=expiration_minutes,
+            session_token=self._ops.current_token(),
+        )
+        self._ops.last_method_id = method_id
+        return method_id
+
+    def login_or_create(self, phone_number: str, expiration_minutes: int | None = None) -> str:
+        """Text a one-time code to an E.164 number (``+15551234567``); returns the
+        ``method_id`` that ``otps.authenticate`` needs."""
+        return self._ops.run(self._send(phone_number, expiration_minutes))
+
+    async def login_or_create_async(
+        self, phone_number: str, expiration_minutes: int | None = None
+    ) -> str:
+        return await self._ops.run_async(self._send(phone_number, expiration_minutes))
+
+
 class OTPs:
     def __init__(self, operations: SessionOperations) -> None:
         self._ops = operations
         self.email = OTPEmail(operations)
+        self.sms = OTPSms(operations)
 
     async def _authenticate(
         self, code: str | Secret, method_id: str | None, minutes: int | None
@@ -95,7 +124,10 @@ class OTPs:
         code = secret_text(code, "the code").strip()
         method_id = method_id or self._ops.last_method_id
         if not method_id:
-            raise ValueError("no method_id: call otps.email.login_or_create(email) first")
+            raise ValueError(
+                "no method_id: call otps.email.login_or_create(email) "
+                "(or otps.sms.login_or_create(phone_number)) first"
+            )
         duration = self._ops.duration(minutes)
         token = self._ops.current_token()
         return await self._ops.sign_in(
@@ -213,35 +245,4 @@ class MagicLinks:
         )
 
 
-class Passwords:
-    def __init__(self, operations: SessionOperations) -> None:
-        self._ops = operations
-
-    async def _authenticate(
-        self, email: str, password: str | Secret, minutes: int | None
-    ) -> AuthenticateResponse:
-        email = _require_text(email, "email")
-        if not isinstance(password, (str, Secret)) or not password:
-            raise ValueError("the password must be a non-empty string")
-        duration = self._ops.duration(minutes)
-        current = self._ops.current_token()
-        return await self._ops.sign_in(
-            lambda client: client.passwords_authenticate(
-                email, password, duration, session_token=current
-            )
-        )
-
-    def authenticate(
-        self, email: str, password: str | Secret, session_duration_minutes: int | None = None
-    ) -> AuthenticateResponse:
-        """Sign in with an email and password."""
-        password = Secret(password) if isinstance(password, str) else password  # at once
-        return self._ops.run(self._authenticate(email, password, session_duration_minutes))
-
-    async def authenticate_async(
-        self, email: str, password: str | Secret, session_duration_minutes: int | None = None
-    ) -> AuthenticateResponse:
-        password = Secret(password) if isinstance(password, str) else password
-        return await self._ops.run_async(
-            self._authenticate(email, password, session_duration_minutes)
-        )
+__all__ = ["MagicLinks", "OTPEmail", "OTPSms", "OTPs", "Passwords", "Sessions"]

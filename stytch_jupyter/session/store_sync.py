@@ -6,14 +6,21 @@ signature every ``poll_interval`` seconds on the session loop to hear of other p
 sign-ins and sign-outs. What such a change means for the session is the caller's business
 (``on_change``); a store that fails is reported through ``on_error`` and never loses the session
 held in memory.
+
+The store's own work (a keyring call, a lock, an fsync) runs on one worker thread of its own,
+in the order it was asked for: the session loop, which serves requests and the heartbeat, never
+waits on a slow or hung keyring. ``close()`` ends that thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
+import queue
+import threading
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..api.models import SessionTokens
 from .keys import TokenStoreError
@@ -28,6 +35,59 @@ logger = logging.getLogger("stytch_jupyter")
 T = TypeVar("T")
 
 STORE_POLL_SECONDS = 0.5
+# How long close() waits for a store call under way (a keyring call gives up after 10 s).
+WORKER_JOIN_SECONDS = 15.0
+
+
+class StoreWorker:
+    """One thread that runs store calls in order; started on first use, ended by ``stop``."""
+
+    def __init__(self, name: str = "stytch-store") -> None:
+        self._name = name
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    def submit(self, fn: Callable[[], T]) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        with self._lock:
+            if self._stopped:
+                future.set_exception(TokenStoreError("the token store was closed"))
+                return future
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+            self._queue.put((fn, future))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            fn, future = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # handed to whoever awaits the future
+                future.set_exception(exc)
+
+    def stop(self, timeout: float = WORKER_JOIN_SECONDS) -> None:
+        """Finish what is queued, then end the thread (waiting up to ``timeout`` seconds)."""
+        with self._lock:
+            self._stopped = True
+            thread = self._thread
+        if thread is None:
+            return
+        self._queue.put(None)
+        if thread is not threading.current_thread():
+            thread.join(timeout)
 
 
 class StoreSync:
@@ -51,6 +111,91 @@ class StoreSync:
         self.poll_interval = poll_interval
         self._task: asyncio.Task[None] | None = None
         self._failing: str | None = None  # the store's last failure, until it works again
+        self._worker = StoreWorker()
+        self._opening = 0  # bumped by reopen(): a store opened for older settings is dropped
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """The store worker's thread while it runs."""
+        thread = self._worker.thread
+        return [thread] if thread is not None and thread.is_alive() else []
+
+    def close(self) -> None:
+        """Stop polling and end the worker thread (after the writes already asked for)."""
+        self.stop_polling()
+        self.stop_worker()
+
+    def stop_worker(self) -> None:
+        """End the worker thread once the writes already asked for are done."""
+        self._worker.stop()
+
+    async def _off_loop(self, fn: Callable[[], T]) -> tuple[bool, Any]:
+        """Run ``fn`` on the worker; (True, result) or (False, the store error it raised)."""
+
+        def attempt() -> tuple[bool, Any]:
+            try:
+                return True, fn()
+            except (TokenStoreError, StoreChanged) as exc:
+                return False, exc
+
+        return await asyncio.wrap_future(self._worker.submit(attempt))
+
+    async def open_async(self) -> TokenStore | None:
+        """``open``, off the session loop (opening may probe the keyring)."""
+        from .store import open_token_store
+
+        while self._store is None and self._config.public_token:
+            opening = self._opening
+            ok, value = await self._off_loop(lambda: open_token_store(self._config))
+            if opening != self._opening:
+                continue  # the settings changed while it opened: open what they say now
+            if not ok:
+                self._report(value)
+                return None
+            self._store = value
+        return self._store
+
+    async def load_async(self) -> SessionTokens | None:
+        """``load``, off the session loop."""
+        store = await self.open_async()
+        if store is None:
+            return None
+
+        def read() -> tuple[Hashable | None, SessionTokens | None]:
+            signature = store.signature()  # before the read: a write in between is seen next
+            return signature, store.load()
+
+        ok, value = await self._off_loop(read)
+        if not ok:
+            self._report(value)
+            return None
+        signature, tokens = cast("tuple[Hashable | None, SessionTokens | None]", value)
+        self._signature = signature
+        return tokens
+
+    async def write_async(
+        self, tokens: SessionTokens | None, *, replacing: str | None = None
+    ) -> bool:
+        """``write``, off the session loop; in the order asked for. False if the store failed."""
+        store = await self.open_async()
+        if store is None:
+            return self._config.public_token == "" or self._failing is None
+
+        def save() -> Hashable | None:
+            if tokens is None:
+                return store.clear(replacing=replacing)
+            return store.save(tokens, replacing=replacing)
+
+        ok, value = await self._off_loop(save)
+        if ok:
+            self._signature = value
+        elif isinstance(value, StoreChanged):
+            logger.debug("stytch: the store moved on in another process; left as it is")
+        else:
+            self._report(value)
+            return False
+        self._failing = None
+        return True
 
     @property
     def store(self) -> TokenStore | None:
@@ -95,6 +240,7 @@ class StoreSync:
         """Forget the open store: the next use opens the one the configuration now names."""
         if self.configurable:
             self._store = None
+            self._opening += 1
 
     def open(self) -> TokenStore | None:
         if self._store is None and self._config.public_token:
@@ -149,6 +295,18 @@ class StoreSync:
         self._signature = signature  # as read before the load: a later write is seen later
         self._on_change(tokens)
 
+    async def poll_async(self) -> None:
+        """``poll``: the signature is a stat on the loop; a changed store is read off it."""
+        store = self._store
+        if store is None:
+            return
+        if store.signature() == self._signature:
+            return
+        previous = self._signature
+        tokens = await self.load_async()
+        if self._signature != previous:
+            self._on_change(tokens)
+
     def start_polling(self) -> None:
         if self._task is not None and not self._task.done():
             return
@@ -157,7 +315,7 @@ class StoreSync:
             while True:
                 await asyncio.sleep(self.poll_interval)
                 try:
-                    self.poll()
+                    await self.poll_async()
                 except Exception:
                     logger.exception("stytch: reading the token store failed")
 

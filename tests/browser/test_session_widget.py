@@ -143,7 +143,8 @@ def sign_in_with_form(
     else:
         widget.locator(".stytch-send-code").click()
     expect(widget.locator(".stytch-info")).to_have_text(
-        f"Code sent to {email}", timeout=UI_TIMEOUT_MS
+        f"Code sent to {email} (the emulator's mailbox shows it: {emulator.api_url}/)",
+        timeout=UI_TIMEOUT_MS,
     )
     expect(code_input).to_be_visible()
     expect(code_input).to_be_focused()  # focus moved on to where the user goes next

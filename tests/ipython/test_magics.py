@@ -185,7 +185,13 @@ def test_help_prints_and_does_not_exit(
         ("frobnicate", "invalid choice (choose from 'status', 'authenticate'"),
         ("login", "required: METHOD"),
         ("login otp", "required: --email"),
-        ("login sms --email a@b.co", "invalid choice (choose from 'otp', 'magic-link'"),
+        ("login fax --email a@b.co", "invalid choice (choose from 'otp', 'magic-link'"),
+        ("login sms --email a@b.co", "required: --phone"),
+        ("login sms --phone 12345", "--phone: not a phone number in E.164 form"),
+        ("password", "required: ACTION"),
+        ("password reset", "required: --email"),
+        ("password reset --email nope", "--email: not an email address"),
+        ("login totp --code 123456", "unrecognized option --code"),
         ("login password --email", "expected one argument"),
         ("login otp --email not-an-email", "--email: not an email address"),
         ("revoke --forse", "unrecognized option --forse"),
@@ -311,7 +317,8 @@ def test_login_otp_signs_in_and_no_secret_is_left_anywhere(
     assert stytch.user is not None and stytch.user.email == EMAIL
     assert 115 < expires_in_minutes(stytch) <= 120
     captured = capsys.readouterr()
-    assert f"Sent a one-time code to {EMAIL}." in captured.out
+    mailbox = f"(the emulator's mailbox shows it: {emulator.api_url}/)"
+    assert f"Sent a one-time code to {EMAIL} {mailbox}." in captured.out
     assert f"Signed in as {EMAIL}, expires " in captured.out
     assert "(in 119 min)" in captured.out or "(in 120 min)" in captured.out
 
@@ -338,7 +345,7 @@ def test_login_otp_with_a_wrong_code_is_one_line_and_changes_nothing(
     captured = capsys.readouterr()
     assert isinstance(result.error_in_exec, StytchCommandError)
     shown = (captured.out + captured.err).strip().splitlines()
-    assert shown[0] == f"Sent a one-time code to {EMAIL}."
+    assert shown[0].startswith(f"Sent a one-time code to {EMAIL} (the emulator's mailbox")
     assert len(shown) == 2 and shown[1].startswith("StytchAPIError: ")
     assert "Traceback" not in captured.out + captured.err
     assert stytch.status == "signed_out" and stytch.session_token is None

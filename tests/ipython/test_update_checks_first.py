@@ -11,6 +11,7 @@ from stytch_jupyter.emulator import Emulator
 from stytch_jupyter.ipython.stytch_object import NotebookStytch
 from tests.support.session_process import SessionProcess
 from tests.support.shells import Prompts, otp_code, run
+from tests.support.waiting import wait_for
 
 EMAIL = "ada@example.com"
 
@@ -65,6 +66,8 @@ def test_update_with_good_tokens_stores_what_stytch_confirmed(
     tokens = SessionTokens(stytch.session_token.value, stytch.session_jwt.value)
     response = stytch.sessions.update(tokens)
     assert response.session.session_id == stytch.session.session_id
-    assert stytch.store is not None and stytch.store.load() == SessionTokens(
-        response.session_token, response.session_jwt
-    )
+    confirmed = SessionTokens(response.session_token, response.session_jwt)
+    store = stytch.store
+    assert store is not None
+    # The same session: its fresh JWT is written just after the news (off the caller's path).
+    wait_for(lambda: store.load() == confirmed, what="the confirmed JWT to be stored")

@@ -167,7 +167,8 @@ def test_email_code_sign_in_sends_the_code_in_a_message_only(
 
     send_code(widget)
     state = widget.state
-    assert state["error"] is None and state["info"] == f"Code sent to {EMAIL}"
+    mailbox = f"the emulator's mailbox shows it: {emulator.api_url}/"
+    assert state["error"] is None and state["info"] == f"Code sent to {EMAIL} ({mailbox})"
     assert state["form"]["step"] == "code" and state["form"]["email"] == EMAIL
     assert state["focus"] == "code"  # the page moves focus to the code field
     _method_id, code = emulator.last_otp(EMAIL)

@@ -33,6 +33,7 @@ from keyrings.alt.file import PlaintextKeyring  # type: ignore[import-untyped]
 from stytch_jupyter.api.errors import StytchError
 from stytch_jupyter.api.models import SessionTokens
 from stytch_jupyter.config import Stytch
+from stytch_jupyter.session import keys as keys_module
 from stytch_jupyter.session import store as store_module
 from stytch_jupyter.session._fs import short_path
 from stytch_jupyter.session.keys import (
@@ -73,6 +74,7 @@ def no_real_keyring(monkeypatch: pytest.MonkeyPatch) -> Any:
     previous = keyring.get_keyring()
     keyring.set_keyring(fail.Keyring())
     monkeypatch.setattr(store_module, "_fallback_announced", False)
+    monkeypatch.setattr(keys_module, "_hung_backends", set())  # no keyring hung before
     yield
     keyring.set_keyring(previous)
 
@@ -524,13 +526,14 @@ def test_a_hanging_keyring_is_given_up_on_and_auto_falls_back(
         assert not probe and "did not answer" in probe.reason
         store = open_token_store(config(data_dir, "auto"), probe_timeout=0.2)
         elapsed = time.monotonic() - started
-        assert "did not answer within 0.2 s" in store_warnings(caplog)[0].getMessage()
+        assert "did not answer a probe earlier" in store_warnings(caplog)[0].getMessage()
         store.save(TOKENS)
         assert store.load() == TOKENS
     finally:
         hanging.release.set()
-    assert hanging.calls == 2  # it was really asked, and really hung
-    assert elapsed < 10  # two 0.2 s probes, not a wait on a call that never returns
+    # It was really asked, and really hung; once: a probe that hung is not tried again.
+    assert hanging.calls == 1
+    assert elapsed < 10  # one 0.2 s probe, not a wait on a call that never returns
     assert "key in file" in store.description
     assert (data_dir / "key").exists()
     assert len(store_warnings(caplog)) == 1
