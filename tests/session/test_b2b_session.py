@@ -409,3 +409,19 @@ def test_oauth_discovery_start_then_exchange(make_manager, b2b) -> None:
     token = redirect_token(b2b.complete_idp(url, EMAIL), "oauth")
     reply = manager.oauth.authenticate(token)
     assert reply.member_session is not None and manager.status == "signed_in"
+
+
+def test_recovery_code_passes_mfa_and_is_spent(make_manager, b2b) -> None:
+    b2b.create_organization("Vault", "vault", mfa_policy="REQUIRED_FOR_ALL")
+    member = b2b.create_member("vault", EMAIL, password=PASSWORD, totp=True)
+    manager = make_manager()
+    manager.passwords.authenticate("vault", EMAIL, PASSWORD)
+    assert manager.status == "needs_mfa"
+    code = member["recovery_codes"][0]
+    reply = manager.recovery_codes.recover(code)
+    assert manager.status == "signed_in" and reply.recovery_codes_remaining == 9
+    manager.sessions.revoke()
+    manager.passwords.authenticate("vault", EMAIL, PASSWORD)
+    with pytest.raises(StytchAPIError):
+        manager.recovery_codes.recover(code)  # each works once
+    assert manager.status == "needs_mfa"
