@@ -411,8 +411,7 @@ class SessionManager(HasTraits):
         # requests and the heartbeat go on meanwhile). A check of the same session only brings
         # a fresh JWT: that write follows the news, off the waiting caller's path.
         stored = same_session or await self._sync.write_async(tokens)
-        if not same_session and self.intermediate_session_token is not None:
-            await self._keep_intermediate(None)  # the session replaces the half-way sign-in
+        half_way = not same_session and self.intermediate_session_token is not None
         with self._lock:
             if generation is not None and generation != self._generation:
                 logger.debug("stytch: dropped a response for a session replaced in flight")
@@ -434,6 +433,8 @@ class SessionManager(HasTraits):
             generation = self._generation
         if same_session:
             self._background(self._store_jwt(tokens, generation))
+        if half_way:  # the session replaces the stored half-way sign-in (no await before this)
+            self._background(self._keep_intermediate(None))
         self._arm_expiry()
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
