@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +33,17 @@ THEIRS = SessionTokens(opaque="opaque-token-theirs-" + "t" * 30, jwt="a.b.theirs
 MINE_REFRESHED = SessionTokens(opaque=MINE.opaque, jwt="a.b.mine-refreshed")
 
 
+MADE: list[StoreSync] = []
+
+
+@pytest.fixture(autouse=True)
+def close_every_sync() -> Iterator[None]:
+    """Each StoreSync has a worker thread: none may outlive its test."""
+    yield
+    while MADE:
+        MADE.pop().close()
+
+
 class Kernel:
     """One process's StoreSync, with what it heard."""
 
@@ -45,6 +56,7 @@ class Kernel:
             on_change=self.changes.append,
             on_error=self.errors.append,
         )
+        MADE.append(self.sync)
 
 
 def file_store(data_dir: Path) -> EncryptedFileStore:
@@ -205,6 +217,7 @@ def test_a_poll_that_raises_does_not_stop_polling(shared, caplog) -> None:
         on_error=a.errors.append,
         poll_interval=0.01,
     )
+    MADE.append(a.sync)
 
     async def main() -> None:
         a.sync.start_polling()
