@@ -415,3 +415,76 @@ def test_the_worker_runs_calls_in_order_and_refuses_work_once_stopped() -> None:
     assert worker.thread is not None and not worker.thread.is_alive()
     with pytest.raises(TokenStoreError, match="closed"):
         worker.submit(lambda: 1).result(5)
+
+
+def test_may_hold_session_reads_a_folder_listing_or_the_open_store(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    file_config = Stytch(public_token=PUBLIC_TOKEN, token_store="file", data_dir=str(data))
+    fresh = Kernel(None, file_config)
+    assert fresh.sync.may_hold_session() is False  # nothing stored, no store opened
+    file_store(data).save(MINE)
+    assert fresh.sync.may_hold_session() is True  # a listing says so, nothing opened
+    assert fresh.sync.store is None
+    memory = Kernel(None, Stytch(public_token=PUBLIC_TOKEN, token_store="memory"))
+    assert memory.sync.may_hold_session() is False
+    blank = Kernel(None, Stytch(public_token="  ", token_store="file", data_dir=str(data)))
+    assert blank.sync.may_hold_session() is False
+    given = MemoryTokenStore()
+    opened = Kernel(given)
+    assert opened.sync.may_hold_session() is False
+    given.save(MINE)
+    assert opened.sync.may_hold_session() is True
+
+
+def test_a_failing_store_stays_failing_until_a_write_works(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    store = EncryptedFileStore(
+        store_path(blocker, PUBLIC_TOKEN), FileKeyProvider(blocker / "key"), PUBLIC_TOKEN
+    )
+    a = Kernel(store)
+    assert a.sync.write(MINE) is False and a.sync.failing is not None
+    blocker.unlink()
+    assert a.sync.write(MINE) is True and a.sync.failing is None
+
+    async def main() -> None:
+        (tmp_path / "blk").write_text("")
+        bad = EncryptedFileStore(
+            store_path(tmp_path / "blk", PUBLIC_TOKEN),
+            FileKeyProvider(tmp_path / "blk" / "key"),
+            PUBLIC_TOKEN,
+        )
+        c = Kernel(bad)
+        assert await c.sync.write_async(MINE) is False and c.sync.failing is not None
+        (tmp_path / "blk").unlink()
+        assert await c.sync.write_async(MINE) is True and c.sync.failing is None
+
+    asyncio.run(main())
+
+
+def test_reopen_while_opening_opens_what_the_settings_now_say(tmp_path: Path) -> None:
+    config = Stytch(public_token=PUBLIC_TOKEN, token_store="memory", data_dir=str(tmp_path / "d"))
+    a = Kernel(None, config)
+
+    async def main() -> None:
+        opening = asyncio.ensure_future(a.sync.open_async())
+        await asyncio.sleep(0)  # the first open is on the worker now
+        config.token_store = "file"
+        a.sync.reopen()
+        return await opening
+
+    store = asyncio.run(main())
+    assert isinstance(store, EncryptedFileStore) and a.sync.store is store
+
+
+def test_close_stops_polling_too(shared) -> None:
+    a = Kernel(shared)
+
+    async def main() -> None:
+        a.sync.start_polling()
+        (task,) = [t for t in asyncio.all_tasks() if t.get_name() == "stytch-store-watch"]
+        a.sync.close()
+        await asyncio.wait([task], timeout=5)
+        assert task.cancelled()
+
+    asyncio.run(main())
