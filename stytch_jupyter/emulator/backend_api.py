@@ -237,6 +237,20 @@ def backend_routes(
         user = state.update_user(user_id, checked_name(body), body.object("untrusted_metadata"))
         return user_update_fields(user)
 
+    def users_get(request: Request, body: Body) -> dict[str, Any]:
+        # The backend's users.get: the user's own fields at the top level.
+        user: dict[str, Any] = state.user(request.path_params["user_id"]).to_json()
+        return user
+
+    def delete_route(kind: str, param: str) -> Route:
+        # The backend names the factor alone (no session): its owner is found from its id.
+        def delete(request: Request, body: Body) -> dict[str, Any]:
+            factor_id = request.path_params[param]
+            user = state.delete_factor(state.owner_of_factor(kind, factor_id), kind, factor_id)
+            return {"user_id": user.user_id, "user": user.to_json()}
+
+        return route(f"users/{kind}/{{{param}}}", delete, method="DELETE")
+
     async def jwks(request: Request) -> JSONResponse:
         if request.path_params["project_id"] != project_id:
             raise EmulatorError(404, errors.PROJECT_NOT_FOUND, "No such project.")
@@ -261,5 +275,10 @@ def backend_routes(
         route("totps/recover", totps_recover),
         route("totps/recovery_codes", totps_recovery_codes),
         route("users/{user_id}", users_update, method="PUT"),
+        route("users/{user_id}", users_get, method="GET"),
+        delete_route("emails", "email_id"),
+        delete_route("phone_numbers", "phone_id"),
+        delete_route("totps", "totp_id"),
+        delete_route("oauth", "oauth_user_registration_id"),
         Route("/v1/sessions/jwks/{project_id}", jwks, methods=["GET"]),
     ]

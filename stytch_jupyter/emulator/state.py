@@ -745,31 +745,29 @@ class State:
                     user.untrusted_metadata[key] = value
             return user
 
+    def owner_of_factor(self, kind: str, factor_id: str) -> str:
+        """The user_id of whoever has that email, phone number, TOTP or OAuth registration: the
+        backend names a factor by its id alone. The kind's own 404 if nobody has it."""
+        with self._lock:
+            for user in self._users.values():
+                if factor_id and factor_id in _factor_ids(user, kind):
+                    return user.user_id
+        raise _factor_not_found(kind)
+
     def delete_factor(self, user_id: str, kind: str, factor_id: str) -> User:
         """Remove one of the user's emails, phone numbers, TOTPs or OAuth registrations."""
         with self._lock:
             user = self.user(user_id)
-            if kind == "emails" and factor_id and factor_id == user.email_id:
+            if not factor_id or factor_id not in _factor_ids(user, kind):
+                raise _factor_not_found(kind)
+            if kind == "emails":
                 self._user_by_email.pop(user.email, None)
                 user.email, user.email_id, user.email_verified = "", "", False
                 return user
-            lists: dict[str, tuple[list[Any], str, str]] = {
-                "phone_numbers": (user.phones, "phone_id", errors.PHONE_NUMBER_NOT_FOUND),
-                "totps": (user.totps, "totp_id", errors.TOTP_NOT_FOUND),
-                "oauth": (
-                    user.providers,
-                    "registration_id",
-                    errors.OAUTH_USER_REGISTRATION_NOT_FOUND,
-                ),
-            }
-            if kind == "emails":
-                raise EmulatorError(404, errors.EMAIL_NOT_FOUND, "This user has no such email.")
-            items, key, missing = lists[kind]
-            for item in items:
-                if getattr(item, key) == factor_id:
-                    items.remove(item)
-                    return user
-            raise EmulatorError(404, missing, f"This user has no such {kind.rstrip('s')}.")
+            items, key = _FACTOR_LISTS[kind]
+            listed: list[Any] = getattr(user, items)
+            listed[:] = [item for item in listed if getattr(item, key) != factor_id]
+            return user
 
     # -- OAuth (the emulator plays the identity provider) --------------------------------
 
@@ -966,3 +964,31 @@ def check_pkce(challenge: str | None, verifier: str | None) -> None:
         raise EmulatorError(
             400, errors.PKCE_MISMATCH, "The code_verifier does not match the challenge."
         )
+
+
+# A user's factors by the kind a delete names them with: (the User attribute, the id field).
+_FACTOR_LISTS: dict[str, tuple[str, str]] = {
+    "phone_numbers": ("phones", "phone_id"),
+    "totps": ("totps", "totp_id"),
+    "oauth": ("providers", "registration_id"),
+}
+_FACTOR_MISSING = {
+    "emails": errors.EMAIL_NOT_FOUND,
+    "phone_numbers": errors.PHONE_NUMBER_NOT_FOUND,
+    "totps": errors.TOTP_NOT_FOUND,
+    "oauth": errors.OAUTH_USER_REGISTRATION_NOT_FOUND,
+}
+
+
+def _factor_ids(user: User, kind: str) -> set[str]:
+    if kind == "emails":
+        return {user.email_id} if user.email_id else set()
+    items, key = _FACTOR_LISTS[kind]
+    return {getattr(item, key) for item in getattr(user, items)}
+
+
+def _factor_not_found(kind: str) -> EmulatorError:
+    noun = {"emails": "email", "phone_numbers": "phone number", "totps": "TOTP"}.get(
+        kind, "OAuth registration"
+    )
+    return EmulatorError(404, _FACTOR_MISSING[kind], f"This user has no such {noun}.")

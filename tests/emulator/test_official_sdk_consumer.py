@@ -93,6 +93,30 @@ def test_totps_and_users(client, emulator) -> None:
     assert updated.user.totps[0].verified is True
 
 
+def test_the_backend_deletes_a_factor_by_its_id_alone(client, emulator) -> None:
+    user_id = emulator.create_user(EMAIL, password=STRONG)
+    other_id = emulator.create_user("grace@example.com", password=STRONG)
+    totp = client.totps.create(user_id=user_id)
+    texted = client.otps.sms.login_or_create(phone_number="+15555550123")  # a user of its own
+    phone_id = client.users.get(user_id=texted.user_id).phone_numbers[0].phone_id
+    deleted = client.users.delete_totp(totp_id=totp.totp_id)
+    assert deleted.user_id == user_id and deleted.user.totps == []
+    gone = client.users.delete_phone_number(phone_id=phone_id)
+    assert gone.user_id == texted.user_id and gone.user.phone_numbers == []
+    email_id = client.users.get(user_id=other_id).emails[0].email_id
+    assert client.users.delete_email(email_id=email_id).user.emails == []
+    for call in (
+        lambda: client.users.delete_totp(totp_id=totp.totp_id),  # already gone
+        lambda: client.users.delete_email(email_id="email-test-nobody"),
+        lambda: client.users.delete_oauth_registration(oauth_user_registration_id="nope"),
+        lambda: client.users.get(user_id="user-test-nobody"),
+    ):
+        with pytest.raises(StytchError) as refused:
+            call()
+        assert refused.value.details.status_code == 404
+    assert client.users.get(user_id=user_id).emails[0].email == EMAIL  # the rest is untouched
+
+
 def test_oauth(client, emulator) -> None:
     start = emulator.oauth_start_url(
         "google", login_redirect_url="http://127.0.0.1:1/stytch-jupyter/callback"

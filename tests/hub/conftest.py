@@ -212,6 +212,9 @@ class HubKernel:
             time.sleep(0.1)
         self.client = BlockingKernelClient(connection_file=str(path))
         self.client.load_connection_file()
+        # No kernel manager here: "alive" is the heartbeat channel, whose 1 s default calls a
+        # kernel on a loaded 2-core machine dead before it has said hello.
+        self.client.hb_channel.time_to_dead = 10.0
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
 
