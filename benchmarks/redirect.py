@@ -218,8 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     worst = 0.0
     try:
         for store in args.store or ("file", "memory"):
-            # A fresh emulator per store: the second store's rounds on a shared one (some 360
-            # sign-ins of one user in) twice stalled a login_or_create past the 5 s timeout.
+            # A fresh emulator per store: each store's rounds start from the same state.
             with emulator_process() as api_url, EmulatorControl(api_url) as control:
                 worst = max(worst, measure(store, api_url, control, args))
     finally:
