@@ -80,6 +80,13 @@ class Stytch(Configurable):
         f"{MAX_TIMEOUT_SECONDS:g}).",
     ).tag(config=True)
 
+    vertical = Enum(
+        ["auto", "consumer", "b2b"],
+        default_value="auto",
+        help="The kind of Stytch project: consumer (users), b2b (members of organizations), or "
+        "auto (what the project's bootstrap reports, asked once at start).",
+    ).tag(config=True)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         for name in _ENV_DEFAULTS:

@@ -39,8 +39,8 @@ from .session.errors import (
     RedirectRefusedError,
     RedirectRouteError,
     SessionClosedError,
+    TokenStoreError,
 )
-from .session.keys import TokenStoreError
 
 
 class MagicLinkError(StytchError, ValueError):

@@ -22,15 +22,17 @@ from .errors import (
     StytchResponseError,
     StytchTimeoutError,
 )
-from .limits import MAX_REPLY_BYTES, MAX_RETRY_AFTER_SECONDS
-from .models import (
-    DEFAULT_SESSION_MINUTES,
-    AuthenticateResponse,
+from .factor_models import (
     OAuthAuthenticateResponse,
     PasswordStrength,
     TOTPAuthenticateResponse,
     TOTPCreated,
     TOTPRecoveryCodes,
+)
+from .limits import MAX_REPLY_BYTES, MAX_RETRY_AFTER_SECONDS
+from .models import (
+    DEFAULT_SESSION_MINUTES,
+    AuthenticateResponse,
     User,
     redact,
     validate_duration_minutes,
@@ -367,6 +369,28 @@ class StytchClient:
             raise StytchResponseError(
                 f"{where}: HTTP {status} reply has an unexpected shape ({exc})", status
             ) from exc
+
+    # -- the wire, for clients of other parts of the API (b2b_client.py) ----------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        session_token: str | None = None,
+        secrets: tuple[str, ...] = (),
+    ) -> tuple[int, dict[str, Any]]:
+        """One call to ``/sdk/v1/{path}`` with this client's limits, deadline and errors: the
+        HTTP status and the reply's ``data``. ``secrets`` never appear in an error's text."""
+        if path not in self._urls:
+            self._urls[path] = httpx.URL(self.base_url + path)
+        content = None if method == "GET" else _EMPTY_BODY if not body else _encode(body)
+        return await self._call(method, path, content, session_token, secrets)
+
+    def parse(self, where: str, status: int, parse: Callable[[Any], T], data: dict[str, Any]) -> T:
+        """``parse(data)``; a reply of the wrong shape raises ``StytchResponseError``."""
+        return self._parse(where, status, parse, data)
 
     # -- endpoints ---------------------------------------------------------------------------
 

@@ -61,14 +61,14 @@ def format_timestamp(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _require(data: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+def require_field(data: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     value = data.get(key)
     if not isinstance(value, kind):
         raise StytchResponseError(f"{where}: missing or malformed field {key!r}")
     return value
 
 
-def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+def as_mapping(value: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise StytchResponseError(f"{where}: expected an object, got {type(value).__name__}")
     return value
@@ -136,7 +136,7 @@ class AuthenticationFactor:
 
     @classmethod
     def from_dict(cls, data: Any) -> AuthenticationFactor:
-        data = _mapping(data, "authentication factor")
+        data = as_mapping(data, "authentication factor")
         email_factor = data.get("email_factor")
         email = email_factor.get("email_address") if isinstance(email_factor, Mapping) else None
         return cls(
@@ -162,14 +162,14 @@ class Session:
 
     @classmethod
     def from_dict(cls, data: Any) -> Session:
-        data = _mapping(data, "session")
+        data = as_mapping(data, "session")
         factors = data.get("authentication_factors") or []
         if not isinstance(factors, list):
             raise StytchResponseError("session: authentication_factors is not a list")
         claims = data.get("custom_claims")
         return cls(
-            session_id=_require(data, "session_id", str, "session"),
-            user_id=_require(data, "user_id", str, "session"),
+            session_id=require_field(data, "session_id", str, "session"),
+            user_id=require_field(data, "user_id", str, "session"),
             started_at=parse_timestamp(data.get("started_at")),
             last_accessed_at=parse_timestamp(data.get("last_accessed_at")),
             expires_at=parse_timestamp(data.get("expires_at")),
@@ -228,10 +228,10 @@ class User:
 
     @classmethod
     def from_dict(cls, data: Any) -> User:
-        data = _mapping(data, "user")
+        data = as_mapping(data, "user")
         emails = []
         for item in data.get("emails") or []:
-            item = _mapping(item, "user email")
+            item = as_mapping(item, "user email")
             emails.append(
                 Email(
                     email_id=str(item.get("email_id", "")),
@@ -254,17 +254,19 @@ class User:
                 phone_number=str(item.get("phone_number", "")),
                 verified=bool(item.get("verified", False)),
             )
-            for item in (_mapping(i, "user phone number") for i in data.get("phone_numbers") or [])
+            for item in (
+                as_mapping(i, "user phone number") for i in data.get("phone_numbers") or []
+            )
         )
         totps = tuple(
             TOTPRegistration(
                 totp_id=str(item.get("totp_id", "")), verified=bool(item.get("verified", False))
             )
-            for item in (_mapping(i, "user totp") for i in data.get("totps") or [])
+            for item in (as_mapping(i, "user totp") for i in data.get("totps") or [])
         )
         metadata = data.get("untrusted_metadata")
         return cls(
-            user_id=_require(data, "user_id", str, "user"),
+            user_id=require_field(data, "user_id", str, "user"),
             emails=tuple(emails),
             status=str(data.get("status", "")),
             name=name,
@@ -294,13 +296,13 @@ class AuthenticateResponse:
 
     @classmethod
     def from_dict(cls, data: Any) -> AuthenticateResponse:
-        data = _mapping(data, "authenticate response")
+        data = as_mapping(data, "authenticate response")
         method_id = data.get("method_id")
         return cls(
             session=Session.from_dict(data.get("session")),
             user=User.from_dict(data.get("user")),
-            session_token=_require(data, "session_token", str, "authenticate response"),
-            session_jwt=_require(data, "session_jwt", str, "authenticate response"),
+            session_token=require_field(data, "session_token", str, "authenticate response"),
+            session_jwt=require_field(data, "session_jwt", str, "authenticate response"),
             request_id=data.get("request_id") if isinstance(data.get("request_id"), str) else None,
             method_id=method_id if isinstance(method_id, str) else None,
         )
@@ -309,200 +311,5 @@ class AuthenticateResponse:
         return (
             f"AuthenticateResponse(session_id={self.session.session_id!r}, "
             f"user_id={self.user.user_id!r}, session_token={redact(self.session_token)!r}, "
-            f"session_jwt={redact(self.session_jwt)!r})"
-        )
-
-
-def _str_field(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    return value if isinstance(value, str) else ""
-
-
-@dataclass(frozen=True)
-class ProviderValues:
-    """The identity provider's own tokens from an OAuth sign-in: secrets like a session token,
-    so the repr shows none of them."""
-
-    access_token: str = field(repr=False)
-    refresh_token: str = field(repr=False)
-    id_token: str = field(repr=False)
-    scopes: tuple[str, ...] = ()
-    expires_at: datetime | None = None
-
-    @classmethod
-    def from_dict(cls, data: Any) -> ProviderValues:
-        data = _mapping(data, "provider_values")
-        scopes = data.get("scopes")
-        return cls(
-            access_token=_str_field(data, "access_token"),
-            refresh_token=_str_field(data, "refresh_token"),
-            id_token=_str_field(data, "id_token"),
-            scopes=tuple(s for s in scopes if isinstance(s, str))
-            if isinstance(scopes, list)
-            else (),
-            expires_at=parse_timestamp(data.get("expires_at")),
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"ProviderValues(access_token={redact(self.access_token)!r}, "
-            f"refresh_token={redact(self.refresh_token)!r}, id_token={redact(self.id_token)!r}, "
-            f"scopes={self.scopes!r})"
-        )
-
-    __str__ = __repr__
-
-
-@dataclass(frozen=True, repr=False)
-class OAuthAuthenticateResponse(AuthenticateResponse):
-    """``oauth/authenticate``: the session as for any factor, plus who the provider says it is."""
-
-    provider_type: str = ""
-    provider_subject: str = ""
-    provider_values: ProviderValues = field(
-        default_factory=lambda: ProviderValues("", "", ""), repr=False
-    )
-    oauth_user_registration_id: str = ""
-
-    @classmethod
-    def from_dict(cls, data: Any) -> OAuthAuthenticateResponse:
-        base = AuthenticateResponse.from_dict(data)
-        data = _mapping(data, "oauth authenticate response")
-        return cls(
-            session=base.session,
-            user=base.user,
-            session_token=base.session_token,
-            session_jwt=base.session_jwt,
-            request_id=base.request_id,
-            method_id=base.method_id,
-            provider_type=_require(data, "provider_type", str, "oauth authenticate response"),
-            provider_subject=_require(data, "provider_subject", str, "oauth authenticate response"),
-            provider_values=ProviderValues.from_dict(data.get("provider_values") or {}),
-            oauth_user_registration_id=_str_field(data, "oauth_user_registration_id"),
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"OAuthAuthenticateResponse(provider_type={self.provider_type!r}, "
-            f"session_id={self.session.session_id!r}, user_id={self.user.user_id!r}, "
-            f"session_token={redact(self.session_token)!r}, "
-            f"session_jwt={redact(self.session_jwt)!r}, provider_values={self.provider_values!r})"
-        )
-
-
-@dataclass(frozen=True)
-class PasswordStrength:
-    """``passwords/strength_check``: whether Stytch would accept the password, and why not."""
-
-    valid_password: bool
-    score: int
-    breached_password: bool
-    strength_policy: str
-    warning: str = ""
-    suggestions: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_dict(cls, data: Any) -> PasswordStrength:
-        data = _mapping(data, "strength check")
-        feedback = data.get("feedback")
-        feedback = feedback if isinstance(feedback, Mapping) else {}
-        suggestions = feedback.get("suggestions")
-        return cls(
-            valid_password=_require(data, "valid_password", bool, "strength check"),
-            score=int(_require(data, "score", int, "strength check")),
-            breached_password=bool(data.get("breached_password", False)),
-            strength_policy=str(data.get("strength_policy", "")),
-            warning=_str_field(feedback, "warning"),
-            suggestions=tuple(str(x) for x in suggestions) if isinstance(suggestions, list) else (),
-            raw=data,
-        )
-
-
-@dataclass(frozen=True)
-class TOTPCreated:
-    """A new authenticator registration. ``secret`` and ``recovery_codes`` are secrets: the repr
-    shows neither; ``qr_code`` is a ``data:image/png;base64,…`` URL to show the user once."""
-
-    totp_id: str
-    secret: str = field(repr=False)
-    qr_code: str = field(repr=False)
-    recovery_codes: tuple[str, ...] = field(repr=False)
-    user: User | None = None
-
-    @classmethod
-    def from_dict(cls, data: Any) -> TOTPCreated:
-        data = _mapping(data, "totp create response")
-        codes = data.get("recovery_codes")
-        return cls(
-            totp_id=_require(data, "totp_id", str, "totp create response"),
-            secret=_require(data, "secret", str, "totp create response"),
-            qr_code=_require(data, "qr_code", str, "totp create response"),
-            recovery_codes=tuple(str(c) for c in codes) if isinstance(codes, list) else (),
-            user=User.from_dict(data["user"]) if isinstance(data.get("user"), Mapping) else None,
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"TOTPCreated(totp_id={self.totp_id!r}, secret={redact(self.secret, 0)!r}, "
-            f"recovery_codes=<{len(self.recovery_codes)} hidden>)"
-        )
-
-    __str__ = __repr__
-
-
-@dataclass(frozen=True)
-class TOTPRecoveryCodes:
-    """One registration's unused recovery codes (secrets: hidden from the repr)."""
-
-    totp_id: str
-    verified: bool
-    recovery_codes: tuple[str, ...] = field(repr=False)
-
-    @classmethod
-    def list_from_dict(cls, data: Any) -> tuple[TOTPRecoveryCodes, ...]:
-        data = _mapping(data, "totp recovery codes response")
-        items = data.get("totps")
-        if not isinstance(items, list):
-            raise StytchResponseError("totp recovery codes response: totps is not a list")
-        found = []
-        for item in items:
-            item = _mapping(item, "totp")
-            codes = item.get("recovery_codes")
-            found.append(
-                cls(
-                    totp_id=_require(item, "totp_id", str, "totp"),
-                    verified=bool(item.get("verified", False)),
-                    recovery_codes=tuple(str(c) for c in codes) if isinstance(codes, list) else (),
-                )
-            )
-        return tuple(found)
-
-
-@dataclass(frozen=True, repr=False)
-class TOTPAuthenticateResponse(AuthenticateResponse):
-    """``totps/authenticate`` and ``totps/recover``: the session, and which TOTP it used."""
-
-    totp_id: str = ""
-
-    @classmethod
-    def from_dict(cls, data: Any) -> TOTPAuthenticateResponse:
-        base = AuthenticateResponse.from_dict(data)
-        data = _mapping(data, "totp authenticate response")
-        return cls(
-            session=base.session,
-            user=base.user,
-            session_token=base.session_token,
-            session_jwt=base.session_jwt,
-            request_id=base.request_id,
-            method_id=base.method_id,
-            totp_id=_require(data, "totp_id", str, "totp authenticate response"),
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"TOTPAuthenticateResponse(totp_id={self.totp_id!r}, "
-            f"session_id={self.session.session_id!r}, user_id={self.user.user_id!r}, "
-            f"session_token={redact(self.session_token)!r}, "
             f"session_jwt={redact(self.session_jwt)!r})"
         )

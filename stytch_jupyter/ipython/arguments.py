@@ -15,6 +15,7 @@ from IPython.core.error import UsageError
 
 from ..api.models import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from ..session.oauth import PROVIDERS
+from .b2b_magics import add_b2b_arguments
 
 PROG = "%stytch"
 
@@ -210,6 +211,7 @@ def build_parser() -> MagicArgumentParser:
         "strength", help="ask for a password (hidden) and show what Stytch thinks of it"
     )
     strength.add_argument("--email", metavar="E", help="the user it is for (optional)")
+    add_b2b_arguments(sub, methods, (otp, magic_link, password))
 
     sub.add_parser("widget", help="a live view of the session, with sign-in and sign-out")
 

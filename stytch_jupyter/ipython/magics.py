@@ -25,11 +25,14 @@ from ..api.secret import Secret
 from ..errors import StytchCommandError
 from . import reprs
 from .arguments import HelpShown, MagicArgumentParser, build_parser, complete
+from .b2b_magics import B2BCommands, complete_slugs
+from .b2b_magics import who as b2b_who
 from .reprs import expiry, status_text
 
 if TYPE_CHECKING:
     import argparse
 
+    from ..api.b2b_models import B2BAuthenticateResponse
     from ..session.redirect import RedirectFlow
     from .stytch_object import NotebookStytch
 
@@ -83,6 +86,12 @@ class StytchMagics(Magics):
                                               email a reset link; paste it, then the new
                                               password is asked for
           password strength [--email E]       what Stytch thinks of a password (asked)
+          login discovery --email E [--code]  B2B: find your organizations, pick one
+          login otp|magic-link|password --email E --org ORG
+                                              B2B: sign in to one organization
+          login sso --org SLUG|--connection ID
+                                              B2B: single sign-on (open, then paste)
+          orgs | switch ORG | mfa totp|sms    B2B: organizations, switching, MFA
           widget                              a live view of the session
           heartbeat [status|start|stop|now]   the background session check
 
@@ -124,7 +133,20 @@ class StytchMagics(Magics):
             "password": self._password,
             "widget": self._widget,
             "heartbeat": self._heartbeat,
+            # B2B projects (b2b_magics.py):
+            "orgs": lambda args: self._b2b().orgs(args),
+            "switch": lambda args: self._b2b_signed_in(self._b2b().switch(args)),
+            "mfa": lambda args: self._b2b_signed_in(self._b2b().mfa(args)),
         }
+
+    def _b2b(self) -> B2BCommands:
+        self.manager.wait_for_vertical(self.manager.config.timeout)  # "auto": asked at load
+        return B2BCommands(self.manager, _secret)
+
+    def _b2b_signed_in(self, response: B2BAuthenticateResponse) -> None:
+        session = response.member_session
+        expires = expiry(self.manager, session.expires_at if session else None)
+        print(f"Signed in as {b2b_who(response)}, {expires}.")
 
     def _status(self, args: argparse.Namespace) -> None:
         print(status_text(self.manager))
@@ -176,6 +198,17 @@ class StytchMagics(Magics):
         print(f"Tokens adopted: signed in as {_who(response)}, {self._expiry(response)}.")
 
     def _login(self, args: argparse.Namespace) -> None:
+        b2b = args.method in ("discovery", "sso") or getattr(args, "org", None) is not None
+        self.manager.wait_for_vertical(self.manager.config.timeout)  # "auto": asked at load
+        if b2b or (args.method != "resume" and self.manager.vertical.name == "b2b"):
+            if args.method in ("oauth", "sms", "totp"):
+                instead = "sso or otp" if args.method == "oauth" else f"%stytch mfa {args.method}"
+                raise UsageError(f"%stytch login {args.method}: in a B2B project, use {instead}")
+            email = getattr(args, "email", "").strip()
+            if args.method != "sso" and ("@" not in email or any(c.isspace() for c in email)):
+                raise UsageError(f"%stytch login {args.method}: --email: not an email address")
+            self._b2b_signed_in(self._b2b().login(args, email))
+            return
         without_email = {
             "oauth": self._login_oauth,
             "resume": self._login_resume,
@@ -429,7 +462,10 @@ def complete_stytch(context: CompletionContext) -> dict[str, Any]:
         return {"completions": []}
     words = words[1:]
     current = "" if text[-1:].isspace() else words.pop()
-    found = [word for word in complete(parser(), words, current) if word.startswith(current)]
+    candidates = complete_slugs(words, current)  # organizations, from the last discovery
+    if candidates is None:
+        candidates = complete(parser(), words, current)
+    found = [word for word in candidates if word.startswith(current)]
     return {
         "completions": [SimpleCompletion(text=word, type="magic") for word in found],
         "matched_fragment": current,

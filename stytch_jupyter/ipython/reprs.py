@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..api.models import PasswordStrength, Session, SessionToken, User, redact
+from ..api.models import Session, SessionToken, User, redact
 
 if TYPE_CHECKING:
+    from ..api.factor_models import PasswordStrength
     from ..session.manager import SessionManager
 
 Rows = Sequence[tuple[str, str]]
@@ -214,15 +215,27 @@ def manager_summary(manager: SessionManager) -> str:
     """One line: ``Stytch session: signed in as a@b.c, expires in 4 min``."""
     status = manager.status
     if status == "signed_in":
-        line = f"signed in as {user_label(manager.user)}"
+        line = f"signed in as {_person(manager)}"
         if manager.session is not None and manager.session.expires_at is not None:
             left = expires_text(manager.session, manager.server_now())
             line += f", {left}" if left.startswith("expired") else f", expires {left}"
     elif status == "unconfirmed":
         line = "checking the stored session…"
+    elif status == "needs_organization":
+        line = "pick an organization (%stytch orgs, %stytch switch ORG)"
+    elif status == "needs_mfa":
+        line = "the organization requires MFA (%stytch mfa totp or %stytch mfa sms)"
     else:
         line = "signed out"
     return f"Stytch session: {line}"
+
+
+def _person(manager: SessionManager) -> str:
+    member, organization = manager.member, manager.organization
+    if member is None:
+        return user_label(manager.user)
+    where = f" in {organization.organization_slug}" if organization is not None else ""
+    return f"{member.email_address}{where}"
 
 
 def manager_rows(manager: SessionManager) -> list[tuple[str, str]]:
@@ -232,6 +245,10 @@ def manager_rows(manager: SessionManager) -> list[tuple[str, str]]:
     local_now = datetime.now(timezone.utc)
     if status == "signed_in":
         user, session = manager.user, manager.session
+        if manager.member is not None:
+            rows.append(("member", _person(manager)))
+            if manager.member.name:
+                rows.append(("name", manager.member.name))
         if user is not None:
             rows.append(("user", user_label(user)))
             if user.name:

@@ -20,6 +20,14 @@ class SessionClosedError(StytchError):
     """The session object was closed (``%unload_ext``, ``close()``) and does no more work."""
 
 
+class TokenStoreError(StytchError):
+    """The token store or its key cannot be used (not: its content is bad, that reads as absent)."""
+
+
+class StoreChanged(Exception):
+    """The store no longer holds the session a conditional write was for (not an error)."""
+
+
 class RedirectRouteError(ConfigurationError):
     """The way back asked for (``Stytch.redirect_route``) cannot work here; says why."""
 

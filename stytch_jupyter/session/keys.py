@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
-from ..api.errors import StytchError
 from ._fs import PRIVATE_FILE, atomic_write, ensure_private_dir, file_lock, short_path, stale_temps
+from .errors import TokenStoreError as TokenStoreError  # its old home: still importable here
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +60,6 @@ def keyring_hung(name: str) -> bool:
     """Whether the keyring backend ``name`` stopped answering earlier in this process."""
     with _hung_lock:
         return name in _hung_backends
-
-
-class TokenStoreError(StytchError):
-    """The token store or its key cannot be used (not: its content is bad, that reads as absent)."""
 
 
 @runtime_checkable

@@ -23,28 +23,31 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from traitlets import All, Bool, Enum, HasTraits, Instance, Unicode
+from traitlets import Union as UnionTrait
 from traitlets.traitlets import EventHandler
 
+from ..api.b2b_models import IntermediateSessionToken, Member, MemberSession, Organization
 from ..api.errors import StytchAPIError
 from ..api.models import Session, SessionToken, SessionTokens, User, validate_duration_minutes
 from ..config import Stytch
 from .consumer import CONSUMER
-from .errors import ConfigurationError, NotSignedInError
+from .errors import ConfigurationError, NotSignedInError, TokenStoreError
 from .heartbeat import Conditions, Heartbeat, HeartbeatControl
-from .keys import TokenStoreError
 from .loop import LoopThread
 from .namespaces import MagicLinks, OTPs, Passwords, Sessions
-from .oauth import OAuth
-from .redirect.flows import RedirectFlows
 from .runner import SignInRequest
-from .states import HEARTBEAT_STATES, STATUSES, HeartbeatState, Status
+from .states import HEARTBEAT_STATES, INTERMEDIATE_STATUSES, STATUSES, HeartbeatState, Status
 from .store_sync import STORE_POLL_SECONDS, StoreSync
 from .totps import TOTPs
 from .users import Users
+from .vertical import Intermediate
 
 if TYPE_CHECKING:
     from ..api.client import StytchClient
     from .auth import StytchAuth
+    from .intermediate_store import HalfWay, IntermediateSlot
+    from .oauth import OAuth
+    from .redirect.flows import RedirectFlows
     from .store import TokenStore
     from .vertical import Authenticated, SessionClock, Vertical
 
@@ -57,14 +60,28 @@ MAX_CLOCK_SKEW_SECONDS = 24 * 3600.0
 # A plain function, or an ``async def`` one: its coroutine is awaited on the session loop.
 AuthChangeCallback = Callable[[SessionToken | None], object]
 
+IST_EXPIRED = "the intermediate session expired (10 minutes): sign in again"
+
 __all__ = ["STORE_POLL_SECONDS", "AuthChangeCallback", "SessionManager"]
 
 
 class SessionManager(HasTraits):
     """The session of one Stytch project (public token) in this process."""
 
-    session = Instance(Session, allow_none=True, read_only=True)
+    # A consumer Session, or (B2B) the member session, also shown as member_session.
+    session = UnionTrait(
+        [Instance(Session), Instance(MemberSession)], allow_none=True, read_only=True
+    )
     user = Instance(User, allow_none=True, read_only=True)
+    member_session = Instance(MemberSession, allow_none=True, read_only=True)
+    member = Instance(Member, allow_none=True, read_only=True)
+    organization = Instance(Organization, allow_none=True, read_only=True)
+    intermediate_session_token = Instance(
+        IntermediateSessionToken,
+        allow_none=True,
+        read_only=True,
+        help="B2B: a sign-in half-way (status needs_organization or needs_mfa)",
+    )
     session_token = Instance(SessionToken, allow_none=True, read_only=True)
     session_jwt = Instance(SessionToken, allow_none=True, read_only=True)
     status = Enum[Status](
@@ -88,11 +105,18 @@ class SessionManager(HasTraits):
         *,
         store: TokenStore | None = None,
         store_poll_interval: float = STORE_POLL_SECONDS,
-        vertical: Vertical[Any] = CONSUMER,
+        vertical: Vertical[Any] | None = None,
     ) -> None:
         super().__init__()
         self.config = config if config is not None else Stytch()
-        self.vertical = vertical
+        self.vertical: Vertical[Any] = vertical or _configured_vertical(self.config)
+        # "auto": the project's bootstrap says which, once, at start (consumer until then).
+        self._vertical_pending = vertical is None and self.config.vertical == "auto"
+        self._vertical_known = threading.Event()
+        if not self._vertical_pending:
+            self._vertical_known.set()
+        self._starting: concurrent.futures.Future[None] | None = None
+        self._resolving: asyncio.Future[None] | None = None
         self._sync = StoreSync(
             self.config,
             store=store,
@@ -127,15 +151,27 @@ class SessionManager(HasTraits):
         self._checked = threading.Event()
         self._checked.set()
         self.last_method_id: str | None = None
-        operations = _Operations(self)
+        operations = self._operations = _Operations(self)
         self.sessions = Sessions(operations)
         self.otps = OTPs(operations)
         self.magic_links = MagicLinks(operations)
         self.passwords = Passwords(operations)
         self.totps = TOTPs(operations)
         self.users = Users(operations)
-        self.redirect = RedirectFlows(self)
-        self.oauth = OAuth(operations, self.redirect)
+        self._operations = operations
+        self._redirect: RedirectFlows | None = None  # built on first use: %load_ext stays light
+        self._oauth: OAuth | None = None  # a B2B project's own OAuth takes its place
+        if self.vertical.name == "b2b":
+            self._use_b2b_namespaces(operations)
+
+    def _use_b2b_namespaces(self, operations: _Operations) -> None:
+        from .b2b_namespaces import b2b_namespaces
+
+        for name, namespace in b2b_namespaces(operations).items():
+            if name == "oauth":
+                self._oauth = namespace  # type: ignore[assignment]
+            else:
+                setattr(self, name, namespace)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -147,14 +183,39 @@ class SessionManager(HasTraits):
             # Honest from the first moment: a session is stored and about to be read.
             self._set_status("unconfirmed")
         future = self._loop.submit(self._start())  # SessionClosedError once closed
+        self._starting = future  # what the operations wait for (the project's kind, "auto")
         future.add_done_callback(_log_failure)  # nobody waits on it: say if it failed
         self._started = True
         self.config.observe(self._on_config_change)
 
     async def _start(self) -> None:
+        if self._vertical_pending:
+            # A task of its own: close() cancels it (and waits) rather than leave a request
+            # half-open on a loop that is stopping.
+            self._resolving = asyncio.ensure_future(self._resolve_vertical())
+            await self._resolving
         await self._load_stored_tokens()
         self._heartbeat.start()
         self._sync.start_polling()
+
+    async def _resolve_vertical(self) -> None:
+        """``Stytch.vertical = "auto"``: ask the project's bootstrap whether it is B2B."""
+        from ..api.b2b_client import project_vertical
+
+        if not self.config.public_token:
+            return  # asked once a public token is set (see _reconfigure)
+        try:
+            kind = await project_vertical(self._client_or_raise())
+            if kind == "b2b" and self.vertical.name != "b2b":
+                from .b2b import B2B
+
+                self.vertical = B2B
+                self._use_b2b_namespaces(self._operations)
+        except Exception as exc:  # offline, no public token: stay consumer, and say so
+            logger.warning("stytch: could not tell the project's kind (%s); consumer assumed", exc)
+        finally:
+            self._vertical_pending = False
+            self._vertical_known.set()
 
     def close(self) -> None:
         """Stop the heartbeat and the loop thread for good; the stored session stays on disk."""
@@ -170,6 +231,11 @@ class SessionManager(HasTraits):
         self.set_trait("closed", True)
 
     async def _shutdown(self) -> None:
+        resolving = self._resolving
+        if resolving is not None and not resolving.done():
+            resolving.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await resolving
         self._heartbeat.stop()
         self._sync.stop_polling()
         if self._client is not None:
@@ -311,6 +377,8 @@ class SessionManager(HasTraits):
         tokens = await self._sync.load_async()
         if tokens is not None:
             self._adopt_unconfirmed(tokens)
+        elif self.vertical.name == "b2b" and await self._resume_intermediate():
+            pass
         elif self.status == "unconfirmed" and self.session_token is None:
             self._set_status("signed_out")  # what looked stored was not (or not ours)
 
@@ -326,13 +394,16 @@ class SessionManager(HasTraits):
             self._held = None
             self.set_trait("session_token", tokens.session_token)
             self.set_trait("session_jwt", tokens.session_jwt)
+            self.set_trait("intermediate_session_token", None)
             self._set_objects(None)
             self._set_status("unconfirmed")
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
 
-    async def _apply(self, outcome: Authenticated, generation: int | None) -> bool:
+    async def _apply(self, outcome: Authenticated | Intermediate, generation: int | None) -> bool:
         """Take an authenticate outcome as the new state, unless the session moved on."""
+        if isinstance(outcome, Intermediate):
+            return await self._hold_intermediate(outcome, generation)
         if generation is not None and generation != self._generation:
             logger.debug("stytch: dropped a response for a session replaced in flight")
             return False
@@ -343,6 +414,7 @@ class SessionManager(HasTraits):
         # requests and the heartbeat go on meanwhile). A check of the same session only brings
         # a fresh JWT: that write follows the news, off the waiting caller's path.
         stored = same_session or await self._sync.write_async(tokens)
+        half_way = not same_session and self.intermediate_session_token is not None
         with self._lock:
             if generation is not None and generation != self._generation:
                 logger.debug("stytch: dropped a response for a session replaced in flight")
@@ -354,6 +426,7 @@ class SessionManager(HasTraits):
                     self.set_trait("session_token", tokens.session_token)
                 self._held = outcome.session
                 self.set_trait("session_jwt", tokens.session_jwt)
+                self.set_trait("intermediate_session_token", None)
                 self._set_objects(dict(outcome.objects))
                 self._set_status("signed_in")
                 self.set_trait("signed_out_reason", "")
@@ -363,11 +436,112 @@ class SessionManager(HasTraits):
             generation = self._generation
         if same_session:
             self._background(self._store_jwt(tokens, generation))
+        if half_way:  # the session replaces the stored half-way sign-in (no await before this)
+            self._background(self._keep_intermediate(None))
         self._arm_expiry()
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
         self._announce()
         return True
+
+    async def _hold_intermediate(
+        self, outcome: Intermediate, generation: int | None, *, store: bool = True
+    ) -> bool:
+        """B2B, half-way: hold the IST instead of any session (the two never coexist, as in
+        Stytch's SDKs), until it is used or ``outcome.lifetime`` seconds have passed."""
+        if generation is not None and generation != self._generation:
+            return False
+        if self.session_token is not None:
+            await self._sync.write_async(None, replacing=self.session_token.value)
+        with self._lock:
+            if generation is not None and generation != self._generation:
+                return False
+            expires_at = self.server_now() + timedelta(seconds=outcome.lifetime)
+            with self.hold_trait_notifications():
+                self._generation += 1
+                self._held = None
+                self.set_trait("session_token", None)
+                self.set_trait("session_jwt", None)
+                self._set_objects(dict(outcome.objects))
+                ist = IntermediateSessionToken(outcome.token, expires_at=expires_at)
+                self.set_trait("intermediate_session_token", ist)
+                self._set_status(outcome.status)
+                self.set_trait("signed_out_reason", "")
+            generation = self._generation
+            self._expiry_timer = asyncio.get_running_loop().call_later(
+                outcome.lifetime, self._expire_intermediate, generation
+            )
+            member, organization = self.member, self.organization
+        if store:
+            from .intermediate_store import HalfWay  # B2B only: not at %load_ext
+
+            await self._keep_intermediate(HalfWay(ist, outcome.status, member, organization))
+        self._heartbeat.reset_failures()
+        self._heartbeat.wake()
+        self._announce()
+        return True
+
+    async def _intermediate_slot(self) -> IntermediateSlot | None:
+        if self.vertical.name != "b2b":
+            return None
+        from .intermediate_store import IntermediateSlot
+
+        return IntermediateSlot(await self._sync.open_async(), self.config.public_token)
+
+    async def _keep_intermediate(self, half_way: HalfWay | None) -> None:
+        """Write (or with None, clear) the stored half-way sign-in, off the loop (the key may
+        come from a keyring); a failure is reported, and what is held in memory stays."""
+        slot = await self._intermediate_slot()
+        if slot is None:
+            return
+        try:
+            if half_way is None:
+                await asyncio.to_thread(slot.clear)
+            else:
+                await asyncio.to_thread(slot.save, half_way)
+        except (OSError, TokenStoreError) as exc:
+            self._note_error(exc)
+
+    async def _resume_intermediate(self) -> bool:
+        """At start: a half-way sign-in stored by this or another kernel, still in its time."""
+        slot = await self._intermediate_slot()
+        if slot is None:
+            return False
+        try:
+            half_way = await asyncio.to_thread(slot.load, self.server_now())
+        except (OSError, TokenStoreError) as exc:
+            self._note_error(exc)
+            return False
+        if half_way is None:
+            return False
+        expires_in = half_way.token.expires_in(self.server_now()) or 0.0
+        objects = {"member": half_way.member, "organization": half_way.organization}
+        outcome = Intermediate(
+            token=half_way.token.value,
+            status=half_way.status,
+            lifetime=max(expires_in, 0.001),
+            objects={k: v for k, v in objects.items() if v is not None},
+        )
+        await self._hold_intermediate(outcome, None, store=False)
+        self._checked.set()
+        return True
+
+    def _expire_intermediate(self, generation: int) -> None:
+        self._expiry_timer = None
+        if generation == self._generation and self.status in INTERMEDIATE_STATUSES:
+            self._background(self._sign_out(IST_EXPIRED))
+
+    def _intermediate_token(self) -> str | None:
+        """The held IST, unless it has expired (then it is dropped)."""
+        ist = self.intermediate_session_token
+        if ist is None:
+            return None
+        expires_in = ist.expires_in(self.server_now())
+        if expires_in is not None and expires_in <= 0:
+            self._clear(IST_EXPIRED)
+            self._background(self._keep_intermediate(None))
+            return None
+        return ist.value
 
     async def _store_jwt(self, tokens: SessionTokens, generation: int) -> None:
         if generation == self._generation:  # not if a sign-out or new session came first
@@ -384,6 +558,8 @@ class SessionManager(HasTraits):
         token, generation = self.session_token, self._generation
         if token is not None:
             await self._sync.write_async(None, replacing=token.value)
+        if self.intermediate_session_token is not None:
+            await self._keep_intermediate(None)
         if generation == self._generation:  # not over a session that arrived meanwhile
             self._clear(reason)
 
@@ -395,6 +571,7 @@ class SessionManager(HasTraits):
             self._set_objects(None)
             self.set_trait("session_token", None)
             self.set_trait("session_jwt", None)
+            self.set_trait("intermediate_session_token", None)
             self._set_status("signed_out")
             self.set_trait("signed_out_reason", reason)
         logger.info("stytch: signed out (%s)", reason)
@@ -410,6 +587,22 @@ class SessionManager(HasTraits):
         self.set_trait("status", status)
         if status != "unconfirmed":
             self._checked.set()
+
+    def wait_for_vertical(self, timeout: float | None = 10.0) -> bool:
+        """With ``Stytch.vertical = "auto"``: wait until the project's bootstrap has said
+        whether it is consumer or B2B (and the namespaces are the right ones). True once known
+        (or if it could not be asked: consumer is then assumed, and a warning logged)."""
+        if self._loop.in_loop_thread():
+            raise RuntimeError("wait_for_vertical() would wait for its own thread")
+        return self._vertical_known.wait(timeout)
+
+    async def _until_started(self) -> None:
+        # An operation queued while start-up awaits the bootstrap must not run before the
+        # stored session is loaded: it would be overwritten by it.
+        starting = self._starting
+        if starting is not None and not starting.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(starting)
 
     def wait_until_checked(self, timeout: float | None = 10.0) -> bool:
         """Wait until the held session has been checked with Stytch (or there is none).
@@ -460,7 +653,8 @@ class SessionManager(HasTraits):
 
     def _heartbeat_conditions(self) -> Conditions:
         return Conditions(
-            status=self.status,
+            # Half-way through a B2B sign-in there is no session to check: the heartbeat idles.
+            status="signed_out" if self.status in INTERMEDIATE_STATUSES else self.status,
             interval=self.config.heartbeat_interval,
             auto_extend=self.config.auto_extend,
             expires_in=self._expires_in(),
@@ -535,6 +729,8 @@ class SessionManager(HasTraits):
         client, self._client = self._client, None  # the next request builds one afresh
         if client is not None:
             await client.aclose()
+        if name == "public_token" and self._vertical_pending:
+            await self._resolve_vertical()
         if name == "public_token" and self._sync.configurable:
             # Another project: its sessions are not ours. Forget this one (it stays stored
             # under the old public token) and load the new project's.
@@ -567,6 +763,7 @@ class SessionManager(HasTraits):
         return token.value
 
     async def _authenticate(self, session_duration_minutes: int | None) -> Any:
+        await self._until_started()
         validate_duration_minutes(session_duration_minutes)
         token = self._require_token()
         generation = self._generation
@@ -591,6 +788,7 @@ class SessionManager(HasTraits):
         await self._authenticate(self.config.session_duration_minutes if extend else None)
 
     async def _revoke(self, force_clear: bool) -> None:
+        await self._until_started()
         token = self._require_token()
         generation = self._generation
         try:
@@ -609,6 +807,7 @@ class SessionManager(HasTraits):
             await self._sign_out("revoked")
 
     async def _adopt(self, tokens: SessionTokens) -> Any:
+        await self._until_started()
         # Checked before anything is stored or replaced: tokens Stytch refuses (a typo, a
         # revoked session) or cannot confirm (offline) leave the held session as it was, here
         # and in every kernel. What is stored is what the server sent back.
@@ -617,6 +816,7 @@ class SessionManager(HasTraits):
         return response
 
     async def _sign_in(self, request: SignInRequest) -> Any:
+        await self._until_started()
         response = await request(self._client_or_raise())
         # An explicit sign-in always wins (no generation to check).
         await self._apply(self.vertical.interpret(response), None)
@@ -666,12 +866,41 @@ class SessionManager(HasTraits):
         return StytchAuth(self)
 
     @property
+    def redirect(self) -> RedirectFlows:
+        """The pending redirect flows (magic links, OAuth) and their ways back."""
+        with self._lock:
+            if self._redirect is None:
+                from .redirect.flows import RedirectFlows
+
+                self._redirect = RedirectFlows(self)
+            return self._redirect
+
+    @property
+    def oauth(self) -> OAuth:
+        """``stytch.oauth.start(provider)`` and ``.authenticate(token)``."""
+        with self._lock:
+            if self._oauth is None:
+                from .oauth import OAuth
+
+                self._oauth = OAuth(self._operations, self.redirect)
+            return self._oauth
+
+    @property
     def heartbeat(self) -> HeartbeatControl:
         return HeartbeatControl(self._heartbeat, self, lambda: self.heartbeat_state)
 
     def __repr__(self) -> str:
-        who = self.user.email if self.user is not None else None
+        person = self.user or self.member
+        who = person.email if person is not None else None
         return f"<{type(self).__name__} status={self.status!r} user={who!r}>"
+
+
+def _configured_vertical(config: Stytch) -> Vertical[Any]:
+    if config.vertical == "b2b":
+        from .b2b import B2B
+
+        return B2B
+    return CONSUMER
 
 
 def _log_failure(future: concurrent.futures.Future[Any]) -> None:
@@ -722,3 +951,18 @@ class _Operations:
 
     async def adopt(self, tokens: SessionTokens) -> Any:
         return await self._manager._adopt(tokens)
+
+    # -- B2B ---------------------------------------------------------------------------------
+
+    def intermediate_token(self) -> str | None:
+        return self._manager._intermediate_token()
+
+    async def forget_intermediate(self, reason: str) -> None:
+        if self._manager.intermediate_session_token is not None:
+            await self._manager._sign_out(reason)
+
+    def member(self) -> Member | None:
+        return self._manager.member
+
+    def organization(self) -> Organization | None:
+        return self._manager.organization

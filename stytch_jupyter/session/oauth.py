@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, cast
 
-from ..api.models import OAuthAuthenticateResponse
-
 if TYPE_CHECKING:
+    from ..api.factor_models import OAuthAuthenticateResponse
     from .redirect.flows import RedirectFlow, RedirectFlows
     from .redirect.routes import RouteName
     from .runner import SessionOperations
@@ -66,7 +65,7 @@ class OAuth:
             )
         )
         # sign_in hands back the response its request made: here, an OAuth one.
-        return cast(OAuthAuthenticateResponse, response)
+        return cast("OAuthAuthenticateResponse", response)
 
     def authenticate(
         self,

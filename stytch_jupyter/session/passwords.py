@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..api.models import AuthenticateResponse, PasswordStrength
+from ..api.models import AuthenticateResponse
 from ..api.secret import Secret, secret_text
 from .errors import NotSignedInError
-from .redirect.pkce import PkcePair
 
 if TYPE_CHECKING:
+    from ..api.factor_models import PasswordStrength
+    from .redirect.pkce import PkcePair
     from .runner import SessionOperations
 
 
@@ -124,6 +125,8 @@ class Passwords:
         expiration_minutes: int | None,
     ) -> None:
         email = _require_text(email, "email")
+        from .redirect.pkce import PkcePair  # on first use: not at %load_ext
+
         pkce = PkcePair()
         await self._ops.client().passwords_email_reset_start(
             email,

@@ -15,7 +15,6 @@ environment (unreadable folder, keyring gone, lock timeout) raises, as ``TokenSt
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -35,16 +34,17 @@ from ._fs import (
     short_path,
     stale_temps,
 )
+from .errors import StoreChanged, TokenStoreError
 from .keys import (
     PROBE_TIMEOUT,
     FileKeyProvider,
     KeyProvider,
     KeyringKeyProvider,
-    TokenStoreError,
     key_id,
     keyring_username,
     probe_keyring,
 )
+from .store_files import store_path, stored_blobs
 
 if TYPE_CHECKING:
     from ..config import Stytch
@@ -98,10 +98,6 @@ class TokenStore(Protocol):
     def description(self) -> str: ...
 
 
-class StoreChanged(Exception):
-    """The store no longer holds the session a conditional write was for (not an error)."""
-
-
 class MemoryTokenStore:
     """Persists nothing: the session lives and dies with this process."""
 
@@ -145,44 +141,9 @@ class MemoryTokenStore:
         return "MemoryTokenStore()"
 
 
-def store_path(data_dir: Path, public_token: str) -> Path:
-    """The project's base name, ``sessions/<hash>.bin`` (the token is not in the file name).
-
-    Blobs live beside it, one per key (``<hash>.<key id>.bin``); a blob at the base name itself
-    is from before keys had files of their own, and is moved to its key's file when read.
-    """
-    digest = hashlib.sha256(public_token.encode("utf-8")).hexdigest()[:16]
-    return Path(data_dir) / "sessions" / f"{digest}.bin"
-
-
 def key_path(base: Path, key: bytes) -> Path:
     """The file holding the blob sealed with ``key``."""
     return base.with_name(f"{base.stem}.{key_id(key)}{base.suffix}")
-
-
-def stored_blobs(base: Path) -> list[Path]:
-    """Every blob of the project, whatever its key (a folder listing: no key, no decryption).
-
-    ``OSError`` for an unusable folder; a missing one holds nothing.
-    """
-    try:
-        names = os.listdir(base.parent)
-    except FileNotFoundError:
-        return []
-    prefix, suffix = base.stem + ".", base.suffix
-    return [
-        base.parent / name
-        for name in names
-        if name == base.name or (name.startswith(prefix) and name.endswith(suffix))
-    ]
-
-
-def may_hold_session(data_dir: Path, public_token: str) -> bool:
-    """Cheap (one folder listing): whether any process left a session for this project."""
-    try:
-        return bool(stored_blobs(store_path(Path(data_dir).expanduser(), public_token)))
-    except OSError:
-        return False
 
 
 def associated_data(public_token: str) -> bytes:

@@ -23,8 +23,7 @@ from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..api.models import SessionTokens
-from .keys import TokenStoreError
-from .store import StoreChanged
+from .errors import StoreChanged, TokenStoreError
 
 if TYPE_CHECKING:
     from ..config import Stytch
@@ -232,7 +231,7 @@ class StoreSync:
         public_token = config.public_token.strip()
         if config.token_store == "memory" or not public_token:
             return False
-        from .store import may_hold_session
+        from .store_files import may_hold_session
 
         return may_hold_session(config.data_path, public_token)
 

@@ -12,11 +12,12 @@ import binascii
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
-from ..api.models import TOTPAuthenticateResponse, TOTPCreated, TOTPRecoveryCodes, User
+from ..api.models import User
 from ..api.secret import Secret, secret_text
 from .errors import NotSignedInError
 
 if TYPE_CHECKING:
+    from ..api.factor_models import TOTPAuthenticateResponse, TOTPCreated, TOTPRecoveryCodes
     from .runner import SessionOperations
 
 _PNG_DATA_URL = "data:image/png;base64,"
@@ -168,7 +169,7 @@ class TOTPs:
         response = await self._ops.sign_in(
             lambda client: client.totps_authenticate(secret.reveal(), token, duration)
         )
-        return cast(TOTPAuthenticateResponse, response)  # what totps_authenticate returns
+        return cast("TOTPAuthenticateResponse", response)  # what totps_authenticate returns
 
     def authenticate(
         self, totp_code: str | Secret, session_duration_minutes: int | None = None
@@ -190,7 +191,7 @@ class TOTPs:
         response = await self._ops.sign_in(
             lambda client: client.totps_recover(secret.reveal(), token, duration)
         )
-        return cast(TOTPAuthenticateResponse, response)
+        return cast("TOTPAuthenticateResponse", response)
 
     def recover(
         self, recovery_code: str | Secret, session_duration_minutes: int | None = None

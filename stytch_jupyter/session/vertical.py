@@ -9,12 +9,11 @@ cross-kernel sync, observers) is the same for both; a ``Vertical`` says what dif
   whose expiry the heartbeat follows, and the objects shown on the manager's traits
   (``session``/``user`` for consumer; ``member_session``/``member``/``organization`` for B2B).
 
-``consumer.py`` is the consumer vertical. Room left for B2B (see its issue, not built here): a
-B2B response may carry an intermediate session token (IST) instead of a session. ``interpret``
-will return a second outcome type for it; the manager then stores the IST with a 10-minute
-expiry and clears the session tokens (the two are mutually exclusive), injects the IST into the
-bodies of the B2B requests that take it, and starts the heartbeat only once a member session
-exists (``plan_next_check`` already idles while the status is ``signed_out``).
+``consumer.py`` is the consumer vertical, ``b2b.py`` the B2B one. A B2B response may carry an
+intermediate session token (IST) instead of a session: ``interpret`` then returns
+``Intermediate``; the manager holds the IST with its 10-minute expiry and clears the session
+tokens (the two are mutually exclusive), hands it to the namespaces that send it in the bodies
+of the B2B requests that take it, and runs the heartbeat only once a member session exists.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from ..api.models import SessionTokens
+from .states import IntermediateStatus
 
 if TYPE_CHECKING:
     from ..api.client import StytchClient
@@ -53,6 +53,18 @@ class Authenticated:
     objects: Mapping[str, object] = field(default_factory=dict)  # trait name -> value
 
 
+@dataclass(frozen=True)
+class Intermediate:
+    """A B2B response that carries an intermediate session token (IST) instead of a session:
+    the core holds the IST (for ``lifetime`` seconds), drops any session tokens, shows
+    ``objects`` (the member and organization, when known) and takes ``status``."""
+
+    token: str = field(repr=False)
+    status: IntermediateStatus
+    lifetime: float
+    objects: Mapping[str, object] = field(default_factory=dict)
+
+
 class Vertical(Protocol[R]):
     """A kind of Stytch project; ``R`` is its authenticate response type."""
 
@@ -70,6 +82,6 @@ class Vertical(Protocol[R]):
         """End ``session_token`` at Stytch."""
         ...
 
-    def interpret(self, response: R) -> Authenticated:
+    def interpret(self, response: R) -> Authenticated | Intermediate:
         """What ``response`` means for the session held here."""
         ...

@@ -14,7 +14,7 @@ import pytest
 
 from stytch_jupyter.api import StytchAPIError
 from stytch_jupyter.api.client import StytchClient
-from stytch_jupyter.api.models import PasswordStrength, TOTPCreated
+from stytch_jupyter.api.factor_models import PasswordStrength, TOTPCreated
 from stytch_jupyter.emulator import Emulator
 
 pytestmark = pytest.mark.anyio

@@ -12,7 +12,7 @@ import pytest
 
 from stytch_jupyter.api import StytchAPIError
 from stytch_jupyter.api.client import StytchClient
-from stytch_jupyter.api.models import OAuthAuthenticateResponse
+from stytch_jupyter.api.factor_models import OAuthAuthenticateResponse
 from stytch_jupyter.emulator import Emulator
 
 pytestmark = pytest.mark.anyio

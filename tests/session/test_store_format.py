@@ -28,11 +28,11 @@ from stytch_jupyter.session.store import (
     StoreChanged,
     associated_data,
     key_path,
-    may_hold_session,
     open_token_store,
     store_path,
     unseal,
 )
+from stytch_jupyter.session.store_files import may_hold_session
 
 PUBLIC_TOKEN = "public-token-test-5ca1ab1e-0000-0000-0000-000000000001"
 TOKENS = SessionTokens(opaque="opaque-token-" + "a" * 36, jwt="h.p.s")

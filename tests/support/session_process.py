@@ -19,9 +19,12 @@ WORKER = Path(__file__).parent / "session_worker.py"
 class SessionProcess:
     """Start the worker on ``data_dir``; ``wait_for`` a status it reports; ``stop`` it."""
 
-    def __init__(self, api_url: str, public_token: str, data_dir: Path) -> None:
+    def __init__(
+        self, api_url: str, public_token: str, data_dir: Path, vertical: str | None = None
+    ) -> None:
+        extra = ["180", vertical] if vertical is not None else []
         self.proc = subprocess.Popen(
-            [sys.executable, str(WORKER), api_url, public_token, str(data_dir)],
+            [sys.executable, str(WORKER), api_url, public_token, str(data_dir), *extra],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -1,0 +1,753 @@
+"""The B2B call surface, named as Stytch's SDKs name it (in snake_case):
+``stytch.magic_links.email.discovery.send(email)``, ``stytch.discovery.organizations.list()``,
+``stytch.discovery.intermediate_sessions.exchange("acme")``, ``stytch.totp.authenticate(code)``…
+Each call has an ``_async`` twin.
+
+Thin, as the consumer namespaces are: they reach the manager only through ``SessionOperations``
+(plus the few B2B needs below). The held intermediate session token (IST) goes into the body of
+every call that takes it; an organization is accepted by id or by slug; the member and
+organization an MFA step is for come from the half-way sign-in, so a code is all one types.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from urllib.parse import urlencode
+
+from ..api.b2b_client import B2BClient
+from ..api.b2b_models import (
+    B2BAuthenticateResponse,
+    B2BTOTPCreated,
+    DiscoveredOrganization,
+    DiscoveryResponse,
+    Member,
+    Organization,
+)
+from ..api.errors import StytchAPIError
+from ..api.secret import Secret
+from .errors import NotSignedInError
+from .namespaces import Sessions
+from .redirect.pkce import PkcePair
+
+if TYPE_CHECKING:
+    from ..api.client import StytchClient
+    from .runner import SessionOperations
+
+R = TypeVar("R")
+
+# The error Stytch answers for an IST that has expired or was spent: the sign-in is over.
+IST_GONE = "intermediate_session_not_found"
+ORGANIZATION_ID_PREFIX = "organization-"
+SSO_START_PATH = "/v1/public/sso/start"  # §3.6; the emulator also serves /b2b/public/sso/start
+
+
+class B2BOperations(Protocol):
+    """``SessionOperations`` plus what the B2B surface needs from the manager."""
+
+    def intermediate_token(self) -> str | None: ...
+
+    async def forget_intermediate(self, reason: str) -> None: ...
+
+    def member(self) -> Member | None: ...
+
+    def organization(self) -> Organization | None: ...
+
+
+def _twin(
+    *secret_params: str,
+) -> Callable[
+    [Callable[..., Coroutine[Any, Any, R]]],
+    tuple[Callable[..., R], Callable[..., Awaitable[R]]],
+]:
+    """A sync method and its ``_async`` twin from one coroutine method. The parameters named
+    in ``secret_params`` are wrapped in ``Secret`` before anything can fail, and the raw
+    arguments are dropped from the frame: a verbose traceback shows neither."""
+
+    def make(
+        impl: Callable[..., Coroutine[Any, Any, R]],
+    ) -> tuple[Callable[..., R], Callable[..., Awaitable[R]]]:
+        signature = inspect.signature(impl)
+
+        def coroutine(self: _Namespace, args: Any, kwargs: Any) -> Coroutine[Any, Any, R]:
+            bound = signature.bind(self, *args, **kwargs)
+            for name in secret_params:
+                value = bound.arguments.get(name)
+                if isinstance(value, str):
+                    bound.arguments[name] = Secret(value)
+            return impl(*bound.args, **bound.kwargs)
+
+        @functools.wraps(impl)
+        def sync(self: _Namespace, *args: Any, **kwargs: Any) -> R:
+            work = coroutine(self, args, kwargs)
+            del args, kwargs
+            return self._ops.run(work)
+
+        @functools.wraps(impl)
+        async def twin(self: _Namespace, *args: Any, **kwargs: Any) -> R:
+            work = coroutine(self, args, kwargs)
+            del args, kwargs
+            return await self._ops.run_async(work)
+
+        sync.__name__ = impl.__name__.lstrip("_")
+        twin.__name__ = sync.__name__ + "_async"
+        return sync, twin
+
+    return make
+
+
+class _State:
+    """What the B2B namespaces share: the last discovery's organizations."""
+
+    def __init__(self) -> None:
+        self.discovery: DiscoveryResponse | None = None
+
+
+class _Namespace:
+    def __init__(self, ops: Any, state: _State) -> None:
+        self._ops: SessionOperations = ops
+        self._b2b_ops: B2BOperations = ops
+        self._state = state
+
+    def _client(self) -> B2BClient:
+        client: StytchClient = self._ops.client()
+        return B2BClient(client)
+
+    def _ist(self) -> str | None:
+        return self._b2b_ops.intermediate_token()
+
+    def _require_ist(self) -> str:
+        ist = self._ist()
+        if ist is None:
+            raise NotSignedInError(
+                "no sign-in in progress: start with a discovery, e.g. "
+                "stytch.magic_links.email.discovery.send(email)"
+            )
+        return ist
+
+    async def _sign_in(self, request: Callable[[B2BClient], Awaitable[Any]]) -> Any:
+        """Send ``request`` and take what it returns: a member session or a new IST. An IST
+        Stytch no longer knows ends the half-way sign-in here too."""
+        try:
+            return await self._ops.sign_in(lambda client: request(B2BClient(client)))
+        except StytchAPIError as exc:
+            if exc.error_type == IST_GONE:
+                await self._b2b_ops.forget_intermediate(
+                    "the intermediate session expired or was used: sign in again"
+                )
+            raise
+
+    async def _discovered(self, response: DiscoveryResponse) -> DiscoveryResponse:
+        self._state.discovery = response
+        return response
+
+    async def _organization_id(self, organization: str) -> str:
+        """An organization's id from its id or slug (the held one, the last discovery's,
+        else Stytch's search by slug)."""
+        if not isinstance(organization, str) or not organization.strip():
+            raise ValueError("give an organization id or slug")
+        organization = organization.strip()
+        if organization.startswith(ORGANIZATION_ID_PREFIX):
+            return organization
+        slug = organization.lower()
+        held = self._b2b_ops.organization()
+        if held is not None and held.organization_slug == slug:
+            return held.organization_id
+        for found in self._discovered_organizations():
+            if found.organization.organization_slug == slug:
+                return found.organization.organization_id
+        match = await self._client().organizations_search(slug)
+        if match is None:
+            raise ValueError(f"no organization has the slug {slug!r}")
+        return match.organization_id
+
+    def _discovered_organizations(self) -> tuple[DiscoveredOrganization, ...]:
+        discovery = self._state.discovery
+        return discovery.discovered_organizations if discovery else ()
+
+    def _mfa_target(
+        self, organization_id: str | None, member_id: str | None
+    ) -> tuple[str | None, str]:
+        """The organization (id or slug, resolved later) and member an MFA call is for: given,
+        or those of the sign-in half-way (or of the member session)."""
+        member = self._b2b_ops.member()
+        org = organization_id or (member.organization_id if member else None)
+        who = member_id or (member.member_id if member else None)
+        if org is None or who is None:
+            raise NotSignedInError(
+                "no member to verify: sign in to an organization first (MFA comes after)"
+            )
+        return org, who
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+class B2BSessions(Sessions):
+    """``authenticate``, ``revoke`` and ``update`` as for consumer projects, and ``exchange``."""
+
+    def __init__(self, ops: Any, state: _State) -> None:
+        super().__init__(ops)
+        self._helper = _Namespace(ops, state)
+
+    async def _exchange(
+        self, organization: str, session_duration_minutes: int | None = None
+    ) -> B2BAuthenticateResponse:
+        token = self._ops.current_token()
+        if token is None:
+            raise NotSignedInError("not signed in: sessions.exchange needs a member session")
+        organization_id = await self._helper._organization_id(organization)
+        duration = self._ops.duration(session_duration_minutes)
+        response: B2BAuthenticateResponse = await self._helper._sign_in(
+            lambda b2b: b2b.sessions_exchange(token, organization_id, duration)
+        )
+        return response
+
+    exchange, exchange_async = _twin()(_exchange)
+    """Move the member session to another organization of the same person (by id or slug);
+    the new organization may ask for MFA (status ``needs_mfa``)."""
+
+
+# -- magic links ------------------------------------------------------------------------------
+
+
+class _MagicLinkEmailDiscovery(_Namespace):
+    async def _send(
+        self,
+        email_address: str,
+        discovery_redirect_url: str | None = None,
+        *,
+        pkce_code_challenge: str | None = None,
+    ) -> None:
+        await self._client().magic_links_email_discovery_send(
+            email_address,
+            discovery_redirect_url=discovery_redirect_url,
+            pkce_code_challenge=pkce_code_challenge,
+        )
+
+    send, send_async = _twin()(_send)
+
+
+class _MagicLinkEmail(_Namespace):
+    def __init__(self, ops: Any, state: _State) -> None:
+        super().__init__(ops, state)
+        self.discovery = _MagicLinkEmailDiscovery(ops, state)
+
+    async def _login_or_signup(
+        self,
+        organization_id: str,
+        email_address: str,
+        login_redirect_url: str | None = None,
+        signup_redirect_url: str | None = None,
+        *,
+        pkce_code_challenge: str | None = None,
+    ) -> None:
+        org = await self._organization_id(organization_id)
+        await self._client().magic_links_email_login_or_signup(
+            org,
+            email_address,
+            login_redirect_url=login_redirect_url,
+            signup_redirect_url=signup_redirect_url,
+            pkce_code_challenge=pkce_code_challenge,
+        )
+
+    login_or_signup, login_or_signup_async = _twin()(_login_or_signup)
+
+
+class _MagicLinkDiscovery(_Namespace):
+    async def _authenticate(
+        self, discovery_magic_links_token: str | Secret, *, pkce_code_verifier: Any = None
+    ) -> DiscoveryResponse:
+        response: DiscoveryResponse = await self._sign_in(
+            lambda b2b: b2b.magic_links_discovery_authenticate(
+                discovery_magic_links_token, pkce_code_verifier=pkce_code_verifier
+            )
+        )
+        return await self._discovered(response)
+
+    authenticate, authenticate_async = _twin("discovery_magic_links_token", "pkce_code_verifier")(
+        _authenticate
+    )
+
+
+class B2BMagicLinks(_Namespace):
+    def __init__(self, ops: Any, state: _State) -> None:
+        super().__init__(ops, state)
+        self.email = _MagicLinkEmail(ops, state)
+        self.discovery = _MagicLinkDiscovery(ops, state)
+
+    async def _authenticate(
+        self,
+        magic_links_token: str | Secret,
+        session_duration_minutes: int | None = None,
+        *,
+        pkce_code_verifier: Any = None,
+    ) -> B2BAuthenticateResponse:
+        duration = self._ops.duration(session_duration_minutes)
+        ist = self._ist()
+        response: B2BAuthenticateResponse = await self._sign_in(
+            lambda b2b: b2b.magic_links_authenticate(
+                magic_links_token,
+                duration,
+                pkce_code_verifier=pkce_code_verifier,
+                intermediate_session_token=ist,
+            )
+        )
+        return response
+
+    authenticate, authenticate_async = _twin("magic_links_token", "pkce_code_verifier")(
+        _authenticate
+    )
+
+
+# -- email one-time codes -----------------------------------------------------------------------
+
+
+class _OTPEmailDiscovery(_Namespace):
+    async def _send(self, email_address: str) -> None:
+        await self._client().otps_email_discovery_send(email_address)
+
+    send, send_async = _twin()(_send)
+
+    async def _authenticate(self, email_address: str, code: str | Secret) -> DiscoveryResponse:
+        response: DiscoveryResponse = await self._sign_in(
+            lambda b2b: b2b.otps_email_discovery_authenticate(email_address, code)
+        )
+        return await self._discovered(response)
+
+    authenticate, authenticate_async = _twin("code")(_authenticate)
+
+
+class _OTPEmail(_Namespace):
+    def __init__(self, ops: Any, state: _State) -> None:
+        super().__init__(ops, state)
+        self.discovery = _OTPEmailDiscovery(ops, state)
+
+    async def _login_or_signup(self, organization_id: str, email_address: str) -> None:
+        org = await self._organization_id(organization_id)
+        await self._client().otps_email_login_or_signup(org, email_address)
+
+    login_or_signup, login_or_signup_async = _twin()(_login_or_signup)
+
+    async def _authenticate(
+        self,
+        organization_id: str,
+        email_address: str,
+        code: str | Secret,
+        session_duration_minutes: int | None = None,
+    ) -> B2BAuthenticateResponse:
+        org = await self._organization_id(organization_id)
+        duration = self._ops.duration(session_duration_minutes)
+        ist = self._ist()
+        response: B2BAuthenticateResponse = await self._sign_in(
+            lambda b2b: b2b.otps_email_authenticate(
+                org, email_address, code, duration, intermediate_session_token=ist
+            )
+        )
+        return response
+
+    authenticate, authenticate_async = _twin("code")(_authenticate)
+
+
+class _OTPSms(_Namespace):
+    async def _send(
+        self,
+        organization_id: str | None = None,
+        member_id: str | None = None,
+        *,
+        mfa_phone_number: str | None = None,
+    ) -> None:
+        """Text an MFA code to the member's phone (``mfa_phone_number`` enrols one)."""
+        org, member = self._mfa_target(organization_id, member_id)
+        org_id = await self._organization_id(org or "")
+        await self._client().otps_sms_send(
+            org_id,
+            member,
+            mfa_phone_number=mfa_phone_number,
+            intermediate_session_token=self._ist(),
+            session_token=self._ops.current_token(),
+        )
+
+    send, send_async = _twin()(_send)
+
+    async def _authenticate(
+        self,
+        code: str | Secret,
+        organization_id: str | None = None,
+        member_id: str | None = None,
+        session_duration_minutes: int | None = None,
+    ) -> B2BAuthenticateResponse:
+        org, member = self._mfa_target(organization_id, member_id)
+        org_id = await self._organization_id(org or "")
+        duration = self._ops.duration(session_duration_minutes)
+        ist, token = self._ist(), self._ops.current_token()
+        response: B2BAuthenticateResponse = await self._sign_in(
+            lambda b2b: b2b.otps_sms_authenticate(
+                org_id,
+                member,
+                code,
+                duration,
+                intermediate_session_token=ist,
+                session_token=token,
+            )
+        )
+        return response
+
+    authenticate, authenticate_async = _twin("code")(_authenticate)
+
+
+class B2BOTPs(_Namespace):
+    def __init__(self, ops: Any, state: _State) -> None:
+        super().__init__(ops, state)
+        self.email = _OTPEmail(ops, state)
+        self.sms = _OTPSms(ops, state)
+
+
+# -- passwords --------------------------------------------------------------------------------
+
+
+class _PasswordDiscovery(_Namespace):
+    async def _authenticate(self, email_address: str, password: str | Secret) -> DiscoveryResponse:
+        response: DiscoveryResponse = await self._sign_in(
+            lambda b2b: b2b.passwords_discovery_authenticate(email_address, password)
+        )
+        return await self._discovered(response)
+
+    authenticate, authenticate_async = _twin("password")(_authenticate)
+
+
+class B2BPasswords(_Namespace):
+    def __init__(self, ops: Any, state: _State) -> None:
+        super().__init__(ops, state)
+        self.discovery = _PasswordDiscovery(ops, state)
+
+    async def _authenticate(
+        self,
+        organization_id: str,
+        email_address: str,
+        password: str | Secret,
+        session_duration_minutes: int | None = None,
+    ) -> B2BAuthenticateResponse:
+        org = await self._organization_id(organization_id)
+        duration = self._ops.duration(session_duration_minutes)
+        ist = self._ist()
+        response: B2BAuthenticateResponse = await self._sign_in(
+            lambda b2b: b2b.passwords_authenticate(
+                org, email_address, password, duration, intermediate_session_token=ist
+            )
+        )
+        return response
+
+    authenticate, authenticate_async = _twin("password")(_authenticate)
+
+
+# -- discovery --------------------------------------------------------------------------------
+
+
+class _DiscoveryOrganizations(_Namespace):
+    async def _list(self) -> tuple[DiscoveredOrganization, ...]:
+        """The organizations the person may enter: by the discovery's IST, or (signed in) by
+        the member session."""
+        ist = self._ist()
+        token = None if ist else self._ops.current_token()
+        if ist is None and token is None:
+            raise NotSignedInError(
+                "nothing to list: start with a discovery, e.g. "
+                "stytch.magic_links.email.discovery.send(email)"
+            )
+        try:
+            response = await self._client().discovery_organizations(
+                intermediate_session_token=ist, session_token=token
+            )
+        except StytchAPIError as exc:
+            if exc.error_type == IST_GONE:
+                await self._b2b_ops.forget_intermediate(
+                    "the intermediate session expired or was used: sign in again"
+                )
+            raise
+        await self._discovered(response)
+        return response.discovered_organizations
+
+    list, list_async = _twin()(_list)
+
+    async def _create(
+        self,
+        organization_name: str | None = None,
+        organization_slug: str | None = None,
+        session_duration_minutes: int | None = None,
+        **settings: Any,
+    ) -> B2BAuthenticateResponse:
+        """Create an organization with the discovered person as its first admin member."""
+        ist = self._require_ist()
+        duration = self._ops.duration(session_duration_minutes)
+        response: B2BAuthenticateResponse = await self._sign_in(
+            lambda b2b: b2b.discovery_organizations_create(
+                ist,
+                duration,
+                organization_name=organization_name,
+                organization_slug=organization_slug,
+                settings=settings,
+            )
+        )
+        return response
+
+    create, create_async = _twin()(_create)
+
+
+class _IntermediateSessions(_Namespace):
+    async def _exchange(
+        self, organization: str, session_duration_minutes: int | None = None
+    ) -> B2BAuthenticateResponse:
+        """Enter an organization (id or slug) of the discovery: a member session, or MFA to
+        pass first (status ``needs_mfa``)."""
+        ist = self._require_ist()
+        organization_id = await self._organization_id(organization)
+        duration = self._ops.duration(session_duration_minutes)
+        response: B2BAuthenticateResponse = await self._sign_in(
+            lambda b2b: b2b.discovery_intermediate_sessions_exchange(ist, organization_id, duration)
+        )
+        return response
+
+    exchange, exchange_async = _twin()(_exchange)
+
+
+class B2BDiscovery(_Namespace):
+    def __init__(self, ops: Any, state: _State) -> None:
+        super().__init__(ops, state)
+        self.organizations = _DiscoveryOrganizations(ops, state)
+        self.intermediate_sessions = _IntermediateSessions(ops, state)
+
+    @property
+    def discovered(self) -> tuple[DiscoveredOrganization, ...]:
+        """The organizations of the last discovery (or list), in Stytch's order."""
+        return self._discovered_organizations()
+
+
+# -- SSO and OAuth: a browser start, then the token its redirect brings back ----------------------
+
+
+class _Redirected(_Namespace):
+    """Starts hold their PKCE pair here (the verifier never leaves the process); the token the
+    redirect brings back is then authenticated with it. One pending start per namespace: a new
+    start replaces the last one, as a new sign-in attempt does."""
+
+    def __init__(self, ops: Any, state: _State) -> None:
+        super().__init__(ops, state)
+        self._pkce: PkcePair | None = None
+
+    def _start_url(self, path: str, params: dict[str, str | None]) -> str:
+        self._pkce = PkcePair()
+        client: StytchClient = self._ops.client()
+        query = {
+            "public_token": client.public_token,
+            "pkce_code_challenge": self._pkce.challenge,
+            **{key: value for key, value in params.items() if value},
+        }
+        return f"{client.api_url}{path}?{urlencode(query)}"
+
+    def _verifier(self, given: Any) -> Any:
+        """The verifier to send: the one given, else the pending start's (used once)."""
+        if given is not None:
+            return given
+        pkce, self._pkce = self._pkce, None
+        return Secret(pkce.verifier) if pkce is not None else None
+
+
+class B2BSSO(_Redirected):
+    def start(
+        self,
+        connection_id: str | None = None,
+        organization_slug: str | None = None,
+        *,
+        login_redirect_url: str | None = None,
+        signup_redirect_url: str | None = None,
+    ) -> str:
+        """The address to open for SSO with a connection (or an organization's default one,
+        by slug); the redirect's token then goes to ``sso.authenticate``."""
+        if bool(connection_id) == bool(organization_slug):
+            raise ValueError("give connection_id or organization_slug (one of them)")
+        return self._start_url(
+            SSO_START_PATH,
+            {
+                "connection_id": connection_id,
+                "organization_slug": organization_slug,
+                "login_redirect_url": login_redirect_url,
+                "signup_redirect_url": signup_redirect_url,
+            },
+        )
+
+    async def _authenticate(
+        self,
+        sso_token: str | Secret,
+        session_duration_minutes: int | None = None,
+        *,
+        pkce_code_verifier: Any = None,
+    ) -> B2BAuthenticateResponse:
+        duration = self._ops.duration(session_duration_minutes)
+        ist = self._ist()
+        verifier = self._verifier(pkce_code_verifier)
+        response: B2BAuthenticateResponse = await self._sign_in(
+            lambda b2b: b2b.sso_authenticate(
+                sso_token, duration, pkce_code_verifier=verifier, intermediate_session_token=ist
+            )
+        )
+        return response
+
+    authenticate, authenticate_async = _twin("sso_token", "pkce_code_verifier")(_authenticate)
+
+
+class _OAuthDiscovery(_Redirected):
+    def start(self, provider: str, *, discovery_redirect_url: str | None = None) -> str:
+        """The address to open to find your organizations through ``provider``'s sign-in."""
+        return self._start_url(
+            f"/v1/b2b/public/oauth/{_provider(provider)}/discovery/start",
+            {"discovery_redirect_url": discovery_redirect_url},
+        )
+
+    async def _authenticate(
+        self, discovery_oauth_token: str | Secret, *, pkce_code_verifier: Any = None
+    ) -> DiscoveryResponse:
+        verifier = self._verifier(pkce_code_verifier)
+        response: DiscoveryResponse = await self._sign_in(
+            lambda b2b: b2b.oauth_discovery_authenticate(
+                discovery_oauth_token, pkce_code_verifier=verifier
+            )
+        )
+        return await self._discovered(response)
+
+    authenticate, authenticate_async = _twin("discovery_oauth_token", "pkce_code_verifier")(
+        _authenticate
+    )
+
+
+class B2BOAuth(_Redirected):
+    def __init__(self, ops: Any, state: _State) -> None:
+        super().__init__(ops, state)
+        self.discovery = _OAuthDiscovery(ops, state)
+
+    def start(
+        self,
+        provider: str,
+        organization_id: str | None = None,
+        *,
+        organization_slug: str | None = None,
+        login_redirect_url: str | None = None,
+        signup_redirect_url: str | None = None,
+    ) -> str:
+        """The address to open to sign in to an organization (id, or slug) with ``provider``."""
+        if bool(organization_id) == bool(organization_slug):
+            raise ValueError("give organization_id or organization_slug (one of them)")
+        return self._start_url(
+            f"/v1/b2b/public/oauth/{_provider(provider)}/start",
+            {
+                "organization_id": organization_id,
+                "slug": organization_slug,
+                "login_redirect_url": login_redirect_url,
+                "signup_redirect_url": signup_redirect_url,
+            },
+        )
+
+    async def _authenticate(
+        self,
+        oauth_token: str | Secret,
+        session_duration_minutes: int | None = None,
+        *,
+        pkce_code_verifier: Any = None,
+    ) -> B2BAuthenticateResponse:
+        duration = self._ops.duration(session_duration_minutes)
+        ist = self._ist()
+        verifier = self._verifier(pkce_code_verifier)
+        response: B2BAuthenticateResponse = await self._sign_in(
+            lambda b2b: b2b.oauth_authenticate(
+                oauth_token, duration, pkce_code_verifier=verifier, intermediate_session_token=ist
+            )
+        )
+        return response
+
+    authenticate, authenticate_async = _twin("oauth_token", "pkce_code_verifier")(_authenticate)
+
+
+def _provider(provider: str) -> str:
+    if not isinstance(provider, str) or not provider.isalnum():
+        raise ValueError("provider must be a name like google or microsoft")
+    return provider.lower()
+
+
+# -- MFA: TOTP and recovery codes ---------------------------------------------------------------
+
+
+class B2BTOTP(_Namespace):
+    async def _create(
+        self, organization_id: str | None = None, member_id: str | None = None
+    ) -> B2BTOTPCreated:
+        """Register an authenticator app for the member (during MFA, or signed in)."""
+        org, member = self._mfa_target(organization_id, member_id)
+        org_id = await self._organization_id(org or "")
+        return await self._client().totp_create(
+            org_id,
+            member,
+            intermediate_session_token=self._ist(),
+            session_token=self._ops.current_token(),
+        )
+
+    create, create_async = _twin()(_create)
+
+    async def _authenticate(
+        self,
+        code: str | Secret,
+        organization_id: str | None = None,
+        member_id: str | None = None,
+        session_duration_minutes: int | None = None,
+    ) -> B2BAuthenticateResponse:
+        org, member = self._mfa_target(organization_id, member_id)
+        org_id = await self._organization_id(org or "")
+        duration = self._ops.duration(session_duration_minutes)
+        ist, token = self._ist(), self._ops.current_token()
+        response: B2BAuthenticateResponse = await self._sign_in(
+            lambda b2b: b2b.totp_authenticate(
+                org_id, member, code, duration, intermediate_session_token=ist, session_token=token
+            )
+        )
+        return response
+
+    authenticate, authenticate_async = _twin("code")(_authenticate)
+
+
+class B2BRecoveryCodes(_Namespace):
+    async def _recover(
+        self,
+        recovery_code: str | Secret,
+        organization_id: str | None = None,
+        member_id: str | None = None,
+        session_duration_minutes: int | None = None,
+    ) -> B2BAuthenticateResponse:
+        org, member = self._mfa_target(organization_id, member_id)
+        org_id = await self._organization_id(org or "")
+        duration = self._ops.duration(session_duration_minutes)
+        ist = self._ist()
+        response: B2BAuthenticateResponse = await self._sign_in(
+            lambda b2b: b2b.recovery_codes_recover(
+                org_id, member, recovery_code, duration, intermediate_session_token=ist
+            )
+        )
+        return response
+
+    recover, recover_async = _twin("recovery_code")(_recover)
+
+
+def b2b_namespaces(ops: Any) -> dict[str, object]:
+    """The B2B namespaces by the attribute name they take on the ``stytch`` object."""
+    state = _State()
+    return {
+        "sessions": B2BSessions(ops, state),
+        "magic_links": B2BMagicLinks(ops, state),
+        "otps": B2BOTPs(ops, state),
+        "passwords": B2BPasswords(ops, state),
+        "discovery": B2BDiscovery(ops, state),
+        "sso": B2BSSO(ops, state),
+        "oauth": B2BOAuth(ops, state),
+        "totp": B2BTOTP(ops, state),
+        "recovery_codes": B2BRecoveryCodes(ops, state),
+    }
