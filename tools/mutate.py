@@ -105,9 +105,12 @@ def _skipped(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
     if _is_docstring(node, parents) or _in_logging_call(node, parents):
         return True
     # ``...`` as a body (a Protocol's methods): replacing it with ``pass`` changes nothing.
-    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-        if node.value.value is Ellipsis:
-            return True
+    if (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and node.value.value is Ellipsis
+    ):
+        return True
     if _in_annotation(node, parents):
         return True
     # ``T = TypeVar("T")``: only annotations use it, and they are never evaluated.

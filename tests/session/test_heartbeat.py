@@ -25,6 +25,7 @@ from stytch_jupyter.api.errors import (
 from stytch_jupyter.session.heartbeat import (
     EXTEND_MARGIN_SECONDS,
     FIRST_RETRY_SECONDS,
+    MAX_CHECK_GAP_SECONDS,
     Conditions,
     Heartbeat,
     HeartbeatControl,
@@ -546,3 +547,24 @@ def test_conditions_and_plans_are_values() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         Plan(1.0, "scheduled").delay = 2.0  # type: ignore[misc]
     assert len({Plan(1.0, "scheduled"), Plan(1.0, "scheduled")}) == 1
+
+
+def test_no_plan_waits_longer_than_the_longest_check_gap() -> None:
+    assert MAX_CHECK_GAP_SECONDS == 900.0
+    assert plan_next_check(conditions(interval=3600.0)) == Plan(900.0, "scheduled")
+    plan = plan_next_check(SIGNED_IN, failures=1, retry_after=5000.0, rand=fixed(1.0))
+    assert plan == Plan(900.0, "retrying")
+    assert plan_next_check(conditions(interval=900.0)) == Plan(900.0, "scheduled")
+
+
+def test_stopping_through_the_control_returns_once_the_task_has_ended() -> None:
+    session = Session(interval=30.0)
+    runner = Runner()
+    control = HeartbeatControl(session.heartbeat, runner, lambda: session.last[0])
+    try:
+        control.start()
+        (task,) = [t for t in asyncio.all_tasks(runner.loop) if t.get_name() == "stytch-heartbeat"]
+        control.stop()
+        assert task.done() and control.state == "stopped"
+    finally:
+        runner.loop.close()

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +33,17 @@ THEIRS = SessionTokens(opaque="opaque-token-theirs-" + "t" * 30, jwt="a.b.theirs
 MINE_REFRESHED = SessionTokens(opaque=MINE.opaque, jwt="a.b.mine-refreshed")
 
 
+MADE: list[StoreSync] = []
+
+
+@pytest.fixture(autouse=True)
+def close_every_sync() -> Iterator[None]:
+    """Each StoreSync has a worker thread: none may outlive its test."""
+    yield
+    while MADE:
+        MADE.pop().close()
+
+
 class Kernel:
     """One process's StoreSync, with what it heard."""
 
@@ -45,6 +56,7 @@ class Kernel:
             on_change=self.changes.append,
             on_error=self.errors.append,
         )
+        MADE.append(self.sync)
 
 
 def file_store(data_dir: Path) -> EncryptedFileStore:
@@ -205,6 +217,7 @@ def test_a_poll_that_raises_does_not_stop_polling(shared, caplog) -> None:
         on_error=a.errors.append,
         poll_interval=0.01,
     )
+    MADE.append(a.sync)
 
     async def main() -> None:
         a.sync.start_polling()
@@ -316,3 +329,89 @@ def test_polling_restarted_right_after_a_stop_polls_again(shared) -> None:
 async def _until(predicate: Callable[[], bool]) -> None:
     while not predicate():
         await asyncio.sleep(0.01)
+
+
+# ---- the same, off the loop: the *_async twins the manager uses (the store worker thread) -----
+
+
+def test_async_conditional_writes_skip_another_session_and_land_over_their_own(shared) -> None:
+    a, b = Kernel(shared), Kernel(shared)
+
+    async def main() -> None:
+        assert await a.sync.write_async(MINE)
+        assert a.sync.signature == shared.signature()
+        assert await a.sync.write_async(MINE_REFRESHED, replacing=MINE.opaque)
+        assert shared.load() == MINE_REFRESHED
+        b.sync.write(THEIRS)
+        seen = a.sync.signature
+        assert await a.sync.write_async(None, replacing=MINE.opaque)  # skipped, not failed
+        assert shared.load() == THEIRS and a.sync.signature == seen
+        assert await a.sync.write_async(None)
+        assert shared.load() is None and a.sync.signature is None
+
+    asyncio.run(main())
+    assert a.errors == []
+    assert [t.name for t in a.sync.threads] == ["stytch-store"]
+    a.sync.close()
+    assert a.sync.threads == []
+
+
+def test_async_load_and_poll_report_each_change_once(shared) -> None:
+    shared.save(MINE)
+    a, b = Kernel(shared), Kernel(shared)
+
+    async def main() -> None:
+        assert await a.sync.load_async() == MINE
+        assert a.sync.signature == shared.signature()
+        await a.sync.poll_async()
+        assert a.changes == []
+        b.sync.write(THEIRS)
+        await a.sync.poll_async()
+        await a.sync.poll_async()
+        assert a.changes == [THEIRS]
+
+    asyncio.run(main())
+
+
+def test_async_open_of_a_bad_store_reports_and_a_failing_write_says_so(tmp_path: Path) -> None:
+    a = Kernel(None, Stytch(public_token="   ", token_store="file"))
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    broken = EncryptedFileStore(
+        store_path(blocker, PUBLIC_TOKEN), FileKeyProvider(blocker / "key"), PUBLIC_TOKEN
+    )
+    b = Kernel(broken)
+
+    async def main() -> None:
+        assert await a.sync.open_async() is None
+        assert await a.sync.load_async() is None
+        assert await a.sync.write_async(MINE) is False  # the store is failing: say so
+        assert await b.sync.write_async(MINE) is False
+        assert await b.sync.load_async() is None
+
+    asyncio.run(main())
+    assert len(a.errors) == 3 and "public token" in str(a.errors[0])  # one per attempt
+    assert a.sync.failing is not None
+    assert len(b.errors) == 2 and all(isinstance(e, TokenStoreError) for e in b.errors)
+
+
+def test_async_write_without_a_public_token_is_no_failure() -> None:
+    a = Kernel(None, Stytch(public_token="", token_store="memory"))
+    assert asyncio.run(a.sync.write_async(MINE)) is True
+    assert a.errors == []
+
+
+def test_the_worker_runs_calls_in_order_and_refuses_work_once_stopped() -> None:
+    from stytch_jupyter.session.store_sync import StoreWorker
+
+    worker = StoreWorker()
+    order: list[int] = []
+    futures = [worker.submit(lambda i=i: order.append(i) or i) for i in range(20)]
+    assert [f.result(5) for f in futures] == list(range(20)) and order == list(range(20))
+    failing = worker.submit(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        failing.result(5)
+    worker.stop()
+    assert worker.thread is not None and not worker.thread.is_alive()
+    with pytest.raises(TokenStoreError, match="closed"):
+        worker.submit(lambda: 1).result(5)
