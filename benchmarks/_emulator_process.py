@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,6 +23,9 @@ def emulator_process() -> Iterator[str]:
         for line in proc.stdout:
             match = re.search(r"api_url\s+(\S+)", line)
             if match:
+                # It prints every code and link it "sends": a pipe nobody reads fills up
+                # (64 KiB, some 400 links) and then blocks the emulator mid-request.
+                threading.Thread(target=proc.stdout.read, daemon=True).start()
                 yield match.group(1)
                 break
         else:

@@ -8,7 +8,6 @@ output; the command line rejects any option it does not know rather than echo it
 from __future__ import annotations
 
 import functools
-import getpass
 import re
 import sys
 from collections.abc import Callable
@@ -441,6 +440,8 @@ def _say(message: str) -> None:
 def _secret(prompt: str, strip: bool = True) -> Secret:
     """Ask with a hidden prompt; the answer is a ``Secret`` from the first moment it exists."""
     try:
+        import getpass  # at the first prompt: it pulls in termios
+
         value = Secret(getpass.getpass(prompt))
     except (KeyboardInterrupt, EOFError):
         # An interrupted prompt is the user saying no: one line, not a traceback.

@@ -7,7 +7,6 @@ The widget builds its labels from the same helpers, so the two always agree.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -134,6 +133,8 @@ _ROW = (
 
 
 def _html_table(title: str, rows: Rows, cls: str) -> str:
+    import html  # on the first rich repr, not at %load_ext (its entity table is large)
+
     body = "".join(_ROW.format(html.escape(key), html.escape(value)) for key, value in rows)
     return _TABLE.format(cls=cls, title=_TITLE.format(html.escape(title)), rows=body)
 

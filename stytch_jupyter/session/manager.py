@@ -26,7 +26,6 @@ from traitlets import All, Bool, Enum, HasTraits, Instance, Unicode
 from traitlets import Union as UnionTrait
 from traitlets.traitlets import EventHandler
 
-from ..api.b2b_models import IntermediateSessionToken, Member, MemberSession, Organization
 from ..api.errors import StytchAPIError
 from ..api.models import Session, SessionToken, SessionTokens, User, validate_duration_minutes
 from ..config import Stytch
@@ -39,10 +38,12 @@ from .runner import SignInRequest
 from .states import HEARTBEAT_STATES, INTERMEDIATE_STATUSES, STATUSES, HeartbeatState, Status
 from .store_sync import STORE_POLL_SECONDS, StoreSync
 from .totps import TOTPs
+from .traits import LazyInstance
 from .users import Users
 from .vertical import Intermediate
 
 if TYPE_CHECKING:
+    from ..api.b2b_models import Member, Organization
     from ..api.client import StytchClient
     from .auth import StytchAuth
     from .intermediate_store import HalfWay, IntermediateSlot
@@ -65,19 +66,23 @@ IST_EXPIRED = "the intermediate session expired (10 minutes): sign in again"
 __all__ = ["STORE_POLL_SECONDS", "AuthChangeCallback", "SessionManager"]
 
 
+# The B2B models, named for LazyInstance: a consumer kernel never imports them.
+_B2B = "stytch_jupyter.api.b2b_models."
+
+
 class SessionManager(HasTraits):
     """The session of one Stytch project (public token) in this process."""
 
     # A consumer Session, or (B2B) the member session, also shown as member_session.
     session = UnionTrait(
-        [Instance(Session), Instance(MemberSession)], allow_none=True, read_only=True
+        [Instance(Session), LazyInstance(_B2B + "MemberSession")], allow_none=True, read_only=True
     )
     user = Instance(User, allow_none=True, read_only=True)
-    member_session = Instance(MemberSession, allow_none=True, read_only=True)
-    member = Instance(Member, allow_none=True, read_only=True)
-    organization = Instance(Organization, allow_none=True, read_only=True)
-    intermediate_session_token = Instance(
-        IntermediateSessionToken,
+    member_session = LazyInstance(_B2B + "MemberSession", allow_none=True, read_only=True)
+    member = LazyInstance(_B2B + "Member", allow_none=True, read_only=True)
+    organization = LazyInstance(_B2B + "Organization", allow_none=True, read_only=True)
+    intermediate_session_token = LazyInstance(
+        _B2B + "IntermediateSessionToken",
         allow_none=True,
         read_only=True,
         help="B2B: a sign-in half-way (status needs_organization or needs_mfa)",
@@ -463,6 +468,8 @@ class SessionManager(HasTraits):
                 self.set_trait("session_token", None)
                 self.set_trait("session_jwt", None)
                 self._set_objects(dict(outcome.objects))
+                from ..api.b2b_models import IntermediateSessionToken
+
                 ist = IntermediateSessionToken(outcome.token, expires_at=expires_at)
                 self.set_trait("intermediate_session_token", ist)
                 self._set_status(outcome.status)
@@ -541,7 +548,8 @@ class SessionManager(HasTraits):
             self._clear(IST_EXPIRED)
             self._background(self._keep_intermediate(None))
             return None
-        return ist.value
+        value: str = ist.value
+        return value
 
     async def _store_jwt(self, tokens: SessionTokens, generation: int) -> None:
         if generation == self._generation:  # not if a sign-out or new session came first
@@ -962,7 +970,9 @@ class _Operations:
             await self._manager._sign_out(reason)
 
     def member(self) -> Member | None:
-        return self._manager.member
+        member: Member | None = self._manager.member  # a LazyInstance trait reads as Any
+        return member
 
     def organization(self) -> Organization | None:
-        return self._manager.organization
+        organization: Organization | None = self._manager.organization
+        return organization

@@ -57,7 +57,9 @@ import json, threading
 flow = stytch.redirect.start_magic_link({EMAIL!r})
 print(json.dumps({{"route": flow.route.name, "redirect_url": flow.redirect_url}}))
 """
-THREADS = "print(json.dumps(sorted({t.name for t in threading.enumerate()})))"
+OPEN_LISTENERS = (
+    "from stytch_jupyter.session.redirect.loopback import open_listeners; print(open_listeners())"
+)
 
 
 def emailed_link(hub: Hub, after: int) -> str:
@@ -99,8 +101,7 @@ def test_a_magic_link_signs_in_a_kernel_behind_the_hub(
 
     out = alice_kernel.run("flow.wait(30); print(stytch.status, stytch.user.email)")
     assert out.split() == ["signed_in", EMAIL]
-    threads = json.loads(alice_kernel.run(THREADS))
-    assert not [name for name in threads if name.startswith("stytch-redirect-loopback")]
+    assert alice_kernel.run(OPEN_LISTENERS).strip() == "0"
     alice_kernel.run("stytch.sessions.revoke()")
 
 
@@ -167,6 +168,5 @@ def test_oauth_signs_in_a_kernel_behind_the_hub(
         context.close()
     out = alice_kernel.run("r = flow.wait(30); print(stytch.status, r.provider_type)")
     assert out.split()[0] == "signed_in"
-    threads = json.loads(alice_kernel.run("import threading\n" + THREADS))
-    assert not [name for name in threads if name.startswith("stytch-redirect-loopback")]
+    assert alice_kernel.run(OPEN_LISTENERS).strip() == "0"
     alice_kernel.run("stytch.sessions.revoke()")

@@ -36,6 +36,10 @@ HEAVY_MODULES = (
     "jwt",
     "filelock",
     "platformdirs",
+    # what only some calls need: a redirect's listener, the factors beyond sign-in
+    "http.server",
+    "stytch_jupyter.session.redirect",
+    "stytch_jupyter.api.factor_models",
 )
 
 

@@ -31,7 +31,7 @@ from stytch_jupyter.ipython.stytch_object import NotebookStytch
 from stytch_jupyter.session import SessionManager
 from stytch_jupyter.session.locality import REMOTE_ENV
 from stytch_jupyter.session.redirect import flows as flows_module
-from stytch_jupyter.session.redirect.loopback import THREAD_PREFIX
+from stytch_jupyter.session.redirect.loopback import open_listeners
 from tests.conftest import EMAIL, PASSWORD
 from tests.support.secret_scan import assert_no_secrets
 from tests.support.shells import Prompts, otp_code, run
@@ -417,7 +417,7 @@ def test_login_magic_link_through_the_loopback_listener(
     assert stytch.status == "signed_in" and stytch.user is not None
     assert stytch.user.email == EMAIL
     assert 40 < expires_in_minutes(stytch) <= 45
-    assert not listener_threads()
+    assert open_listeners() == 0
     captured = capsys.readouterr()
     assert "Open it in a browser on this machine" in captured.out
     assert f"Signed in as {EMAIL}" in captured.out
@@ -425,10 +425,6 @@ def test_login_magic_link_through_the_loopback_listener(
     assert_secrets_nowhere(
         ip, captured, {"magic link token": token, "session": stytch.session_token.value}
     )
-
-
-def listener_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)]
 
 
 def test_a_browser_preconnect_does_not_block_the_magic_link(
@@ -462,7 +458,7 @@ def test_a_browser_preconnect_does_not_block_the_magic_link(
         page: httpx.Response = browser["response"]
         assert page.status_code == 200 and "signed in" in page.text
         # The cell has ended: nothing of the listener is left, not even for the idle socket.
-        assert not listener_threads()
+        assert open_listeners() == 0
         idle: socket.socket = browser["idle"]
         idle.settimeout(5)
         assert idle.recv(1) == b""  # the server closed its end
@@ -492,7 +488,7 @@ def test_a_magic_link_the_server_refuses_tells_the_browser_and_the_cell(
     page: httpx.Response = browser["response"]
     assert page.status_code == 400 and "Not signed in" in page.text
     assert stytch.status == "signed_out"
-    assert not listener_threads()
+    assert open_listeners() == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-1].startswith("StytchAPIError: ")
 
@@ -519,7 +515,7 @@ def test_login_magic_link_by_paste(
     prompts.answer(lambda: parse_qs(urlsplit(emulator.last_magic_link(EMAIL)).query)["token"][0])
     result = run(ip, f"%stytch login magic-link --email {EMAIL}")
     assert result.success, result.error_in_exec
-    assert not listener_threads()
+    assert open_listeners() == 0
     captured = capsys.readouterr()
     assert captured.out.count(f"Signed in as {EMAIL}") == 2
     tokens = [parse_qs(urlsplit(m["url"]).query)["token"][0] for m in emulator.outbox(EMAIL)]
@@ -563,7 +559,7 @@ def test_interrupting_the_wait_for_a_magic_link_closes_the_listener(
     finally:
         signal.signal(signal.SIGINT, previous)
     assert isinstance(result.error_in_exec, KeyboardInterrupt)
-    assert not listener_threads()
+    assert open_listeners() == 0
     assert stytch.status == "signed_out"
     # The link now leads nowhere: nothing listens at its address any more.
     with pytest.raises(httpx.ConnectError):
@@ -881,7 +877,7 @@ def test_resume_after_an_interrupted_wait_signs_in_with_the_pasted_link(
     result = run(ip, f"%stytch login magic-link --email {EMAIL}")
     interrupter.join(10)
     assert isinstance(result.error_in_exec, KeyboardInterrupt)
-    assert not listener_threads()
+    assert open_listeners() == 0
     # The browser could not reach the kernel; the user copies the address it tried to open.
     prompts.answer(lambda: emulator.last_magic_link(EMAIL))
     result = run(ip, "%stytch login resume")
@@ -965,7 +961,7 @@ def test_magic_link_times_out_as_one_line(
     assert isinstance(result.error_in_exec, StytchCommandError)
     assert lines[-1].startswith("TimeoutError: no redirect came back within 1 min")
     assert stytch.status == "signed_out"
-    assert not listener_threads()
+    assert open_listeners() == 0
 
 
 def _join(*captures: Any) -> Any:

@@ -11,7 +11,6 @@ import pickle
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from stytch_jupyter.session.redirect import (
     challenge_for,
     parse_redirect,
 )
-from stytch_jupyter.session.redirect.loopback import THREAD_PREFIX
+from stytch_jupyter.session.redirect.loopback import open_listeners
 from stytch_jupyter.session.redirect.mailbox import (
     CALLBACK_URL_ENV,
     MAILBOX_ENV,
@@ -71,10 +70,6 @@ def with_query(url: str, **changes: str) -> str:
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
     query.update(changes)
     return parts._replace(query=urlencode(query)).geturl()
-
-
-def loopback_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)]
 
 
 # ---- PKCE -------------------------------------------------------------------------------------
@@ -142,7 +137,7 @@ def test_magic_link_over_loopback_with_pkce(make_manager, emulator, caplog) -> N
     response = flow.wait(5)
     assert manager.status == "signed_in" and response.user.email == EMAIL
     assert flow.state == "signed_in" and manager.redirect.pending() == []
-    wait_for(lambda: not loopback_threads())
+    wait_for(lambda: open_listeners() == 0)
     # The verifier went to Stytch and nowhere else.
     verifier = flow._pkce.verifier
     assert verifier not in repr(flow) and verifier not in caplog.text
@@ -214,7 +209,7 @@ def test_a_bare_pasted_token_finishes_the_one_pending_flow(make_manager, emulato
     manager = make_manager(redirect_route="paste")
     flow = manager.redirect.start_magic_link(EMAIL)
     assert flow.route.name == "paste" and flow.redirect_url is None
-    assert not loopback_threads()
+    assert open_listeners() == 0
     link = emailed_link(emulator)
     assert link.startswith(emulator.api_url)  # the project's own redirect URL
     token = parse_qs(urlsplit(link).query)["token"][0]
@@ -238,7 +233,7 @@ def test_stytch_refusing_the_token_ends_the_flow_and_tells_the_browser(
         flow.wait(5)
     assert type(failed.value).__name__ == "StytchAPIError"
     assert flow.state == "failed" and manager.status == "signed_out"
-    wait_for(lambda: not loopback_threads())
+    wait_for(lambda: open_listeners() == 0)
 
 
 def test_a_new_flow_replaces_the_older_one_and_close_cancels_all(make_manager, emulator) -> None:
@@ -248,7 +243,7 @@ def test_a_new_flow_replaces_the_older_one_and_close_cancels_all(make_manager, e
     assert first.state == "cancelled" and second.state == "pending"
     manager.close()
     assert second.state == "cancelled"
-    wait_for(lambda: not loopback_threads())
+    wait_for(lambda: open_listeners() == 0)
     with pytest.raises(RedirectRefusedError):
         second.wait(1)
 
@@ -259,7 +254,7 @@ def test_a_flow_expires_and_closes_its_listener(make_manager, emulator) -> None:
     with pytest.raises(TimeoutError):
         flow.wait(10)
     assert flow.state == "expired"
-    wait_for(lambda: not loopback_threads())
+    wait_for(lambda: open_listeners() == 0)
     with pytest.raises(httpx.ConnectError):
         httpx.get(emailed_link(emulator), timeout=5)
 
@@ -312,7 +307,7 @@ def test_the_server_route_hands_the_token_over_through_the_mailbox(
         flow = manager.redirect.start_magic_link(EMAIL)
     finally:
         del os.environ["STYTCH_JUPYTER_REMOTE"]
-    assert flow.route.name == "server" and not loopback_threads()
+    assert flow.route.name == "server" and open_listeners() == 0
     link = emailed_link(emulator)
     assert link.startswith("http://127.0.0.1:1/hub/user-redirect/stytch-jupyter/callback?")
     sock = mailbox / f"{flow.id}.sock"

@@ -259,12 +259,13 @@ class RedirectFlows:
         return flow
 
     def _open_way_back(self, flow: RedirectFlow, notebook_origin: str | None) -> None:
-        def deliver(redirect: Redirect) -> tuple[bool, str]:
-            return self.deliver(redirect)
-
+        # Both listeners serve on the session loop and sign in there (``deliver_async``).
+        deliver, runner = self.deliver_async, self._manager
         base = flow.route.callback_url
         if flow.route.name == "loopback":
-            listener = LoopbackListener(deliver, timeout=flow.expires_in, host=LOOPBACK_HOST)
+            listener = LoopbackListener(
+                deliver, runner=runner, timeout=flow.expires_in, host=LOOPBACK_HOST
+            )
             try:
                 base = listener.start()
             except OSError as exc:
@@ -276,7 +277,7 @@ class RedirectFlows:
             flow._receivers.append(listener)
         elif flow.route.name == "server":
             assert flow.route.mailbox is not None
-            receiver = MailboxReceiver(flow.route.mailbox, flow.id, deliver)
+            receiver = MailboxReceiver(flow.route.mailbox, flow.id, deliver, runner=runner)
             try:
                 receiver.start()
             except OSError as exc:
@@ -300,33 +301,65 @@ class RedirectFlows:
     def deliver(self, redirect: Redirect) -> tuple[bool, str]:
         """For the ways back: ``(signed in?, a line for the browser)``; never raises."""
         try:
-            response = self.complete(redirect)
-        except RedirectRefusedError as exc:
-            return False, str(exc)
-        except StytchError as exc:
-            from ...api.errors import StytchAPIError
+            return self._verdict(self.complete(redirect))
+        except Exception as exc:
+            return self._refusal(exc)
 
-            kind = exc.error_type if isinstance(exc, StytchAPIError) else type(exc).__name__
-            return False, f"Stytch did not accept the sign-in ({kind}). Return to your notebook."
-        except Exception:
-            logger.exception("a redirect sign-in failed")
-            return False, "The sign-in failed in the notebook. Return to it and try again."
+    async def deliver_async(self, redirect: Redirect) -> tuple[bool, str]:
+        """``deliver`` for a way back that serves on the session loop: it signs in right there,
+        with no hop to another thread and back."""
+        try:
+            return self._verdict(await self.complete_async(redirect))
+        except Exception as exc:
+            return self._refusal(exc)
+
+    @staticmethod
+    def _verdict(response: AuthenticateResponse) -> tuple[bool, str]:
         who = response.user.email or response.user.user_id
         return True, f"Signed in as {who}. Return to your notebook."
+
+    @staticmethod
+    def _refusal(exc: Exception) -> tuple[bool, str]:
+        from ...api.errors import StytchAPIError
+
+        if isinstance(exc, RedirectRefusedError):
+            return False, str(exc)
+        if isinstance(exc, StytchError):
+            kind = exc.error_type if isinstance(exc, StytchAPIError) else type(exc).__name__
+            return False, f"Stytch did not accept the sign-in ({kind}). Return to your notebook."
+        logger.error("a redirect sign-in failed (%s)", type(exc).__name__, exc_info=exc)
+        return False, "The sign-in failed in the notebook. Return to it and try again."
 
     def complete(self, redirect: Redirect) -> AuthenticateResponse:
         """Authenticate a redirect's token for the flow it names (or the one pending flow, for
         a bare token or a link without ``flow=``). ``RedirectRefusedError``: nothing happened."""
         flow = self._claim(redirect)
         try:
-            response = self._authenticate(flow, redirect.token)
+            response = self._manager.run(self._authenticate(flow, redirect.token))
         except BaseException as exc:
-            # Its traceback's frames hold the token and the verifier as locals (a verbose
-            # traceback prints them): the error travels on without them.
-            exc.__cause__ = exc.__context__ = None
-            flow.error = exc.with_traceback(None)
-            self._end(flow, "failed")
-            raise flow.error from None
+            raise self._failed(flow, exc) from None
+        return self._signed_in(flow, response)
+
+    async def complete_async(self, redirect: Redirect) -> AuthenticateResponse:
+        """``complete``, on the session loop (where the loopback and mailbox serve)."""
+        flow = self._claim(redirect)
+        try:
+            response = await self._authenticate(flow, redirect.token)
+        except BaseException as exc:
+            raise self._failed(flow, exc) from None
+        return self._signed_in(flow, response)
+
+    def _failed(self, flow: RedirectFlow, exc: BaseException) -> BaseException:
+        # Its traceback's frames hold the token and the verifier as locals (a verbose
+        # traceback prints them): the error travels on without them.
+        exc.__cause__ = exc.__context__ = None
+        flow.error = exc.with_traceback(None)
+        self._end(flow, "failed")
+        return flow.error
+
+    def _signed_in(
+        self, flow: RedirectFlow, response: AuthenticateResponse
+    ) -> AuthenticateResponse:
         flow.response = response
         self._end(flow, "signed_in")
         return response
@@ -367,15 +400,18 @@ class RedirectFlows:
             flow.state = "completing"
             return flow
 
-    def _authenticate(self, flow: RedirectFlow, token: str) -> AuthenticateResponse:
+    async def _authenticate(self, flow: RedirectFlow, token: str) -> AuthenticateResponse:
         # Secrets from here on: a verbose traceback shows them as Secret(…), not their value.
+        # Run on the session loop: the ``_async`` twins await the sign-in in place there.
         verifier = Secret(flow._pkce.verifier)
         manager = self._manager
         if flow.token_type == "magic_links":
-            return manager.magic_links.authenticate(
+            return await manager.magic_links.authenticate_async(
                 Secret(token), flow._duration, code_verifier=verifier
             )
-        return manager.oauth.authenticate(token, flow._duration, code_verifier=verifier.reveal())
+        return await manager.oauth.authenticate_async(
+            token, flow._duration, code_verifier=verifier.reveal()
+        )
 
     # -- ending ------------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ handover costs one local connection.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -18,19 +20,20 @@ import socket
 import stat
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from ..errors import RedirectError
 from .links import Redirect, is_flow_id, redirect_from_query
+from .loopback import LoopRunner
 
 MAILBOX_ENV = "STYTCH_JUPYTER_MAILBOX"
 CALLBACK_URL_ENV = "STYTCH_JUPYTER_CALLBACK_URL"
-THREAD_PREFIX = "stytch-redirect-mailbox"
 MAX_MESSAGE = 4096
 REPLY_TIMEOUT = 60.0
 
-Deliver = Callable[[Redirect], tuple[bool, str]]
+Deliver = Callable[[Redirect], Awaitable[tuple[bool, str]]]
 
 
 def socket_path(mailbox: str | Path, flow_id: str) -> Path:
@@ -58,87 +61,102 @@ def usable_mailbox(environ: Mapping[str, str] | None = None) -> tuple[Path | Non
 
 
 class MailboxReceiver:
-    """Listens for one flow's redirect on ``<mailbox>/<flow id>.sock``."""
+    """Listens for one flow's redirect on ``<mailbox>/<flow id>.sock``, on the session loop:
+    the handover is a task there and ``deliver`` (a coroutine) authenticates where it lands."""
 
-    def __init__(self, mailbox: Path, flow_id: str, deliver: Deliver) -> None:
+    def __init__(
+        self, mailbox: Path, flow_id: str, deliver: Deliver, *, runner: LoopRunner
+    ) -> None:
         self.path = socket_path(mailbox, flow_id)
         self._flow_id = flow_id
         self._deliver = deliver
-        self._sock: socket.socket | None = None
-        self._thread: threading.Thread | None = None
+        self._runner = runner
+        self._serving: concurrent.futures.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
         self._closed = threading.Event()
+        self._answering: set[asyncio.Task[Any]] = set()
+
+    @property
+    def running(self) -> bool:
+        return self._serving is not None and not self._serving.done()
 
     def start(self) -> None:
+        """Bind the socket here (``OSError`` if it cannot), then serve on the session loop."""
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.bind(str(self.path))
             os.chmod(self.path, 0o600)
             sock.listen(4)
-            sock.settimeout(0.1)
+            sock.setblocking(False)
         except OSError:
             sock.close()
             raise
-        self._sock = sock
-        self._thread = threading.Thread(target=self._serve, name=THREAD_PREFIX, daemon=True)
-        self._thread.start()
+        try:
+            self._serving = self._runner.submit(self._serve(sock))
+        except BaseException:  # the session loop is closed: nothing will serve this socket
+            sock.close()
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            raise
 
-    def _serve(self) -> None:
-        assert self._sock is not None
-        while not self._closed.is_set():
-            try:
-                connection, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                break
-            threading.Thread(
-                target=self._answer,
-                args=(connection,),
-                name=f"{THREAD_PREFIX}-request",
-                daemon=True,
-            ).start()
+    async def _serve(self, sock: socket.socket) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        if self._closed.is_set():
+            self._stop.set()
+        try:
+            server = await asyncio.start_unix_server(self._answer, sock=sock, limit=MAX_MESSAGE)
+        except BaseException:
+            sock.close()
+            raise
+        try:
+            await self._stop.wait()
+        finally:
+            server.close()
+            if self._answering:
+                await asyncio.wait(self._answering)  # a handover in progress gets its answer
 
-    def _answer(self, connection: socket.socket) -> None:
-        with connection:
-            connection.settimeout(5.0)
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._answering.add(task)
+        try:
             try:
-                line = _read_line(connection)
+                line = await asyncio.wait_for(reader.readline(), 5.0)
                 message = json.loads(line)
                 if not isinstance(message, dict) or message.get("flow") != self._flow_id:
                     raise RedirectError("this mailbox is for another sign-in")
                 fields = {k: [str(v)] for k, v in message.items() if isinstance(v, str)}
-                ok, text = self._deliver(redirect_from_query(fields))
-            except (OSError, ValueError) as exc:  # RedirectError and bad JSON are ValueErrors
+                ok, text = await self._deliver(redirect_from_query(fields))
+            except (OSError, ValueError, asyncio.TimeoutError) as exc:
+                # RedirectError, bad JSON and a line past MAX_MESSAGE are ValueErrors.
                 ok, text = False, str(exc) if isinstance(exc, RedirectError) else "bad request"
+            writer.write(json.dumps({"ok": ok, "message": text}).encode() + b"\n")
             with contextlib.suppress(OSError):
-                connection.sendall(json.dumps({"ok": ok, "message": text}).encode() + b"\n")
+                await writer.drain()
+        finally:
+            self._answering.discard(task)
+            writer.close()
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop listening and remove the socket. From another thread, returns once a handover
+        in progress has been answered; from the session loop, only asks."""
         self._closed.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(5.0)
-        if self._sock is not None:
-            self._sock.close()
+        loop, stop, serving = self._loop, self._stop, self._serving
+        if loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already ended
+                loop.call_soon_threadsafe(stop.set)
         with contextlib.suppress(OSError):
-            self.path.unlink()
-
-
-def _read_line(connection: socket.socket) -> bytes:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = connection.recv(MAX_MESSAGE)
-        if not chunk:
-            break
-        data += chunk
-        if len(data) > MAX_MESSAGE:
-            raise ValueError("message too long")
-    return data
+            self.path.unlink()  # no new handover can find it
+        if serving is None or self._runner.in_session_thread():
+            return
+        with contextlib.suppress(Exception):  # timed out, cancelled, or failed: it is over
+            serving.result(timeout)
 
 
 async def hand_over(mailbox: str | Path, redirect: Redirect) -> tuple[bool, str]:
     """The server's half: give ``redirect`` to the kernel waiting for its flow; its verdict."""
-    import asyncio
-
     if redirect.flow_id is None:
         return False, "This link names no sign-in (no flow=…): paste it in the notebook instead."
     path = socket_path(mailbox, redirect.flow_id)
