@@ -17,9 +17,11 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "stytch_jupyter"
 
-# Other libraries' names with no public equivalent (argparse, traitlets), IPython's display
-# hooks, and namedtuple's documented ``_replace``.
+# Other libraries' names with no public equivalent (argparse, traitlets, keyring's "was a
+# backend set or resolved in this process"), IPython's display hooks, and namedtuple's
+# documented ``_replace``.
 ALLOWED = {
+    "_keyring_backend",
     "_actions",
     "_SubParsersAction",
     "_trait_notifiers",

@@ -1,18 +1,22 @@
 """Where the token store's 256-bit key lives: the OS keyring, or a 0600 key file.
 
-Choosing the keyring never prompts. ``probe_keyring`` runs on a daemon thread with a
-deadline (a hung D-Bus must not hang the kernel) and refuses, before touching them:
+Choosing the keyring never prompts: ``probe_keyring`` answers within a deadline and refuses,
+before touching them, backends that would prompt or hang on a dialog (the list is in
+``keyring_choice``: keyring's ``fail``/``null`` backends, an empty chainer, D-Bus keyrings outside
+a desktop session, a locked Secret Service collection, a closed KWallet wallet). Whatever backend
+keyring itself resolves to otherwise is the user's choice and is used, including keyrings.alt's
+plaintext file (mode 0600, no weaker than our own key file).
 
-- keyring's ``fail``/``null`` backends and a chainer with nothing behind it;
-- D-Bus backends (Secret Service, KWallet) when ``DBUS_SESSION_BUS_ADDRESS`` is unset: such a
-  process (SSH, cron, a container) is not part of a desktop session, and jeepney's fallback to
-  ``$XDG_RUNTIME_DIR/bus`` would reach a keyring nobody is there to unlock;
-- a Secret Service collection that is locked: keyring would call ``unlock()``, which pops a
-  dialog and blocks until someone answers it;
-- a closed KWallet wallet, for the same reason.
-
-Whatever backend keyring itself resolves to otherwise is the user's choice and is used, including
-keyrings.alt's plaintext file (mode 0600, no weaker than our own key file).
+Every keyring call (the probe, reading the key, storing a new one) runs in the keyring helper
+process (``keyring_process``, ``keyring_child``) with a deadline: a keyring that stops answering
+is killed with the helper, and not asked again in this process (``keyring_hung``).
+``close_keyring_helper()`` ends the helper (``StoreSync.close`` does, so ``%unload_ext`` leaves
+no process and no thread behind). The helper resolves the backend as keyring would here (same
+interpreter, same environment). A backend object this process already holds
+(``keyring.set_keyring``, or keyring already resolved in this process) may carry state a name
+cannot carry to another process, so it is asked in this process, on a daemon thread with the
+same deadline: a call to it that never returns leaves that thread behind (a thread cannot be
+stopped). So is every backend on platforms without ``select`` on pipes (Windows).
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import importlib
 import logging
 import os
 import secrets
@@ -33,6 +36,9 @@ from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from ._fs import PRIVATE_FILE, atomic_write, ensure_private_dir, file_lock, short_path, stale_temps
 from .errors import TokenStoreError as TokenStoreError  # its old home: still importable here
+from .keyring_choice import backend_name, choose_backend
+from .keyring_process import SUPPORTED as HELPER_SUPPORTED
+from .keyring_process import KeyringProcess
 
 logger = logging.getLogger(__name__)
 
@@ -43,23 +49,6 @@ PROBE_TIMEOUT = 2.0
 KEYRING_CALL_TIMEOUT = 10.0
 
 T = TypeVar("T")
-
-# Keyring backends that stopped answering once in this process. Each such call leaves a thread
-# behind (it cannot be stopped): asking again would leave another, and cost the deadline again.
-_hung_backends: set[str] = set()
-_PROBE = "<probe>"
-_hung_lock = threading.Lock()
-
-
-def _mark_hung(name: str) -> None:
-    with _hung_lock:
-        _hung_backends.add(name)
-
-
-def keyring_hung(name: str) -> bool:
-    """Whether the keyring backend ``name`` stopped answering earlier in this process."""
-    with _hung_lock:
-        return name in _hung_backends
 
 
 @runtime_checkable
@@ -205,7 +194,9 @@ class FileKeyProvider(_CachedKey):
 
 
 def _call_with_timeout(fn: Callable[[], T], timeout: float, what: str) -> T:
-    """Run ``fn`` on a daemon thread; give up (leaving it behind) after ``timeout`` seconds."""
+    """Run ``fn`` on a daemon thread; give up (leaving it behind) after ``timeout`` seconds.
+
+    Only for a backend object this process holds (see the module's docstring)."""
     done = threading.Event()
     outcome: list[Any] = []
 
@@ -226,9 +217,149 @@ def _call_with_timeout(fn: Callable[[], T], timeout: float, what: str) -> T:
     return cast(T, value)
 
 
-def _backend_name(backend: object) -> str:
-    cls = type(backend)
-    return f"{cls.__module__}.{cls.__qualname__}"
+# ---- the keyring helper process -----------------------------------------------------------------
+
+_helper: KeyringProcess | None = None
+_helper_lock = threading.Lock()
+
+
+def keyring_helper() -> KeyringProcess:
+    """This process's keyring helper (one, reused; started at its first call)."""
+    global _helper
+    with _helper_lock:
+        if _helper is None:
+            _helper = KeyringProcess()
+        return _helper
+
+
+def close_keyring_helper() -> None:
+    """Kill and reap the keyring helper process, if one runs; a later call starts another."""
+    with _helper_lock:
+        helper = _helper
+    if helper is not None:
+        helper.close()
+
+
+def process_keyring() -> Any:
+    """The keyring backend object this process already holds, or None.
+
+    keyring has no public way to ask whether a backend was set (``keyring.set_keyring``) or
+    resolved here already without resolving one: its module global is read, and keyring is
+    not imported for it.
+    """
+    core = sys.modules.get("keyring.core")
+    return None if core is None else core._keyring_backend
+
+
+def _use_helper() -> bool:
+    return HELPER_SUPPORTED and process_keyring() is None
+
+
+class KeyringCallError(Exception):
+    """A keyring call raised in the helper process; only the exception's type travels back."""
+
+    def __init__(self, type_name: str) -> None:
+        super().__init__(type_name)
+        self.type_name = type_name
+
+
+def _answer_error(answer: dict[str, Any]) -> KeyringCallError | None:
+    """The failure an answer reports, or None if it succeeded."""
+    if answer["ok"] is True:
+        return None
+    error = answer.get("error")
+    if not isinstance(error, str) or not error.isidentifier() or len(error) > 100:
+        raise TokenStoreError("the keyring helper process sent a garbled reply")
+    return KeyringCallError(error)
+
+
+class _Keyring(Protocol):
+    """A keyring backend, asked with a deadline: in the helper process or in this one."""
+
+    @property
+    def name(self) -> str: ...
+
+    def get(self, service: str, username: str, timeout: float) -> str | None: ...
+
+    def set(self, service: str, username: str, password: str, timeout: float) -> None: ...
+
+
+class HelperKeyring:
+    """The backend the helper process chose (named ``name``), asked through that process."""
+
+    def __init__(self, process: KeyringProcess, name: str) -> None:
+        self.process = process
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<HelperKeyring {self.name}>"
+
+    def _refuse_if_hung(self) -> None:
+        if keyring_hung(self.name):
+            raise _hung_error(self.name)
+
+    def _call(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        if self.name != _DEFAULT:
+            request["backend"] = self.name
+        answer = self.process.call(request, timeout, before=self._refuse_if_hung)
+        error = _answer_error(answer)
+        if error is not None:
+            raise error
+        return answer
+
+    def get(self, service: str, username: str, timeout: float) -> str | None:
+        answer = self._call({"op": "get", "service": service, "username": username}, timeout)
+        value = answer.get("value")
+        if value is not None and not isinstance(value, str):
+            raise TokenStoreError("the keyring helper process sent a garbled reply")
+        return value
+
+    def set(self, service: str, username: str, password: str, timeout: float) -> None:
+        request = {"op": "set", "service": service, "username": username, "password": password}
+        self._call(request, timeout)
+
+
+class _InProcessKeyring:
+    """A backend object this process holds, asked on a daemon thread with a deadline."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.name = backend_name(backend)
+
+    def get(self, service: str, username: str, timeout: float) -> str | None:
+        get = self.backend.get_password
+        value = _call_with_timeout(lambda: get(service, username), timeout, "keyring read")
+        return cast("str | None", value)
+
+    def set(self, service: str, username: str, password: str, timeout: float) -> None:
+        put = self.backend.set_password
+        _call_with_timeout(lambda: put(service, username, password), timeout, "keyring store")
+
+
+def _hung_error(name: str) -> TokenStoreError:
+    return TokenStoreError(
+        f"the OS keyring ({name}) stopped answering earlier in this process; "
+        "not asking it again (restart the kernel, or set Stytch.token_store = 'file')"
+    )
+
+
+# Keyring backends that stopped answering once in this process: asking again would cost the
+# deadline again (and, in this process, leave another thread behind).
+_hung_backends: set[str] = set()
+_PROBE = "<probe>"
+_DEFAULT = "<keyring's default backend>"
+_hung_lock = threading.Lock()
+
+
+def _mark_hung(name: str) -> None:
+    with _hung_lock:
+        _hung_backends.add(name)
+
+
+def keyring_hung(name: str) -> bool:
+    """Whether the keyring backend ``name`` stopped answering earlier in this process."""
+    with _hung_lock:
+        return name in _hung_backends
 
 
 def keyring_username(data_dir: Path) -> str:
@@ -240,9 +371,10 @@ def keyring_username(data_dir: Path) -> str:
 class KeyringKeyProvider(_CachedKey):
     """The key in the OS keyring, base64 under ``(service, username)``.
 
-    ``backend`` is the one ``probe_keyring`` vetted (None: whatever keyring resolves to).
-    Every keyring call runs with a deadline, so a keyring that stops answering later
-    raises ``TokenStoreError`` instead of hanging.
+    ``backend`` is the one ``probe_keyring`` vetted: a ``HelperKeyring``, or a backend object
+    of this process. None: whatever keyring resolves to (in the helper process, unless this
+    process holds a backend already). Every keyring call has a deadline, so a keyring that
+    stops answering later raises ``TokenStoreError`` instead of hanging.
     """
 
     def __init__(
@@ -261,40 +393,55 @@ class KeyringKeyProvider(_CachedKey):
         self.timeout = KEYRING_CALL_TIMEOUT if timeout is None else timeout
         super().__init__()
 
-    def _keyring(self) -> Any:
-        if self.backend is not None:
-            return self.backend
+    def _keyring(self) -> _Keyring:
+        backend = self.backend
+        if isinstance(backend, HelperKeyring):
+            return backend
+        if backend is not None:
+            return _InProcessKeyring(backend)
+        if _use_helper():
+            return HelperKeyring(keyring_helper(), _DEFAULT)
         import keyring
 
-        return keyring.get_keyring()
+        return _InProcessKeyring(keyring.get_keyring())
 
     @property
     def description(self) -> str:
-        backend = _backend_name(self.backend) if self.backend is not None else "default backend"
-        return f"key in the OS keyring ({backend}, service {self.service!r})"
+        backend = self.backend
+        if isinstance(backend, HelperKeyring):
+            name = backend.name
+        else:
+            name = backend_name(backend) if backend is not None else "default backend"
+        return f"key in the OS keyring ({name}, service {self.service!r})"
 
-    def _call(self, what: str, fn: Callable[[Any], T]) -> T:
+    def _call(self, what: str, fn: Callable[[_Keyring], T]) -> T:
         backend = self._keyring()
-        name = _backend_name(backend)
+        name = backend.name
         if keyring_hung(name):
-            raise TokenStoreError(
-                f"the OS keyring ({name}) stopped answering earlier in this process; "
-                "not asking it again (restart the kernel, or set Stytch.token_store = 'file')"
-            )
+            raise _hung_error(name)
         try:
-            return _call_with_timeout(lambda: fn(backend), self.timeout, f"keyring {what}")
-        except TimeoutError as exc:
+            return fn(backend)
+        except TimeoutError:
             _mark_hung(name)
-            raise TokenStoreError(f"the OS keyring: {exc}") from None
+            raise TokenStoreError(
+                f"the OS keyring: keyring {what} did not answer within {self.timeout:g} s"
+            ) from None
         except TokenStoreError:
             raise
+        except KeyringCallError as exc:
+            raise TokenStoreError(
+                f"the OS keyring failed to {what} the token-store key: {exc.type_name}"
+            ) from None
         except Exception as exc:
             raise TokenStoreError(
                 f"the OS keyring failed to {what} the token-store key: {type(exc).__name__}"
             ) from None
 
+    def _get(self) -> str | None:
+        return self._call("read", lambda kr: kr.get(self.service, self.username, self.timeout))
+
     def _read(self) -> bytes | None:
-        text = self._call("read", lambda kr: kr.get_password(self.service, self.username))
+        text = self._get()
         if text is None:
             return None
         key = _decode_key(text)
@@ -316,16 +463,18 @@ class KeyringKeyProvider(_CachedKey):
     def _create_unlocked(self) -> bytes:
         key = secrets.token_bytes(KEY_BYTES)
         encoded = _encode_key(key)
-        self._call("store", lambda kr: kr.set_password(self.service, self.username, encoded))
+        self._call("store", lambda kr: kr.set(self.service, self.username, encoded, self.timeout))
         # A backend that silently drops the value would lose every session at the next start.
-        if self._call("read", lambda kr: kr.get_password(self.service, self.username)) != encoded:
+        if self._get() != encoded:
             raise TokenStoreError("the OS keyring did not keep the token-store key")
         return key
 
 
 @dataclass(frozen=True)
 class KeyringProbe:
-    """Whether the OS keyring can hold the key without prompting; ``reason`` when not."""
+    """Whether the OS keyring can hold the key without prompting; ``reason`` when not.
+
+    ``backend`` (when usable) is what to hand ``KeyringKeyProvider``."""
 
     usable: bool
     reason: str = ""
@@ -335,97 +484,57 @@ class KeyringProbe:
         return self.usable
 
 
-def _is_dbus_backend(backend: object) -> bool:
-    module = type(backend).__module__
-    return module.startswith(("keyring.backends.SecretService", "keyring.backends.kwallet"))
-
-
-def _secret_service_locked(backend: Any) -> bool:
-    """Ask the Secret Service whether the collection keyring would use is locked; never unlock."""
-    import secretstorage  # a dependency of keyring's SecretService backend on Linux
-
-    connection = secretstorage.dbus_init()
-    try:
-        path = getattr(backend, "preferred_collection", None)
-        if path:
-            collection = secretstorage.Collection(connection, path)
-        else:
-            collection = secretstorage.get_default_collection(connection)
-        return bool(collection.is_locked())
-    finally:
-        close = getattr(connection, "close", None)
-        if close is not None:
-            close()
-
-
-def _kwallet_closed(backend: Any) -> bool:
-    """A closed wallet would be opened with a password dialog: treat it as unusable."""
-    # KWallet's backend is only viable when dbus-python is installed (no stubs for it).
-    dbus: Any = importlib.import_module("dbus")
-    bus = dbus.SessionBus()
-    iface = dbus.Interface(bus.get_object(backend.bus_name, backend.object_path), "org.kde.KWallet")
-    return not bool(iface.isOpen(iface.networkWallet()))
-
-
-def _refusal(backend: Any) -> str | None:
-    """Why this backend cannot be used without a prompt, or None if it can be tried."""
-    from keyring.backends import chainer, fail, null
-
-    if isinstance(backend, fail.Keyring):
-        return "no keyring backend is available"
-    if isinstance(backend, null.Keyring):
-        return "the keyring is disabled (null backend)"
-    if isinstance(backend, chainer.ChainerBackend):
-        return None if backend.backends else "the keyring chainer has no backends"
-    if _is_dbus_backend(backend):
-        if sys.platform.startswith("linux") and not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-            return (
-                f"{_backend_name(backend)} needs a desktop session (DBUS_SESSION_BUS_ADDRESS unset)"
-            )
-        module = type(backend).__module__
-        locked = (
-            _secret_service_locked(backend)
-            if module.startswith("keyring.backends.SecretService")
-            else _kwallet_closed(backend)
-        )
-        if locked:
-            return f"{_backend_name(backend)} is locked (unlocking it would prompt)"
-    return None
-
-
-def _choose_backend() -> tuple[Any, str | None]:
-    """The backend to use: keyring's own choice, or for a chainer its best promptless member."""
-    import keyring
-    from keyring.backends import chainer
-
-    backend = keyring.get_keyring()
-    reason = _refusal(backend)
-    if reason is not None or not isinstance(backend, chainer.ChainerBackend):
-        return backend, reason
-    # The chainer would ask every member in turn, a locked one included: pick one ourselves.
-    reasons = []
-    for member in backend.backends:
-        why = _refusal(member)
-        if why is None:
-            return member, None
-        reasons.append(why)
-    return backend, "; ".join(reasons) or "no keyring backend is available"
-
-
 def _probe() -> KeyringProbe:
-    backend, reason = _choose_backend()
+    """The probe in this process, for a backend object it holds."""
+    import keyring
+
+    backend, reason = choose_backend(keyring.get_keyring())
     if reason is not None:
         return KeyringProbe(False, reason, backend)
-    if keyring_hung(_backend_name(backend)):
+    if keyring_hung(backend_name(backend)):
         return KeyringProbe(False, "the keyring stopped answering earlier in this process")
     backend.get_password(SERVICE, PROBE_USERNAME)
     return KeyringProbe(True, "", backend)
 
 
+def _refuse_if_probe_hung() -> None:
+    if keyring_hung(_PROBE):
+        raise TokenStoreError("the keyring did not answer a probe earlier in this process")
+
+
+def _probe_in_helper(timeout: float) -> KeyringProbe:
+    helper = keyring_helper()
+    with _hung_lock:
+        skip = sorted(_hung_backends - {_PROBE, _DEFAULT})
+    request = {"op": "probe", "service": SERVICE, "username": PROBE_USERNAME, "skip": skip}
+    try:
+        answer = helper.call(request, timeout, before=_refuse_if_probe_hung)
+        error = _answer_error(answer)
+    except TimeoutError:
+        _mark_hung(_PROBE)
+        return KeyringProbe(False, f"the keyring did not answer within {timeout:g} s")
+    except TokenStoreError as exc:
+        return KeyringProbe(False, str(exc))
+    if error is not None:
+        return KeyringProbe(False, f"the keyring failed: {error.type_name}")
+    usable, reason, name = answer.get("usable"), answer.get("reason"), answer.get("backend")
+    if not (isinstance(usable, bool) and isinstance(reason, str) and isinstance(name, str)):
+        return KeyringProbe(False, "the keyring helper process sent a garbled reply")
+    if not usable:
+        return KeyringProbe(False, reason)
+    if keyring_hung(name):
+        return KeyringProbe(False, "the keyring stopped answering earlier in this process")
+    return KeyringProbe(True, "", HelperKeyring(helper, name))
+
+
 def probe_keyring(timeout: float = PROBE_TIMEOUT) -> KeyringProbe:
-    """Can the OS keyring hold the key? Answers within ``timeout`` seconds, never prompts."""
+    """Can the OS keyring hold the key? Answers within ``timeout`` seconds, never prompts.
+
+    (The helper process's start, when it is not running yet, is not counted in ``timeout``.)"""
     if keyring_hung(_PROBE):
         return KeyringProbe(False, "the keyring did not answer a probe earlier in this process")
+    if _use_helper():
+        return _probe_in_helper(timeout)
     try:
         return _call_with_timeout(_probe, timeout, "keyring probe")
     except TimeoutError:

@@ -120,9 +120,13 @@ class StoreSync:
         return [thread] if thread is not None and thread.is_alive() else []
 
     def close(self) -> None:
-        """Stop polling and end the worker thread (after the writes already asked for)."""
+        """Stop polling, end the worker thread (after the writes already asked for), then the
+        keyring helper process (one per process: another manager's next call starts another)."""
+        from .keys import close_keyring_helper
+
         self.stop_polling()
         self.stop_worker()
+        close_keyring_helper()
 
     def stop_worker(self) -> None:
         """End the worker thread once the writes already asked for are done."""
