@@ -103,7 +103,8 @@ class KeyringProcess:
         """Send ``request``; its answer within ``timeout`` seconds (after the helper started).
 
         ``before`` runs once this call has the helper to itself, and may raise to cancel it.
-        Raises ``KeyringTimeout`` (the helper is killed) or ``TokenStoreError``.
+        Raises ``KeyringTimeout`` when the answer is late (the helper is killed), else
+        ``TokenStoreError`` (it did not start, died, or sent something that is not an answer).
         """
         line = (json.dumps(request) + "\n").encode("utf-8")
         with self._calls:
@@ -152,9 +153,13 @@ class KeyringProcess:
                 if left <= 0 or not selector.select(left):
                     if self._proc is not proc:
                         self._fail(proc, "the keyring helper process was closed")
+                    if what == "start":  # not the keyring's doing: nothing to remember
+                        self._fail(
+                            proc,
+                            f"the keyring helper process did not start within {timeout:g} s",
+                        )
                     self._kill(proc)
-                    action = "start" if what == "start" else "answer"
-                    raise KeyringTimeout(f"did not {action} within {timeout:g} s")
+                    raise KeyringTimeout(f"did not answer within {timeout:g} s")
                 chunk = os.read(proc.stdout.fileno(), 65536)
                 if not chunk:
                     if self._proc is not proc:

@@ -221,6 +221,7 @@ def _call_with_timeout(fn: Callable[[], T], timeout: float, what: str) -> T:
 
 _helper: KeyringProcess | None = None
 _helper_lock = threading.Lock()
+_helper_choice: str | None = None  # the backend the helper's last probe chose
 
 
 def keyring_helper() -> KeyringProcess:
@@ -503,6 +504,10 @@ def _refuse_if_probe_hung() -> None:
 
 
 def _probe_in_helper(timeout: float) -> KeyringProbe:
+    global _helper_choice
+    if _helper_choice is not None and keyring_hung(_helper_choice):
+        # The backend the helper chose before hung: nothing to start a helper for.
+        return KeyringProbe(False, "the keyring stopped answering earlier in this process")
     helper = keyring_helper()
     with _hung_lock:
         skip = sorted(_hung_backends - {_PROBE, _DEFAULT})
@@ -522,6 +527,7 @@ def _probe_in_helper(timeout: float) -> KeyringProbe:
         return KeyringProbe(False, "the keyring helper process sent a garbled reply")
     if not usable:
         return KeyringProbe(False, reason)
+    _helper_choice = name
     if keyring_hung(name):
         return KeyringProbe(False, "the keyring stopped answering earlier in this process")
     return KeyringProbe(True, "", HelperKeyring(helper, name))

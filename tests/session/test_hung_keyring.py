@@ -5,12 +5,14 @@ hang on cue); everything else is real: the emulator over loopback, the file lock
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import keyring
+import keyring.core
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.compat import properties
@@ -21,7 +23,11 @@ from stytch_jupyter.session import SessionManager
 from stytch_jupyter.session import keys as keys_module
 from stytch_jupyter.session.keys import PROBE_USERNAME
 from tests.conftest import EMAIL, PASSWORD
+from tests.support.fake_keyrings import LOG, calls
+from tests.support.processes import children_of
 from tests.support.waiting import wait_for
+
+ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class ProbeThenHang(KeyringBackend):
@@ -143,3 +149,42 @@ def test_settings_changed_while_the_store_opens_win(
         assert sorted(p.name for p in data.rglob("*.bin")) == ["placeholder.bin"]
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.mark.timeout(90)
+def test_a_keyring_that_hangs_in_its_own_process_leaves_nothing_behind_close(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a kernel meets it: keyring resolves the backend from ``PYTHON_KEYRING_BACKEND``
+    (nothing set in this process), it answers the probe and then never answers again."""
+    log = tmp_path / "keyring-calls.log"
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
+    monkeypatch.setattr(keys_module, "_hung_backends", set())
+    monkeypatch.setattr(keys_module, "KEYRING_CALL_TIMEOUT", 1.0)  # 10 s in real use
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.support.fake_keyrings.ProbeThenHang")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv(LOG, str(log))
+    config = Stytch(
+        api_url=emulator.api_url,
+        public_token=emulator.public_token,
+        token_store="keyring",
+        data_dir=str(tmp_path / "data"),
+        heartbeat_interval=600,
+    )
+    emulator.create_user(EMAIL, password=PASSWORD)
+    before = set(threading.enumerate())
+    manager = SessionManager(config)
+    manager.start()
+    try:
+        manager.passwords.authenticate(EMAIL, PASSWORD)
+        assert manager.signed_in and "did not answer" in manager.last_error
+        asked = calls(log)
+        manager.passwords.authenticate(EMAIL, PASSWORD)  # a second write
+        assert manager.signed_in and manager.sessions.authenticate().session.session_id
+        assert calls(log) == asked and len(asked) == 2, asked  # the probe, one read: never again
+        last_error = manager.last_error
+    finally:
+        manager.close()
+    assert set(threading.enumerate()) - before == set()
+    assert children_of(os.getpid()) == set()
+    assert "stopped answering earlier" in last_error
