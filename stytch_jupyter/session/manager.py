@@ -194,6 +194,8 @@ class SessionManager(HasTraits):
         self.config.observe(self._on_config_change)
 
     async def _start(self) -> None:
+        if self.status == "unconfirmed":  # a stored session: open the store meanwhile
+            self._sync.prepare()
         if self._vertical_pending:
             # A task of its own: close() cancels it (and waits) rather than leave a request
             # half-open on a loop that is stopping.
@@ -816,6 +818,7 @@ class SessionManager(HasTraits):
 
     async def _adopt(self, tokens: SessionTokens) -> Any:
         await self._until_started()
+        self._sync.prepare()  # the store is written next: open it while the request runs
         # Checked before anything is stored or replaced: tokens Stytch refuses (a typo, a
         # revoked session) or cannot confirm (offline) leave the held session as it was, here
         # and in every kernel. What is stored is what the server sent back.
@@ -825,6 +828,7 @@ class SessionManager(HasTraits):
 
     async def _sign_in(self, request: SignInRequest) -> Any:
         await self._until_started()
+        self._sync.prepare()  # the store is written next: open it while the request runs
         response = await request(self._client_or_raise())
         # An explicit sign-in always wins (no generation to check).
         await self._apply(self.vertical.interpret(response), None)

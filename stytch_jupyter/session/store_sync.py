@@ -38,6 +38,11 @@ STORE_POLL_SECONDS = 0.5
 WORKER_JOIN_SECONDS = 15.0
 
 
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.debug("stytch: opening the token store failed", exc_info=future.exception())
+
+
 class StoreWorker:
     """One thread that runs store calls in order; started on first use, ended by ``stop``."""
 
@@ -112,6 +117,7 @@ class StoreSync:
         self._failing: str | None = None  # the store's last failure, until it works again
         self._worker = StoreWorker()
         self._opening = 0  # bumped by reopen(): a store opened for older settings is dropped
+        self._open_task: asyncio.Future[TokenStore | None] | None = None
 
     @property
     def threads(self) -> list[threading.Thread]:
@@ -144,7 +150,25 @@ class StoreSync:
         return await asyncio.wrap_future(self._worker.submit(attempt))
 
     async def open_async(self) -> TokenStore | None:
-        """``open``, off the session loop (opening may probe the keyring)."""
+        """``open``, off the session loop (opening may probe the keyring). Callers that come
+        while an open is under way wait for that one."""
+        if self._store is not None or not self._config.public_token:
+            return self._store
+        return await asyncio.shield(self._opener())  # a caller given up on leaves it running
+
+    def _opener(self) -> asyncio.Future[TokenStore | None]:
+        """The open under way on this loop, started if there is none."""
+        pending = self._open_task
+        if (
+            pending is None
+            or pending.done()
+            or pending.get_loop() is not asyncio.get_running_loop()
+        ):
+            pending = self._open_task = asyncio.ensure_future(self._open())
+            pending.add_done_callback(_retrieve)  # prepare()'s open may have no one awaiting it
+        return pending
+
+    async def _open(self) -> TokenStore | None:
         from .store import open_token_store
 
         while self._store is None and self._config.public_token:
@@ -157,6 +181,13 @@ class StoreSync:
                 return None
             self._store = value
         return self._store
+
+    def prepare(self) -> None:
+        """Start opening the store in the background, on the session loop: a write or a read is
+        coming (a sign-in under way, a stored session), and opening may probe the keyring
+        (start its helper process), which can then overlap the request."""
+        if self._store is None and self._config.public_token:
+            self._opener()
 
     async def load_async(self) -> SessionTokens | None:
         """``load``, off the session loop."""
