@@ -9,7 +9,8 @@ held in memory.
 
 The store's own work (a keyring call, a lock, an fsync) runs on one worker thread of its own,
 in the order it was asked for: the session loop, which serves requests and the heartbeat, never
-waits on a slow or hung keyring. ``close()`` ends that thread.
+waits on a slow or hung keyring. ``close()`` ends that thread, then the keyring helper process
+(``keys.close_keyring_helper``).
 """
 
 from __future__ import annotations
