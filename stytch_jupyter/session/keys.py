@@ -427,8 +427,9 @@ class KeyringKeyProvider(_CachedKey):
             raise TokenStoreError(
                 f"the OS keyring: keyring {what} did not answer within {self.timeout:g} s"
             ) from None
-        except TokenStoreError:
-            raise
+        except TokenStoreError as exc:
+            # Afresh, without the frames below (a helper call's locals hold the key).
+            raise TokenStoreError(str(exc)) from None
         except KeyringCallError as exc:
             raise TokenStoreError(
                 f"the OS keyring failed to {what} the token-store key: {exc.type_name}"

@@ -202,7 +202,7 @@ READY = "import sys; print('{\"ready\": true}', flush=True); sys.stdin.readline(
     [
         READY + "print('not json', flush=True); sys.stdin.readline()",
         READY + "print('[1, 2]', flush=True); sys.stdin.readline()",
-        READY + "print('{\"value\": \"no ok\"}', flush=True); sys.stdin.readline()",
+        READY + 'print(\'{"value": "no ok"}\', flush=True); sys.stdin.readline()',
         READY + "print('[' * 100000 + ']' * 100000, flush=True); sys.stdin.readline()",
         READY + "sys.stdout.write('x' * 300000); sys.stdout.flush(); sys.stdin.readline()",
         "import sys; print('hello', flush=True); sys.stdin.readline()",
