@@ -39,6 +39,25 @@ def parse_duration(text: str) -> int:
     return minutes
 
 
+# ``%stytch status --wait``: how long it waits by default, and at most. A keyring call (10 s)
+# and a session check (Stytch.timeout) fit in the default.
+STATUS_WAIT_SECONDS = 30.0
+MAX_STATUS_WAIT_SECONDS = 3600.0
+
+
+def parse_wait(text: str) -> float:
+    """Seconds for ``--wait``: a number above 0, at most an hour."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("that is not a number of seconds") from None
+    if not 0 < seconds <= MAX_STATUS_WAIT_SECONDS:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"out of range: more than 0 and at most {MAX_STATUS_WAIT_SECONDS:g} seconds"
+        )
+    return seconds
+
+
 # The words of the command line being parsed: what error messages must not repeat.
 _typed: ContextVar[tuple[str, ...]] = ContextVar("stytch_typed_words", default=())
 
@@ -144,7 +163,16 @@ def build_parser() -> MagicArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
 
-    sub.add_parser("status", help="show the session (no request)")
+    status = sub.add_parser("status", help="show the session (no request)")
+    status.add_argument(
+        "--wait",
+        nargs="?",
+        const=STATUS_WAIT_SECONDS,
+        type=parse_wait,
+        metavar="SECONDS",
+        help="first wait until the stored session has been checked "
+        f"(at most SECONDS, default {STATUS_WAIT_SECONDS:g})",
+    )
 
     authenticate = sub.add_parser(
         "authenticate", help="check the session with Stytch; with --duration, extend it"

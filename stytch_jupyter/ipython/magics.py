@@ -64,7 +64,8 @@ class StytchMagics(Magics):
 
         Usage: %stytch SUBCOMMAND [options]   (%stytch SUBCOMMAND --help for details)
 
-          status                              the session as it is now (no request)
+          status [--wait [SECONDS]]           the session as it is now (no request); with
+                                              --wait, once the stored session is checked
           authenticate [--duration D]         check the session with Stytch; with a
                                               duration, also extend it to now + D
           revoke [--force]                    sign out at Stytch and here
@@ -148,7 +149,15 @@ class StytchMagics(Magics):
         print(f"Signed in as {b2b_who(response)}, {expires}.")
 
     def _status(self, args: argparse.Namespace) -> None:
-        print(status_text(self.manager))
+        manager = self.manager
+        if args.wait is not None:
+            try:
+                checked = manager.wait_until_checked(args.wait)
+            except KeyboardInterrupt:
+                raise StytchCommandError("cancelled: stopped waiting", "Cancelled") from None
+            if not checked:
+                print(f"Still checking the stored session after {args.wait:g} s.", file=sys.stderr)
+        print(status_text(manager))
 
     def _authenticate(self, args: argparse.Namespace) -> None:
         response = self.manager.sessions.authenticate(args.duration)

@@ -283,6 +283,9 @@ SESSION_TOKEN = "mZAYn5aLEqKUlZ_Ad9U_fWr38GaAQ1oFAhT8ds245v7Q"
         (f"authenticate --duration {SESSION_TOKEN}", SESSION_TOKEN, "is not a duration"),
         ("login otp --email 493817", "493817", "--email: not an email address"),
         (f"status {SESSION_TOKEN}", SESSION_TOKEN, "unexpected argument"),
+        (f"status --wait {SESSION_TOKEN}", SESSION_TOKEN, "--wait: that is not a number of"),
+        ("status --wait 99999", "99999", "--wait: out of range"),
+        ("status --wait nan", "nan", "--wait: out of range"),
     ],
 )
 def test_a_secret_typed_in_the_wrong_place_is_not_echoed(

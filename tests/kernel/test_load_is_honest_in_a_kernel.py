@@ -4,11 +4,13 @@ can wait until it has been checked (issue 8, item 5)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import KernelManager
 
 from stytch_jupyter.emulator import Emulator
 from tests.conftest import EMAIL, PASSWORD
@@ -19,7 +21,9 @@ pytestmark = pytest.mark.kernel
 
 
 @pytest.fixture
-def client(emulator: Emulator, tmp_path: Path) -> Iterator[BlockingKernelClient]:
+def kernel(
+    emulator: Emulator, tmp_path: Path
+) -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
     home = KernelHome(tmp_path).create()
     manager = kernel_manager(home, "honest")
     with (tmp_path / "kernel.log").open("wb") as log:
@@ -30,10 +34,25 @@ def client(emulator: Emulator, tmp_path: Path) -> Iterator[BlockingKernelClient]
         made.start_channels()
         try:
             made.wait_for_ready(timeout=KERNEL_START_TIMEOUT)
-            yield made
+            yield manager, made
         finally:
             made.stop_channels()
             manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def client(kernel: tuple[KernelManager, BlockingKernelClient]) -> BlockingKernelClient:
+    return kernel[1]
+
+
+def sign_in_and_unload(client: BlockingKernelClient, emulator: Emulator) -> None:
+    emulator.create_user(EMAIL, password=PASSWORD)
+    signed = execute(
+        client,
+        f"%load_ext stytch_jupyter\nstytch.passwords.authenticate({EMAIL!r}, {PASSWORD!r})\n"
+        "%unload_ext stytch_jupyter",
+    )
+    assert signed.error is None, signed.text
 
 
 def test_the_cell_after_load_ext_sees_checking_then_signed_in(
@@ -60,3 +79,57 @@ def test_the_cell_after_load_ext_sees_checking_then_signed_in(
     first, checked, after = json.loads(cell.text.strip().splitlines()[-1])
     assert first[0] in ("unconfirmed", "signed_in"), first  # never "signed_out"
     assert checked is True and after == "signed_in"
+
+
+def test_status_wait_in_the_cell_after_load_ext_shows_the_checked_session(
+    client: BlockingKernelClient, emulator: Emulator
+) -> None:
+    sign_in_and_unload(client, emulator)
+    # The check of the stored session takes a while: without --wait, cell 2 would say
+    # "checking the stored session…".
+    emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", latency_ms=1500)
+    loaded = execute(client, "%load_ext stytch_jupyter")
+    assert loaded.error is None, loaded.text
+    cell = execute(client, "%stytch status --wait")
+    assert cell.error is None, cell.text
+    assert cell.text.startswith(f"Stytch session: signed in as {EMAIL}"), cell.text
+    assert emulator.control.faults() == []  # it was checked, through the slow reply
+
+
+def test_status_wait_times_out_with_a_line_and_ctrl_c_is_one_line(
+    kernel: tuple[KernelManager, BlockingKernelClient], emulator: Emulator
+) -> None:
+    manager, client = kernel
+    sign_in_and_unload(client, emulator)
+    emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", latency_ms=30_000)
+    assert execute(client, "%load_ext stytch_jupyter").error is None
+    late = execute(client, "%stytch status --wait 0.5")
+    assert late.error is None, late.text
+    assert "Still checking the stored session after 0.5 s." in late.text
+    assert "Stytch session: checking the stored session" in late.text
+
+    msg_id = client.execute('print("waiting", flush=True)\n%stytch status --wait 60')
+    deadline = time.monotonic() + 60
+    texts: list[str] = []
+    error = None
+    interrupted = False
+    while time.monotonic() < deadline:
+        try:
+            message = client.get_iopub_msg(timeout=0.1)
+        except Exception:  # queue.Empty
+            continue
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = message["msg_type"], message["content"]
+        if kind == "stream":
+            texts.append(content["text"])
+            if "waiting" in content["text"] and not interrupted:
+                time.sleep(0.5)  # the magic is waiting by now
+                manager.interrupt_kernel()
+                interrupted = True
+        elif kind == "error":
+            error = content
+        elif kind == "status" and content["execution_state"] == "idle":
+            break
+    assert interrupted and error is not None, texts
+    assert error["traceback"] == ["Cancelled: cancelled: stopped waiting"]
