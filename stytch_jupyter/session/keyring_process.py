@@ -26,7 +26,7 @@ from typing import Any, NoReturn, cast
 from .errors import TokenStoreError
 
 SUPPORTED = os.name == "posix"
-COMMAND = (sys.executable, "-m", "stytch_jupyter.session.keyring_child")
+CHILD_MODULE = "stytch_jupyter.session.keyring_child"
 # How long the helper may take to start (an interpreter, then keyring's import) on a busy
 # machine; a call's own deadline starts once it has.
 STARTUP_TIMEOUT = 10.0
@@ -38,13 +38,19 @@ class KeyringTimeout(TimeoutError):
     """The helper did not answer a call within its deadline; it was killed."""
 
 
+class HelperUnavailable(TokenStoreError):
+    """The helper could not be started here, or died or misbehaved before it was ready (an
+    embedded interpreter whose ``sys.executable`` is not Python, a broken environment)."""
+
+
 class KeyringProcess:
     """One helper process, started lazily, killed on a deadline and on ``close()``."""
 
     def __init__(
-        self, command: Sequence[str] = COMMAND, *, startup_timeout: float = STARTUP_TIMEOUT
+        self, command: Sequence[str] | None = None, *, startup_timeout: float = STARTUP_TIMEOUT
     ) -> None:
-        self.command = tuple(command)
+        # This interpreter, so that keyring and its backends resolve as they do here.
+        self.command = tuple(command or (sys.executable, "-m", CHILD_MODULE))
         self.startup_timeout = startup_timeout
         self._calls = threading.Lock()  # one call at a time
         self._state = threading.Lock()  # guards _proc (close() may come from another thread)
@@ -89,7 +95,7 @@ class KeyringProcess:
                 )
             except OSError as exc:
                 self._proc = None
-                raise TokenStoreError(
+                raise HelperUnavailable(
                     f"cannot start the keyring helper process: {exc.strerror or exc}"
                 ) from None
 
@@ -103,8 +109,9 @@ class KeyringProcess:
         """Send ``request``; its answer within ``timeout`` seconds (after the helper started).
 
         ``before`` runs once this call has the helper to itself, and may raise to cancel it.
-        Raises ``KeyringTimeout`` when the answer is late (the helper is killed), else
-        ``TokenStoreError`` (it did not start, died, or sent something that is not an answer).
+        Raises ``KeyringTimeout`` when the answer is late (the helper is killed),
+        ``HelperUnavailable`` when it did not start, else ``TokenStoreError`` (it died, or
+        sent something that is not an answer).
         """
         line = (json.dumps(request) + "\n").encode("utf-8")
         with self._calls:
@@ -116,8 +123,13 @@ class KeyringProcess:
             with contextlib.suppress(OSError):  # it died: reading says how
                 proc.stdin.write(line)
             if not self._ready:
-                if self._read(proc, self.startup_timeout, "start") != {"ready": True}:
-                    self._fail(proc, "the keyring helper process did not start properly")
+                try:
+                    hello = self._read(proc, self.startup_timeout, "start")
+                except TokenStoreError as exc:
+                    raise HelperUnavailable(str(exc)) from None
+                if hello != {"ready": True}:
+                    self._kill(proc)
+                    raise HelperUnavailable("the keyring helper process did not start properly")
                 self._ready = True
             answer = self._read(proc, timeout, "answer")
             if not isinstance(answer.get("ok"), bool):

@@ -38,7 +38,7 @@ from ._fs import PRIVATE_FILE, atomic_write, ensure_private_dir, file_lock, shor
 from .errors import TokenStoreError as TokenStoreError  # its old home: still importable here
 from .keyring_choice import backend_name, choose_backend
 from .keyring_process import SUPPORTED as HELPER_SUPPORTED
-from .keyring_process import KeyringProcess
+from .keyring_process import HelperUnavailable, KeyringProcess
 
 logger = logging.getLogger(__name__)
 
@@ -252,8 +252,11 @@ def process_keyring() -> Any:
     return None if core is None else core._keyring_backend
 
 
+_helper_unavailable = False  # it could not start here: keyring is asked in this process
+
+
 def _use_helper() -> bool:
-    return HELPER_SUPPORTED and process_keyring() is None
+    return HELPER_SUPPORTED and not _helper_unavailable and process_keyring() is None
 
 
 class KeyringCallError(Exception):
@@ -516,6 +519,8 @@ def _probe_in_helper(timeout: float) -> KeyringProbe:
     try:
         answer = helper.call(request, timeout, before=_refuse_if_probe_hung)
         error = _answer_error(answer)
+    except HelperUnavailable:
+        raise
     except TimeoutError:
         _mark_hung(_PROBE)
         return KeyringProbe(False, f"the keyring did not answer within {timeout:g} s")
@@ -541,7 +546,12 @@ def probe_keyring(timeout: float = PROBE_TIMEOUT) -> KeyringProbe:
     if keyring_hung(_PROBE):
         return KeyringProbe(False, "the keyring did not answer a probe earlier in this process")
     if _use_helper():
-        return _probe_in_helper(timeout)
+        try:
+            return _probe_in_helper(timeout)
+        except HelperUnavailable as exc:
+            global _helper_unavailable
+            _helper_unavailable = True
+            logger.warning("stytch-jupyter: %s; asking the keyring in this process", exc)
     try:
         return _call_with_timeout(_probe, timeout, "keyring probe")
     except TimeoutError:

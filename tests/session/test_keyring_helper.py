@@ -5,11 +5,13 @@ killing the helper, so no thread and no process of ours outlives it; what fails 
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import keyring
 import keyring.core
@@ -247,3 +249,26 @@ def test_a_request_the_helper_cannot_read_is_answered_not_fatal(
         assert answer == {"ok": True, "value": None}
     finally:
         helper.close()
+
+
+def test_where_the_helper_cannot_start_the_keyring_is_asked_in_this_process(
+    select: Selected, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: Any
+) -> None:
+    """An embedded interpreter whose ``sys.executable`` is no Python: keyring still works."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "not-a-python"))
+    monkeypatch.setattr(keys_module, "_helper", None)
+    monkeypatch.setattr(keys_module, "_helper_unavailable", False)
+    caplog.set_level(logging.WARNING)
+
+    probe = probe_keyring()
+
+    assert probe, probe.reason
+    assert isinstance(probe.backend, PlaintextKeyring)  # in this process, as before the helper
+    [record] = [r for r in caplog.records if r.name.startswith("stytch_jupyter")]
+    assert "cannot start the keyring helper process" in record.getMessage()
+    assert "\n" not in record.getMessage()
+    provider = KeyringKeyProvider(username="unit", backend=probe.backend)
+    assert provider.get_or_create_key() == KeyringKeyProvider(username="unit").existing_key()
+    assert probe_keyring().backend is not None and len(caplog.records) == 1  # said once
+    assert children_of(os.getpid()) == set()
