@@ -64,19 +64,11 @@ class KeyringProcess:
         proc = self._proc
         return None if proc is None or proc.poll() is not None else proc.pid
 
-    def start(self) -> None:
-        """Start the helper now if it is not running (it imports keyring meanwhile), so that
-        its start overlaps other work; a no-op while a call holds it."""
-        if self._calls.acquire(blocking=False):
-            try:
-                self._spawn()
-            finally:
-                self._calls.release()
-
-    def _spawn(self) -> None:
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        """The running helper, started now if there is none (or it ended)."""
         with self._state:
             if self._proc is not None and self._proc.poll() is None:
-                return
+                return self._proc
             if self._proc is not None:
                 self._reap(self._proc)
             self._buffer.clear()
@@ -98,6 +90,7 @@ class KeyringProcess:
                 raise HelperUnavailable(
                     f"cannot start the keyring helper process: {exc.strerror or exc}"
                 ) from None
+            return self._proc
 
     def call(
         self,
@@ -117,9 +110,8 @@ class KeyringProcess:
         with self._calls:
             if before is not None:
                 before()
-            self._spawn()
-            proc = self._proc
-            assert proc is not None and proc.stdin is not None
+            proc = self._spawn()  # close() may clear _proc from now on: this call keeps it
+            assert proc.stdin is not None
             with contextlib.suppress(OSError):  # it died: reading says how
                 proc.stdin.write(line)
             if not self._ready:
