@@ -44,7 +44,7 @@ from .keys import (
     keyring_username,
     probe_keyring,
 )
-from .store_files import store_path, stored_blobs
+from .store_files import KEY_FILE, asks_keyring, store_path, stored_blobs
 
 if TYPE_CHECKING:
     from ..config import Stytch
@@ -393,10 +393,10 @@ def _announce_key_file(key_file: Path, reason: str) -> None:
 
 
 def _key_provider(mode: str, data_dir: Path, probe_timeout: float) -> KeyProvider:
-    key_file = data_dir / "key"
+    key_file = data_dir / KEY_FILE
     if mode == "file":
         return FileKeyProvider(key_file)
-    if mode == "auto" and key_file.exists():
+    if not asks_keyring(mode, data_dir):
         # Once fallen back, stay: switching to a keyring later would orphan the stored session.
         _announce_key_file(key_file, "a key file from an earlier fallback exists")
         return FileKeyProvider(key_file)

@@ -8,6 +8,16 @@ import hashlib
 import os
 from pathlib import Path
 
+KEY_FILE = "key"  # the 0600 key file in the data dir (token_store='file', or auto's fallback)
+
+
+def asks_keyring(token_store: str, data_dir: Path) -> bool:
+    """Whether opening the store probes the OS keyring: ``keyring``, or ``auto`` while no key
+    file from an earlier fallback exists (the choice ``store.open_token_store`` makes)."""
+    if token_store == "keyring":
+        return True
+    return token_store == "auto" and not (Path(data_dir) / KEY_FILE).exists()
+
 
 def store_path(data_dir: Path, public_token: str) -> Path:
     """The project's base name, ``sessions/<hash>.bin`` (the token is not in the file name).

@@ -184,10 +184,17 @@ class StoreSync:
         return self._store
 
     def prepare(self) -> None:
-        """Start opening the store in the background, on the session loop: a write or a read is
-        coming (a sign-in under way, a stored session), and opening may probe the keyring
-        (start its helper process), which can then overlap the request."""
-        if self._store is None and self._config.public_token:
+        """Start opening the store in the background, on the session loop, if opening asks the
+        keyring: a write or a read is coming (a sign-in under way, a stored session), and the
+        keyring's probe (and its helper process's start) can then overlap the request."""
+        from .store_files import asks_keyring
+
+        config = self._config
+        if (
+            self._store is None
+            and config.public_token
+            and asks_keyring(config.token_store, config.data_path)
+        ):
             self._opener()
 
     async def load_async(self) -> SessionTokens | None:
