@@ -5,6 +5,7 @@ killing the helper, so no thread and no process of ours outlives it; what fails 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -34,6 +35,7 @@ from stytch_jupyter.session.keys import (
     process_keyring,
 )
 from stytch_jupyter.session.store import open_token_store
+from stytch_jupyter.session.store_sync import StoreSync
 from tests.support.fake_keyrings import LOG, calls
 from tests.support.processes import children_of
 
@@ -271,4 +273,27 @@ def test_where_the_helper_cannot_start_the_keyring_is_asked_in_this_process(
     provider = KeyringKeyProvider(username="unit", backend=probe.backend)
     assert provider.get_or_create_key() == KeyringKeyProvider(username="unit").existing_key()
     assert probe_keyring().backend is not None and len(caplog.records) == 1  # said once
+    assert children_of(os.getpid()) == set()
+
+
+def test_an_open_started_early_and_the_write_share_one_probe(
+    select: Selected, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A sign-in opens the store as it starts (the probe overlaps its request); its write
+    then waits for that open instead of probing again."""
+    use(monkeypatch, "Chatty")
+    config = Stytch(public_token=PUBLIC_TOKEN, data_dir=str(tmp_path / "d"), token_store="keyring")
+    errors: list[TokenStoreError] = []
+    sync = StoreSync(config, on_change=lambda tokens: None, on_error=errors.append)
+
+    async def sign_in() -> bool:
+        sync.prepare()
+        return await sync.write_async(TOKENS)
+
+    try:
+        assert asyncio.run(sign_in())
+    finally:
+        sync.close()  # ends the helper too
+    assert errors == []
+    assert select.calls().count("get probe") == 1
     assert children_of(os.getpid()) == set()
