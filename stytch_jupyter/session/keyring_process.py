@@ -189,6 +189,7 @@ class KeyringProcess:
         with self._state:
             if self._proc is proc:
                 self._proc = None
+        self._buffer.clear()  # a part of an answer (it may hold the key) is not kept
         self._reap(proc)
 
     @staticmethod
