@@ -976,3 +976,6 @@ class _Operations:
     def organization(self) -> Organization | None:
         organization: Organization | None = self._manager.organization
         return organization
+
+    def redirect_flows(self) -> RedirectFlows:
+        return self._manager.redirect
