@@ -41,6 +41,13 @@ FinishRedirect = Callable[["RedirectFlow[Any]", str], Any]
 PASTE_HELP = "paste the address the redirect opens (for a kernel on another machine)"
 
 MFA_METHODS = ("totp", "sms")
+# What Stytch answers for an intermediate session token it no longer knows (expired after its
+# 10 minutes, or used), and what %stytch says then.
+IST_GONE = "intermediate_session_not_found"
+IST_GONE_MESSAGE = (
+    "the discovery expired (a sign-in half-way lasts 10 minutes) or was used: "
+    "start again with %stytch login discovery --email E"
+)
 _recent_slugs: list[str] = []  # of the last discovery in this kernel: for completion only
 
 

@@ -24,7 +24,7 @@ from ..api.secret import Secret
 from ..errors import StytchCommandError
 from . import reprs
 from .arguments import HelpShown, MagicArgumentParser, build_parser, complete
-from .b2b_magics import B2BCommands, complete_slugs
+from .b2b_magics import IST_GONE, IST_GONE_MESSAGE, B2BCommands, complete_slugs
 from .b2b_magics import who as b2b_who
 from .reprs import expiry, status_text
 
@@ -116,6 +116,8 @@ class StytchMagics(Magics):
                     getattr(args, "duration", None) or self.manager.config.session_duration_minutes
                 )
                 message += f". {reprs.duration_hint(minutes)}"
+            elif isinstance(exc, StytchAPIError) and exc.error_type == IST_GONE:
+                message = IST_GONE_MESSAGE  # B2B: the discovery (or MFA step) is over
             raise StytchCommandError(message, type(exc).__name__) from exc
         except ValueError as exc:  # bad input caught by the session layer
             raise UsageError(f"%stytch {args.command}: {reprs.one_line(exc)}") from None
