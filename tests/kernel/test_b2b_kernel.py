@@ -1,6 +1,6 @@
 """A B2B project in a real kernel (jupyter_client), the emulator over loopback: ``%stytch login
-discovery --paste`` (the link pasted at a hidden prompt, the organization picked by number at an input
-prompt) → exchange → member session; ``%stytch switch`` to the other organization; then a
+discovery --paste`` (the link pasted at a hidden prompt, the organization picked by number at an
+input prompt) → exchange → member session; ``%stytch switch`` to the other organization; then a
 verbose look at everything the cells showed finds no IST, link token or session token."""
 
 from __future__ import annotations
