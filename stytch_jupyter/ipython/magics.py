@@ -91,11 +91,12 @@ class StytchMagics(Magics):
                                               email a reset link; paste it, then the new
                                               password is asked for
           password strength [--email E]       what Stytch thinks of a password (asked)
-          login discovery --email E [--code]  B2B: find your organizations, pick one
+          login discovery --email E [--code] [--paste]
+                                              B2B: find your organizations, pick one
           login otp|magic-link|password --email E --org ORG
                                               B2B: sign in to one organization
           login sso --org SLUG|--connection ID
-                                              B2B: single sign-on (open, then paste)
+                                              B2B: single sign-on (open; it comes back)
           orgs | switch ORG | mfa totp|sms    B2B: organizations, switching, MFA
           widget                              a live view of the session
           heartbeat [status|start|stop|now]   the background session check
