@@ -4,7 +4,7 @@ A flow is started with the PKCE challenge and a redirect URL that names it (``?f
 token comes back by whichever way the flow chose (loopback, the Jupyter server, the relay page,
 a paste), and ``RedirectFlows.deliver`` checks it before anything happens: the flow must be
 pending here and expect that token type. Only then is the token authenticated, with the
-verifier, through the manager's ordinary sign-in calls (a flow started with ``start`` says
+verifier, through the manager's ordinary sign-in calls (a flow begun with ``start_async`` says
 which: the B2B ones name their own endpoint). A refused token changes nothing.
 The verifier never leaves this object: not in a URL, a repr, a log line or an exception.
 """
