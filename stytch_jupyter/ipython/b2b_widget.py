@@ -181,7 +181,7 @@ class B2BPart:
             base["orgs"] = {
                 "purpose": "switch",
                 "title": "Switch to",
-                "label": "Your organizations",
+                "label": "Move the session to:",
                 "items": items,
                 "empty": "You belong to no other organization.",
             }
