@@ -248,9 +248,11 @@ class B2BPart:
         ways = []
         if method != "totp" and has_totp:
             ways.append(_action("use_totp", "Use my authenticator app", "A code from your app"))
-        if method != "sms" and (phone or not has_totp):
+        if method == "sms" and memory.sms_sent_to:
+            ways.append(_action("sms_send", "Text me a new code", "Send another code"))
+        elif method != "sms" and phone:
             ways.append(_action("sms_send", "Text me a code", "Send a code to your phone"))
-        if method != "recovery":
+        if method != "recovery" and has_totp:  # recovery codes come with an app's registration
             ways.append(
                 _action("use_recovery", "Use a recovery code", "One of the codes you saved")
             )
@@ -263,12 +265,18 @@ class B2BPart:
             "method": method,
             "label": label,
             "code": method != "sms" or bool(memory.sms_sent_to),
+            "send": method == "sms" and not memory.sms_sent_to and bool(phone),
             "ways": ways,
         }
-        if method == "sms" and not memory.sms_sent_to:
+        if method == "sms" and not memory.sms_sent_to and not phone:
+            # Nothing to send a code to and no app: enrolment is a notebook's job (it returns
+            # a secret, which the widget must never hold).
             mfa["hint"] = (
-                f"A code will be texted to {phone}." if phone else "No phone is registered."
+                "No second factor is set up for you yet: register an authenticator app in a "
+                "cell with stytch.totp.create(), or ask an admin to add your phone."
             )
+        elif method == "sms" and not memory.sms_sent_to:
+            mfa["hint"] = f"A code will be texted to {phone}."
         elif method == "sms":
             mfa["hint"] = f"A code was texted to {memory.sms_sent_to}."
         base["mfa"] = mfa
@@ -368,7 +376,8 @@ class B2BPart:
             make = lambda: otps.authenticate_async(organization, email, code)  # noqa: E731
         else:
             make = lambda: otps.discovery.authenticate_async(email, code)  # noqa: E731
-        self._runner.run("sign_in", make, self._after, focus="", secret=code)
+        focus = "refresh" if organization else "pick"
+        self._runner.run("sign_in", make, self._after, focus=focus, secret=code)
 
     def _paste(self, message: dict[str, Any]) -> None:
         link = _text(message.get("link"))
@@ -398,7 +407,8 @@ class B2BPart:
                 focus="paste",
             )
             return
-        self._runner.run("paste", make, self._after, secret=token)
+        focus = "pick" if kind == "discovery" else "refresh"
+        self._runner.run("paste", make, self._after, focus=focus, secret=token)
 
     def _expected_token_type(self) -> str:
         memory = self._memory
@@ -414,7 +424,7 @@ class B2BPart:
             return  # not an organization this widget showed
         exchange = self._ns("discovery").intermediate_sessions.exchange_async
         org_id = found.organization.organization_id
-        self._runner.run("pick", lambda: exchange(org_id), self._after)
+        self._runner.run("pick", lambda: exchange(org_id), self._after, focus="refresh")
 
     def _create(self, message: dict[str, Any]) -> None:
         name = _text(message.get("name"))
@@ -467,7 +477,7 @@ class B2BPart:
         else:
             totp = self._ns("totp").authenticate_async
             make = lambda: totp(code)  # noqa: E731
-        self._runner.run("verify", make, self._after, focus="", secret=code)
+        self._runner.run("verify", make, self._after, focus="refresh", secret=code)
 
     def _sms_send(self, message: dict[str, Any]) -> None:
         memory = self._memory
@@ -526,7 +536,7 @@ class B2BPart:
             memory.switching = False
             self._after(response)
 
-        self._runner.run("switch_to", lambda: exchange(org_id), switched)
+        self._runner.run("switch_to", lambda: exchange(org_id), switched, focus="refresh")
 
     def _after(self, response: Any) -> None:
         """After a sign-in step: signed in, or what the organization asks for next."""

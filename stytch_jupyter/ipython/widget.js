@@ -381,7 +381,7 @@ function render({ model, el }) {
         button({ id: "verify", label: "Verify", title: "Check the code", primary: true }, s,
           { onclick: verify }),
       ]));
-    } else {
+    } else if (mfa.send) {
       parts.push(h("div", { className: "stytch-line" }, [
         button({ id: "sms_send", label: "Text me a code", title: "Send a code to your phone",
           primary: true }, s),

@@ -27,6 +27,7 @@ from tests.support.totp import totp_now
 
 from .jupyterlab import JupyterLabServer, ServerFactory, poll_until
 from .lab import Lab, LabFactory
+from .test_session_widget import contrast, set_theme
 
 pytestmark = pytest.mark.browser
 
@@ -249,3 +250,55 @@ def test_an_mfa_organization_from_a_pasted_link_then_the_totp_code(
     shoot(lab, widget, "signed-in-after-mfa")
     scan_kernel_widgets(lab, "magic_link_tokens", "mfa_codes", "totp_secrets", "recovery_codes")
     save_and_scan(lab, b2b, code, member["totp_secret"], *member["recovery_codes"])
+
+
+def test_picker_and_mfa_step_in_both_themes(b2b_lab: Lab, b2b: Emulator) -> None:
+    lab = b2b_lab
+    b2b.create_organization("Acme", "acme", sso_connections=[{"display_name": "Okta"}])
+    b2b.create_organization("Vault", "vault", mfa_policy="REQUIRED_FOR_ALL")
+    b2b.create_member("acme", EMAIL, status="invited")
+    b2b.create_member("vault", EMAIL, mfa_phone_number="+15555550100")
+    widget = open_widget(lab, "b2b-themes.ipynb")
+    discover_by_code(lab, widget, b2b)
+    expect(widget.locator(".stytch-sso")).to_have_count(1)  # Acme has an SSO connection
+    ratios: dict[str, float] = {}
+
+    def measure(state: str) -> None:
+        for theme in ("light", "dark"):
+            set_theme(lab, theme)
+            shoot(lab, widget, f"{theme}-{state}")
+            for cls in (
+                "stytch-status",
+                "stytch-orgs-label",
+                "stytch-org-note",
+                "stytch-org-slug-text",
+                "stytch-mfa-hint",
+            ):
+                for index, part in enumerate(widget.locator(f".{cls}").all()):
+                    ratios[f"{theme} {state} {cls} #{index}"] = contrast(part)
+
+    try:
+        measure("picker")
+        pick(widget, "vault").click()
+        expect(widget.locator(".stytch-mfa-hint")).to_have_text(
+            re.compile(r"^A code was texted to "), timeout=UI_TIMEOUT_MS
+        )
+        expect(widget.locator("input.stytch-mfa-code")).to_have_accessible_name(
+            "Code from the text message"
+        )
+        measure("mfa-sms")
+    finally:
+        set_theme(lab, "light")
+    (lab.artifacts_dir / "widget-b2b-contrast.json").write_text(json.dumps(ratios, indent=1))
+    for cls in ("org-note", "org-slug-text", "mfa-hint"):
+        assert any(cls in key for key in ratios), cls
+    low = {key: ratio for key, ratio in ratios.items() if ratio < 4.5}
+    assert not low, low
+
+    # Every half-way state has a way out: Start over goes back to the email form.
+    widget.locator(".stytch-start-over").click()
+    expect(widget).to_have_class(has_class("stytch-signed-out"), timeout=UI_TIMEOUT_MS)
+    expect(widget.locator("input.stytch-email")).to_be_visible()
+    expect(widget.locator(".stytch-reason")).to_have_count(0)
+    index = lab.run_cell_source("print(stytch.status, stytch.intermediate_session_token)")
+    lab.wait_for_output_text(index, "signed_out None")

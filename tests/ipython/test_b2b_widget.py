@@ -202,7 +202,32 @@ def test_a_known_organization_signs_in_directly_and_offers_sso(open_page, b2b) -
     page.press("sign_in", code=code)
     assert page.state["kind"] == "signed-in", page.error()  # no picker: straight in
     assert page.rows()["stytch-organization"] == "Acme (acme)"
-    page.assert_clean(b2b, code, ist=False)
+    page.press("sign_out")
+
+    # Continue with SSO, for the configured organization (and no other).
+    page.press("sso", id="globex")
+    assert page.opened == []
+    page.press("sso", id="acme")
+    (url,) = page.opened
+    assert "organization_slug=acme" in url and "pkce_code_challenge=" in url
+    assert page.state["info"].startswith("Sign in to acme in the window that opened")
+    landed = b2b.complete_idp(url, EMAIL)
+    page.press("paste", link=landed)
+    assert page.state["kind"] == "signed-in", page.error()
+    page.assert_clean(b2b, code, landed.split("token=")[-1].split("&")[0], ist=False)
+
+
+def test_an_mfa_organization_with_no_factor_set_up_says_what_to_do(open_page, b2b) -> None:
+    b2b.create_organization("Vault", "vault", mfa_policy="REQUIRED_FOR_ALL")
+    b2b.create_member("vault", EMAIL)
+    page = open_page()
+    discover_by_code(page, b2b)
+    page.press("pick", id="vault")
+    mfa = page.state["mfa"]
+    assert page.state["kind"] == "needs-mfa", page.error()
+    assert (mfa["code"], mfa["send"], mfa["ways"]) == (False, False, [])
+    assert "stytch.totp.create()" in mfa["hint"]
+    assert page.action_ids() == ["start_over"]  # still a way out
 
 
 def test_start_over_forgets_the_half_way_sign_in(open_page, b2b) -> None:
@@ -311,7 +336,11 @@ def test_an_sms_mfa_code_was_texted_and_is_typed_in(open_page, b2b) -> None:
     page.press("pick", id="vault")
     mfa = page.state["mfa"]
     assert mfa["method"] == "sms" and mfa["code"] is True  # Stytch texted it already
-    assert mfa["hint"].startswith("A code was texted to ")
+    assert mfa["hint"] == f"A code was texted to {PHONE}."
+    # No app registered, so no recovery codes either: only a new text is offered.
+    assert [(way["id"], way["label"]) for way in mfa["ways"]] == [
+        ("sms_send", "Text me a new code")
+    ]
     first = b2b.last_sms_code(PHONE)
     page.press("sms_send")  # a new one, on request
     second = b2b.last_sms_code(PHONE)
