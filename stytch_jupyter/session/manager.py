@@ -18,7 +18,7 @@ import contextlib
 import inspect
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -201,6 +201,8 @@ class SessionManager(HasTraits):
             await self._resolving
         await self._load_stored_tokens()
         self._heartbeat.start()
+        if self.vertical.name == "b2b":
+            self._follow_intermediate()
         self._sync.start_polling()
 
     async def _resolve_vertical(self) -> None:
@@ -521,6 +523,45 @@ class SessionManager(HasTraits):
             return False
         if half_way is None:
             return False
+        await self._hold_half_way(half_way)
+        self._checked.set()
+        return True
+
+    def _follow_intermediate(self) -> None:
+        """Follow the stored half-way sign-in as sessions are followed: a discovery or an MFA
+        step begun in another kernel shows here, and so does its end there."""
+        from .intermediate_store import IntermediateSlot
+
+        def signature() -> Hashable | None:
+            return IntermediateSlot(self._sync.store, self.config.public_token).signature()
+
+        self._sync.watch(signature, self._on_intermediate_change)
+
+    async def _on_intermediate_change(self) -> None:
+        # A session written just before the change (an exchange in another kernel) is taken
+        # first: the half-way sign-in it replaced is then not mistaken for a sign-out.
+        await self._sync.poll_async()
+        slot = await self._intermediate_slot()
+        if slot is None:
+            return
+        try:
+            half_way = await asyncio.to_thread(slot.load, self.server_now())
+        except (OSError, TokenStoreError) as exc:
+            self._note_error(exc)
+            return
+        held = self.intermediate_session_token
+        if half_way is None:
+            if held is not None:
+                self._clear("the sign-in half-way ended in another process")
+            return
+        if self.session_token is not None:
+            return  # a session here, and in the store: it wins, as at start
+        if held is not None and held.value == half_way.token.value:
+            return  # this kernel's own write, or one it has already followed
+        await self._hold_half_way(half_way)
+
+    async def _hold_half_way(self, half_way: HalfWay) -> None:
+        """Hold a stored half-way sign-in (for what is left of its 10 minutes), unsaved."""
         expires_in = half_way.token.expires_in(self.server_now()) or 0.0
         objects = {"member": half_way.member, "organization": half_way.organization}
         outcome = Intermediate(
@@ -530,8 +571,6 @@ class SessionManager(HasTraits):
             objects={k: v for k, v in objects.items() if v is not None},
         )
         await self._hold_intermediate(outcome, None, store=False)
-        self._checked.set()
-        return True
 
     def _expire_intermediate(self, generation: int) -> None:
         self._expiry_timer = None
@@ -976,3 +1015,6 @@ class _Operations:
     def organization(self) -> Organization | None:
         organization: Organization | None = self._manager.organization
         return organization
+
+    def redirect_flows(self) -> RedirectFlows:
+        return self._manager.redirect
