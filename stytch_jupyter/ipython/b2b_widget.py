@@ -39,11 +39,13 @@ The CSS classes it adds to the contract in ``widget.py``:
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from ..api.errors import StytchError
 from ..session.errors import RedirectError
 from ..session.redirect.links import parse_redirect
 
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from ..session.manager import SessionManager
 
 Sent = Literal["", "code", "link"]
+_ORIGIN = re.compile(r"https?://[^/?#\s]+")
 MfaMethod = Literal["totp", "sms", "recovery"]
 
 BUSY_LABELS = {
@@ -347,12 +350,16 @@ class B2BPart:
         memory.email, memory.organization = email, organization
         self._runner.moved_on()
         where = f" for {organization}" if organization else ""
-        kind = "code" if what == "code" else "link"
-        hint = "" if what == "code" else ": open it, then paste the address it opens below"
 
-        def sent(_: Any) -> None:
+        def sent(flow: Any) -> None:
             memory.sent, memory.sent_for = what, organization
-            self._runner.say(f"{kind.capitalize()} sent to {email}{where}{hint}.")
+            if what == "code":
+                self._runner.say(f"Code sent to {email}{where}.")
+                return
+            # A link's redirect comes back to the kernel by itself where it can (the flow's
+            # way back); the paste box is there for where it cannot.
+            self._follow(flow)
+            self._runner.say(f"Link sent to {email}{where}: open it{_open_hint(flow, 'opens')}.")
 
         if organization:
             ns = self._ns("otps" if what == "code" else "magic_links").email
@@ -447,17 +454,32 @@ class B2BPart:
             slug = str(wanted)
         if not slug:
             return  # not a button this widget showed
+        origin = message.get("origin")
+        origin = origin if isinstance(origin, str) and _ORIGIN.fullmatch(origin) else None
         try:
-            url = self._ns("sso").start(organization_slug=slug)
-        except (ValueError, RuntimeError) as exc:
+            flow = self._ns("sso").start(organization_slug=slug, notebook_origin=origin)
+        except (StytchError, ValueError) as exc:
             self._runner.fail(exc)
             return
         self._memory.sso_for = slug
-        self._runner.open_window(url)
+        # The page opened a window at the click (a later open would be blocked): it goes there.
+        self._runner.open_window(flow.url)
         self._runner.say(
-            f"Sign in to {slug} in the window that opened, then paste the address it lands "
-            "on below."
+            f"Sign in to {slug} in the window that opened{_open_hint(flow, 'lands on')}."
         )
+        self._follow(flow)
+
+    def _follow(self, flow: Any) -> None:
+        """A redirect flow signs in by itself (its way back); only its failure needs telling."""
+
+        def follow() -> None:
+            try:
+                flow.wait()
+            except BaseException as exc:
+                if flow.state != "cancelled":
+                    self._runner.fail(exc)
+
+        threading.Thread(target=follow, name="stytch-widget-b2b-redirect", daemon=True).start()
 
     def _verify(self, message: dict[str, Any]) -> None:
         code = _text(message.get("code"))
@@ -576,6 +598,14 @@ class B2BPart:
 
 
 # ---- small pieces ------------------------------------------------------------------------------
+
+
+def _open_hint(flow: Any, verb: str) -> str:
+    """What to do once the link is opened, by the way back the flow took."""
+    route = getattr(getattr(flow, "route", None), "name", "paste")
+    if route == "paste":
+        return f", then paste the address it {verb} below"
+    return f"; this widget goes on by itself (or paste the address it {verb} below)"
 
 
 def org_label(organization: Organization) -> str:

@@ -103,7 +103,7 @@ function render({ model, el }) {
   function continueWithSso(id) {
     if (busy()) return;
     signInWindow = window.open("about:blank", "stytch-sign-in", "popup,width=520,height=700");
-    model.send({ action: "sso", id });
+    model.send({ action: "sso", id, origin: window.location.origin });
   }
 
   function signIn() {

@@ -455,6 +455,12 @@ class SessionWidget(anywidget.AnyWidget):
             self._end()
 
     def _on_manager_change(self, change: dict[str, Any]) -> None:
+        if change.get("name") == "status":
+            with self._render_lock:
+                # A sign-in that came back by itself (a redirect) makes "continue in the
+                # window" old news; a request of the widget's own says what it did afterwards.
+                if not self._busy:
+                    self._info = ""
         self.refresh()
         ticker = self._ticker
         if ticker is not None:
@@ -526,6 +532,7 @@ class SessionWidget(anywidget.AnyWidget):
             ]
         elif b2b is not None and status == "needs_organization":
             b2b.needs_organization(base)
+            base["relay_origin"] = self._redirect_view().get("relay_origin")
         elif b2b is not None and status == "needs_mfa":
             b2b.needs_mfa(base)
         else:
@@ -540,6 +547,7 @@ class SessionWidget(anywidget.AnyWidget):
             }
             if b2b is not None:
                 b2b.signed_out(base)
+                base["relay_origin"] = self._redirect_view().get("relay_origin")
             else:
                 base.update(self._redirect_view())
         return base
@@ -885,7 +893,7 @@ def _forget_action() -> dict[str, str]:
 
 
 # The actions a B2B widget shares with a consumer one (the rest are the B2B part's).
-_SHARED_ACTIONS = frozenset({"refresh", "retry", "extend", "sign_out", "forget"})
+_SHARED_ACTIONS = frozenset({"refresh", "retry", "extend", "sign_out", "forget", "redirect"})
 
 
 def _b2b_busy_label(action: str) -> str:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from stytch_jupyter.config import Stytch
@@ -172,7 +173,10 @@ def test_a_discovery_link_pasted_into_the_widget_opens_the_picker(open_page, b2b
     b2b.create_member("acme", EMAIL)
     page = open_page()
     page.press("send_link", email=EMAIL)
-    assert page.state["info"].startswith(f"Link sent to {EMAIL}: open it")
+    assert page.state["info"] == (
+        f"Link sent to {EMAIL}: open it; this widget goes on by itself (or paste the address "
+        "it opens below)."
+    )
     assert page.state["form"]["link_label"] == "Send a new link"
     link = b2b.last_magic_link(EMAIL)
     assert "stytch_token_type=discovery" in link
@@ -423,3 +427,27 @@ def test_the_organization_setting_takes_a_slug_or_nothing() -> None:
     with pytest.raises(Exception, match="organization must be an organization's slug or id"):
         config.organization = "acme corp"
     assert config.organization == "acme-corp"
+
+
+def test_a_discovery_link_and_sso_come_back_by_themselves(open_page, b2b) -> None:
+    """A local kernel: the emailed link and the SSO redirect reach the loopback listener of
+    their redirect flow (a browser opening them), and the widget moves on with no paste."""
+    b2b.create_organization("Acme", "acme", sso_connections=[{"display_name": "Okta"}])
+    b2b.create_member("acme", EMAIL)
+    page = open_page()
+    page.press("send_link", email=EMAIL)
+    link = b2b.last_magic_link(EMAIL)
+    assert link.startswith("http://127.0.0.1:") and "/stytch-jupyter/callback?" in link
+    opened = httpx.get(link, trust_env=False)  # the person clicks the link in their mail
+    assert opened.status_code == 200, opened.text
+    wait_for(lambda: page.state["kind"] == "needs-organization", what="the picker")
+
+    page.press("sso", id="acme", origin="http://127.0.0.1:8888")
+    (url,) = page.opened
+    landed = b2b.complete_idp(url, EMAIL)
+    assert landed.startswith("http://127.0.0.1:") and "stytch_token_type=sso" in landed
+    assert httpx.get(landed, trust_env=False).status_code == 200
+    wait_for(lambda: page.state["kind"] == "signed-in", what="the SSO sign-in")
+    assert page.rows()["stytch-organization"] == "Acme (acme)"
+    assert page.state["info"] == ""  # "sign in in the window" is old news now
+    page.assert_clean(b2b)
