@@ -135,8 +135,17 @@ class _Namespace:
     async def _sign_in(self, request: Callable[[B2BClient], Awaitable[Any]]) -> Any:
         """Send ``request`` and take what it returns: a member session or a new IST. An IST
         Stytch no longer knows ends the half-way sign-in here too."""
+
+        async def send(client: StytchClient) -> Any:
+            response = await request(B2BClient(client))
+            if isinstance(response, DiscoveryResponse):
+                # Kept before the manager takes the IST and says ``needs_organization``: whoever
+                # that wakes (a widget's picker) finds the organizations already here.
+                self._state.discovery = response
+            return response
+
         try:
-            return await self._ops.sign_in(lambda client: request(B2BClient(client)))
+            return await self._ops.sign_in(send)
         except StytchAPIError as exc:
             if exc.error_type == IST_GONE:
                 await self._b2b_ops.forget_intermediate(

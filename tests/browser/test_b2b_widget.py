@@ -204,17 +204,28 @@ def test_an_mfa_organization_from_a_pasted_link_then_the_totp_code(
     member = b2b.create_member("vault", EMAIL, name="Ada", totp=True)
     widget = open_widget(lab, "b2b-mfa.ipynb")
 
-    # The emailed link this time: Send link, then the address it opens pasted into the widget.
+    # The emailed link this time: Send link, then the link opened in another tab, as from the
+    # mail; its redirect comes back to the kernel through the Jupyter server by itself.
     widget.locator("input.stytch-email").fill(EMAIL)
     widget.locator(".stytch-send-link").click()
-    expect(widget.locator(".stytch-info")).to_contain_text(
-        f"Link sent to {EMAIL}", timeout=UI_TIMEOUT_MS
+    expect(widget.locator(".stytch-info")).to_have_text(
+        f"Link sent to {EMAIL}: open it; this widget goes on by itself (or paste the address "
+        "it opens below).",
+        timeout=UI_TIMEOUT_MS,
     )
-    paste = widget.locator("input.stytch-paste")
-    expect(paste).to_be_focused()
-    paste.fill(b2b.last_magic_link(EMAIL))
-    paste.press("Enter")
+    expect(widget.locator("input.stytch-paste")).to_be_focused()
+    link = b2b.last_magic_link(EMAIL)
+    assert "/stytch-jupyter/callback?" in link and "stytch_token_type=discovery" in link
+    mail = lab.page.context.new_page()
+    try:
+        mail.goto(link)
+        expect(mail.locator("body")).to_contain_text(
+            f"Found 1 organization for {EMAIL}", timeout=UI_TIMEOUT_MS
+        )
+    finally:
+        mail.close()
     expect(widget).to_have_class(has_class("stytch-needs-organization"), timeout=UI_TIMEOUT_MS)
+    expect(widget.locator(".stytch-info")).to_be_hidden()
     expect(widget.locator(".stytch-org-note")).to_have_text(["MFA required"])
 
     pick(widget, "vault").click()
@@ -302,3 +313,35 @@ def test_picker_and_mfa_step_in_both_themes(b2b_lab: Lab, b2b: Emulator) -> None
     expect(widget.locator(".stytch-reason")).to_have_count(0)
     index = lab.run_cell_source("print(stytch.status, stytch.intermediate_session_token)")
     lab.wait_for_output_text(index, "signed_out None")
+
+
+def test_continue_with_sso_from_the_picker(b2b_lab: Lab, b2b: Emulator) -> None:
+    lab = b2b_lab
+    b2b.create_organization("Acme", "acme", sso_connections=[{"display_name": "Okta"}])
+    b2b.create_organization("Globex", "globex")
+    b2b.create_member("acme", EMAIL)
+    b2b.create_member("globex", EMAIL)
+    widget = open_widget(lab, "b2b-sso.ipynb")
+    discover_by_code(lab, widget, b2b)
+    sso = widget.locator(".stytch-org").filter(has_text="Acme").locator(".stytch-sso")
+    expect(sso).to_have_text("Continue with SSO")
+    expect(widget.locator(".stytch-sso")).to_have_count(1)  # Globex has no connection
+    with lab.page.expect_popup() as opened:
+        sso.click()
+    popup = opened.value
+    expect(widget.locator(".stytch-info")).to_contain_text(
+        "Sign in to acme in the window that opened", timeout=UI_TIMEOUT_MS
+    )
+    shoot(lab, widget, "sso-started")
+    popup.wait_for_selector("#approve", timeout=UI_TIMEOUT_MS)
+    popup.fill("#email", EMAIL)
+    popup.click("#approve")
+    popup.wait_for_url("**/stytch-jupyter/callback?**", timeout=UI_TIMEOUT_MS)
+    expect(popup.locator("body")).to_contain_text(f"Signed in as {EMAIL} in acme")
+    expect(widget.locator(".stytch-status")).to_have_text(
+        f"Signed in as {EMAIL}", timeout=UI_TIMEOUT_MS
+    )
+    expect(widget.locator(".stytch-organization")).to_have_text("Acme (acme)")
+    expect(widget.locator(".stytch-info")).to_be_hidden()
+    scan_kernel_widgets(lab, "otp_codes")
+    save_and_scan(lab, b2b)

@@ -441,6 +441,8 @@ def test_a_discovery_link_and_sso_come_back_by_themselves(open_page, b2b) -> Non
     opened = httpx.get(link, trust_env=False)  # the person clicks the link in their mail
     assert opened.status_code == 200, opened.text
     wait_for(lambda: page.state["kind"] == "needs-organization", what="the picker")
+    # The organizations are there in the first picker the status change rendered.
+    assert [item["slug"] for item in page.items()] == ["acme"]
 
     page.press("sso", id="acme", origin="http://127.0.0.1:8888")
     (url,) = page.opened
