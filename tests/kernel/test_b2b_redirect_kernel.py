@@ -330,3 +330,62 @@ def scan(client: BlockingKernelClient, cells: list[Cell], secrets: dict[str, str
         {label: value for label, value in secrets.items() if value},
         texts={f"cell {i}": cell.text for i, cell in enumerate(cells)},
     )
+
+
+def test_sso_through_the_jupyter_server_callback(b2b, tmp_path) -> None:
+    from tests.browser.jupyterlab import JupyterLabServer
+
+    env = {"STYTCH_API_URL": b2b.api_url, "STYTCH_PUBLIC_TOKEN": b2b.public_token}
+    b2b.create_organization("Acme", "acme", sso_connections=[{"kind": "oidc"}])
+    log = tmp_path / "server.log"
+    with JupyterLabServer(tmp_path / "lab", log_path=log, env=env) as server:
+        with server.api() as api:
+            started = api.post("/api/kernels", json={"name": "python3"})
+            started.raise_for_status()
+        kernel_id = started.json()["id"]
+        connection = tmp_path / "lab" / "jupyter-runtime" / f"kernel-{kernel_id}.json"
+        client = BlockingKernelClient(connection_file=str(connection))
+        client.load_connection_file()
+        client.hb_channel.time_to_dead = 10.0  # no kernel manager here: a loaded machine is slow
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=KERNEL_START_TIMEOUT)
+            # The kernel is local too (loopback would come first): ask for the server's route.
+            route = ok(
+                client,
+                f"{SETUP}\n%config Stytch.redirect_route = 'server'\n"
+                "print(stytch.redirect.route().name)",
+            )
+            assert route.text.split()[-1] == "server"
+            running = Running(client, "%stytch login sso --org acme")
+            text = running.wait_for("this cell waits")
+            assert "in the browser where this notebook is open" in text
+            [start] = [word for word in text.split() if word.startswith(b2b.api_url)]
+            back = b2b.complete_idp(start, EMAIL)
+            assert back.startswith(f"{server.base_url}/stytch-jupyter/callback?flow=")
+            token = parse_qs(urlsplit(back).query)["token"][0]
+            with httpx.Client(trust_env=False, timeout=30) as http:
+                # Only the server's own user reaches the callback: nothing is handed over.
+                stranger = http.get(back)
+                assert stranger.status_code in (302, 403), stranger.status_code
+                assert running.cell.error is None and "Signed in" not in running.cell.text
+                # The user's browser: signed in to the server (its cookie), as a notebook's is.
+                # (A header token would not do: the redirect's own token= shadows it.)
+                assert http.get(server.url("/lab")).status_code == 200
+                page = http.get(back)
+            assert page.status_code == 200, (page.status_code, page.headers.get("location"))
+            assert token not in page.text
+            assert page.headers["Cache-Control"] == "no-store"
+            cell = running.result()
+            assert cell.error is None, cell.text
+            assert f"Signed in as {EMAIL} in acme" in cell.text
+            listeners = ok(
+                client,
+                "from stytch_jupyter.session.redirect.loopback import open_listeners\n"
+                "print(open_listeners(), stytch.member_session.authentication_factors[0].type)",
+            )
+            assert listeners.text.split() == ["0", "sso"]  # no loopback listener was used
+            scan(client, [route, cell, listeners], {"sso token": token})
+        finally:
+            client.stop_channels()
+    assert_no_secrets({"sso token": token}, files=[log])

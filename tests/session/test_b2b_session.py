@@ -473,3 +473,31 @@ def test_an_ist_stytch_no_longer_knows_ends_the_half_way_sign_in_everywhere(
     wait_for(lambda: first.status == "signed_out", what="the end to reach the other")
     assert "another process" in first.signed_out_reason
     assert first.intermediate_session_token is None
+
+
+def test_pkce_a_captured_sso_token_is_useless_without_the_flows_verifier(tmp_path) -> None:
+    from stytch_jupyter.session.redirect import RedirectRefusedError
+
+    with Emulator(vertical="b2b", pkce_required=True) as emu:
+        emu.create_organization("Acme", "acme", sso_connections=[{"kind": "saml"}])
+        emu.create_member("acme", EMAIL)
+        config = dict(api_url=emu.api_url, public_token=emu.public_token, vertical="b2b")
+        mine = SessionManager(Stytch(**config, token_store="memory", redirect_route="paste"))
+        theirs = SessionManager(Stytch(**config, token_store="memory"))
+        with mine, theirs:
+            flow = mine.sso.start(organization_slug="acme")
+            assert flow.route.name == "paste" and flow.token_type == "sso"
+            landed = emu.complete_idp(flow.url, EMAIL)
+            token = redirect_token(landed, "sso")
+            with pytest.raises(StytchAPIError, match="pkce_expected_code_verifier"):
+                theirs.sso.authenticate(token)  # someone who saw the token, not the verifier
+            assert theirs.status == "signed_out"
+            # The wrong kind of token for the flow: refused before anything is sent.
+            wrong = landed.replace("stytch_token_type=sso", "stytch_token_type=discovery")
+            with pytest.raises(RedirectRefusedError, match="expects an SSO token, not a discovery"):
+                mine.redirect.resume(wrong)
+            assert flow.pending and mine.status == "signed_out"
+            reply = mine.redirect.resume(landed)  # the paste, with the flow's own verifier
+            assert reply.member_session is not None and mine.status == "signed_in"
+            with pytest.raises(RedirectRefusedError):
+                mine.redirect.resume(landed)  # once only

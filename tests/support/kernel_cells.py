@@ -88,6 +88,12 @@ class Running:
             execute(client, code, on_input, self.cell)
         except BaseException as exc:  # pytest.fail included: raised again by result()
             self._failure = exc
+        finally:
+            # jupyter_client's blocking calls made an event loop for this thread: close it
+            # with the thread (its self-pipe sockets would otherwise be left to the GC).
+            from jupyter_core.utils import ensure_event_loop
+
+            ensure_event_loop().close()
 
     def wait_for(self, text: str, timeout: float = STEP_TIMEOUT) -> str:
         """The cell's text so far, once ``text`` is in it."""
