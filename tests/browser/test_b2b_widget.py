@@ -102,6 +102,23 @@ def shoot(lab: Lab, widget: Locator, name: str) -> None:
     assert box is not None and box["width"] < 600, (name, box)
 
 
+# True once the element's colours (and its ancestors' backgrounds) are plain rgb values: while
+# Lab swaps its theme's stylesheet they can briefly be something the contrast helper cannot read.
+COLOURS_SETTLED_JS = """(el) => {
+    const rgb = (c) => /^rgba?\\(/.test(c);
+    if (!el.isConnected || !rgb(getComputedStyle(el).color)) return false;
+    for (let node = el; node && node.nodeType === 1; node = node.parentElement) {
+        if (!rgb(getComputedStyle(node).backgroundColor)) return false;
+    }
+    return true;
+}"""
+
+
+def settled_contrast(lab: Lab, part: Locator) -> float:
+    lab.page.wait_for_function(COLOURS_SETTLED_JS, arg=part.element_handle(), timeout=UI_TIMEOUT_MS)
+    return contrast(part)
+
+
 def pick(widget: Locator, slug: str) -> Locator:
     return widget.locator(f".stytch-pick[data-org={slug!r}]")
 
@@ -286,7 +303,7 @@ def test_picker_and_mfa_step_in_both_themes(b2b_lab: Lab, b2b: Emulator) -> None
                 "stytch-mfa-hint",
             ):
                 for index, part in enumerate(widget.locator(f".{cls}").all()):
-                    ratios[f"{theme} {state} {cls} #{index}"] = contrast(part)
+                    ratios[f"{theme} {state} {cls} #{index}"] = settled_contrast(lab, part)
 
     try:
         measure("picker")
