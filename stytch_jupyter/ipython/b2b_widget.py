@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from ..api.errors import StytchError
 from ..session.errors import RedirectError
 from ..session.redirect.links import parse_redirect
+from . import reprs
 
 if TYPE_CHECKING:
     from ..api.b2b_models import DiscoveredOrganization, Member, Organization
@@ -354,7 +355,8 @@ class B2BPart:
         def sent(flow: Any) -> None:
             memory.sent, memory.sent_for = what, organization
             if what == "code":
-                self._runner.say(f"Code sent to {email}{where}.")
+                mailbox = reprs.mailbox_hint(self._manager.mailbox_url)
+                self._runner.say(f"Code sent to {email}{where}{mailbox}")
                 return
             # A link's redirect comes back to the kernel by itself where it can (the flow's
             # way back); the paste box is there for where it cannot.

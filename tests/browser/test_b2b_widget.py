@@ -137,7 +137,9 @@ def discover_by_code(lab: Lab, widget: Locator, b2b: Emulator, *, shots: bool = 
     email.press("Enter")  # Enter sends a code, as in the consumer widget
     code_input = widget.locator("input.stytch-code")
     expect(code_input).to_be_focused(timeout=UI_TIMEOUT_MS)
-    expect(widget.locator(".stytch-info")).to_have_text(f"Code sent to {EMAIL}.")
+    expect(widget.locator(".stytch-info")).to_have_text(
+        f"Code sent to {EMAIL} (the emulator's mailbox shows it: {b2b.api_url}/)"
+    )
     if shots:
         shoot(lab, widget, "code-sent")
     code_input.fill(b2b.last_otp(EMAIL)[1])
