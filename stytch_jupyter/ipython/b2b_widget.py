@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..api.errors import StytchError
+from ..session.b2b_namespaces import ORGANIZATION_ID_PREFIX
 from ..session.errors import RedirectError
 from ..session.redirect.links import parse_redirect
 from . import reprs
@@ -213,7 +214,7 @@ class B2BPart:
             "code_label": "Code from the email",
         }
         base["paste"] = True
-        if configured:
+        if configured and not configured.startswith(ORGANIZATION_ID_PREFIX):  # SSO starts by slug
             base["sso"] = {
                 "id": configured,
                 "label": "Continue with SSO",

@@ -119,6 +119,55 @@ def settled_contrast(lab: Lab, part: Locator) -> float:
     return contrast(part)
 
 
+# Records, every animation frame, what the widget shows: one state change must be one render.
+SAMPLE_FRAMES_JS = """(root) => {
+    window.__stytchFrames = [];
+    window.__stytchSampling = true;
+    const has = (sel) => !!root.querySelector(sel);
+    const sample = () => {
+        window.__stytchFrames.push({
+            cls: root.className,
+            status: (root.querySelector('.stytch-status') || {}).textContent || '',
+            email: has('input.stytch-email'),
+            orgs: has('.stytch-orgs'),
+            mfa: has('.stytch-mfa'),
+            rows: has('.stytch-rows'),
+        });
+        if (window.__stytchSampling) requestAnimationFrame(sample);
+    };
+    requestAnimationFrame(sample);
+}"""
+
+# What each state shows, and nothing of another: (status pattern, email, picker, MFA, rows).
+FRAME_SHAPES = {
+    "stytch-signed-out": (r"^Signed out$", True, False, False, False),
+    "stytch-needs-organization": (r"^Choose an organization$", False, True, False, False),
+    "stytch-needs-mfa": (r"asks for a second factor$", False, False, True, False),
+    "stytch-signed-in": (r"^Signed in as ", False, False, False, True),
+}
+
+
+def frame_kinds(lab: Lab) -> list[str]:
+    """Stop sampling; check every frame against its state's shape; the states seen, in order."""
+    frames = lab.page.evaluate(
+        "() => { window.__stytchSampling = false; return window.__stytchFrames; }"
+    )
+    kinds: list[str] = []
+    for frame in frames:
+        (kind,) = [k for k in FRAME_SHAPES if has_class(k).search(frame["cls"])]
+        status, email, orgs, mfa, rows = FRAME_SHAPES[kind]
+        assert re.search(status, frame["status"]), frame
+        assert (frame["email"], frame["orgs"], frame["mfa"], frame["rows"]) == (
+            email,
+            orgs,
+            mfa,
+            rows,
+        ), frame
+        if not kinds or kinds[-1] != kind:
+            kinds.append(kind)
+    return kinds
+
+
 def pick(widget: Locator, slug: str) -> Locator:
     return widget.locator(f".stytch-pick[data-org={slug!r}]")
 
@@ -178,6 +227,7 @@ def test_discovery_picker_signed_in_and_switching(b2b_lab: Lab, b2b: Emulator) -
     b2b.create_member("acme", EMAIL, name="Ada Lovelace")
     b2b.create_member("globex", EMAIL, status="pending")
     widget = open_widget(lab, "b2b-discovery.ipynb")
+    widget.evaluate(SAMPLE_FRAMES_JS)
     discover_by_code(lab, widget, b2b, shots=True)
 
     expect(widget.locator(".stytch-org")).to_have_count(2)
@@ -194,6 +244,11 @@ def test_discovery_picker_signed_in_and_switching(b2b_lab: Lab, b2b: Emulator) -
     expect(widget.locator(".stytch-member")).to_have_text("Ada Lovelace")
     expect(widget.locator(".stytch-organization")).to_have_text("Acme (acme)")
     expect(widget.locator(".stytch-org")).to_have_count(0)
+    assert frame_kinds(lab) == [
+        "stytch-signed-out",
+        "stytch-needs-organization",
+        "stytch-signed-in",
+    ]
     for cls in ("stytch-refresh", "stytch-extend", "stytch-switch", "stytch-sign-out"):
         expect(widget.locator(f".{cls}")).to_be_enabled()
     shoot(lab, widget, "signed-in")
@@ -247,6 +302,7 @@ def test_an_mfa_organization_from_a_pasted_link_then_the_totp_code(
     expect(widget.locator(".stytch-info")).to_be_hidden()
     expect(widget.locator(".stytch-org-note")).to_have_text(["MFA required"])
 
+    widget.evaluate(SAMPLE_FRAMES_JS)
     pick(widget, "vault").click()
     expect(widget).to_have_class(has_class("stytch-needs-mfa"), timeout=UI_TIMEOUT_MS)
     expect(widget.locator(".stytch-status")).to_have_text("Vault asks for a second factor")
@@ -277,6 +333,8 @@ def test_an_mfa_organization_from_a_pasted_link_then_the_totp_code(
     )
     expect(widget.locator(".stytch-organization")).to_have_text("Vault (vault)")
     expect(widget.locator(".stytch-error")).to_be_hidden()
+    kinds = frame_kinds(lab)
+    assert kinds == ["stytch-needs-organization", "stytch-needs-mfa", "stytch-signed-in"]
     shoot(lab, widget, "signed-in-after-mfa")
     scan_kernel_widgets(lab, "magic_link_tokens", "mfa_codes", "totp_secrets", "recovery_codes")
     save_and_scan(lab, b2b, code, member["totp_secret"], *member["recovery_codes"])

@@ -223,6 +223,13 @@ def test_a_known_organization_signs_in_directly_and_offers_sso(open_page, b2b) -
     page.assert_clean(b2b, code, landed.split("token=")[-1].split("&")[0], ist=False)
 
 
+def test_an_organization_configured_by_id_prefills_the_form_without_sso(open_page, b2b) -> None:
+    organization = b2b.create_organization("Acme", "acme")
+    page = open_page(organization=organization["organization_id"])
+    assert page.state["form"]["organization"] == organization["organization_id"]
+    assert page.state["sso"] is None  # an SSO start takes a slug
+
+
 def test_an_mfa_organization_with_no_factor_set_up_says_what_to_do(open_page, b2b) -> None:
     b2b.create_organization("Vault", "vault", mfa_policy="REQUIRED_FOR_ALL")
     b2b.create_member("vault", EMAIL)
