@@ -154,9 +154,6 @@ class B2BPart:
 
     WATCHED = ("member", "organization", "intermediate_session_token")
 
-    def busy_label(self, action: str) -> str:
-        return BUSY_LABELS.get(action, "")
-
     def forget_attempt(self) -> None:
         """Signed in, or signed out: a sign-in's leftovers go (what was sent, the MFA way)."""
         memory = self._memory

@@ -68,6 +68,7 @@ from ..api.errors import StytchAPIError, StytchError, StytchNetworkError
 from ..session.errors import RedirectError, SessionClosedError
 from ..session.redirect.links import Redirect, parse_redirect
 from . import reprs
+from .b2b_widget import BUSY_LABELS as B2B_BUSY_LABELS
 from .b2b_widget import B2BPart, plain_b2b_error
 
 if TYPE_CHECKING:
@@ -95,8 +96,9 @@ WATCHED_CONFIG = ("session_duration_minutes", "auto_extend")
 
 CLOSED_TEXT = "This session was closed (%unload_ext); run stytch.widget() again"
 
-# What a button says while its request runs.
+# What a button says while its request runs (a B2B project's buttons too).
 BUSY_LABELS = {
+    **B2B_BUSY_LABELS,
     "send_code": "Sending…",
     "sign_in": "Signing in…",
     "refresh": "Checking…",
@@ -487,7 +489,7 @@ class SessionWidget(anywidget.AnyWidget):
             "mfa": None,  # B2B: the MFA step
             "sso": None,  # B2B: "Continue with SSO" for the configured organization
             "busy": self._busy,
-            "busy_label": BUSY_LABELS.get(self._busy, "") or _b2b_busy_label(self._busy),
+            "busy_label": BUSY_LABELS.get(self._busy, ""),
             "info": "",
             "error": None,
             "focus": self._focus,
@@ -894,12 +896,6 @@ def _forget_action() -> dict[str, str]:
 
 # The actions a B2B widget shares with a consumer one (the rest are the B2B part's).
 _SHARED_ACTIONS = frozenset({"refresh", "retry", "extend", "sign_out", "forget", "redirect"})
-
-
-def _b2b_busy_label(action: str) -> str:
-    from .b2b_widget import BUSY_LABELS as B2B_LABELS
-
-    return B2B_LABELS.get(action, "")
 
 
 class _Runner:

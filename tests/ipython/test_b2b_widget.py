@@ -462,3 +462,35 @@ def test_a_discovery_link_and_sso_come_back_by_themselves(open_page, b2b) -> Non
     assert page.rows()["stytch-organization"] == "Acme (acme)"
     assert page.state["info"] == ""  # "sign in in the window" is old news now
     page.assert_clean(b2b)
+
+
+def test_while_an_organization_is_entered_the_widget_says_so_and_a_503_is_plain(
+    open_page, b2b
+) -> None:
+    b2b.create_organization("Acme", "acme")
+    b2b.create_organization("Globex", "globex")
+    b2b.create_member("acme", EMAIL)
+    b2b.create_member("globex", EMAIL)
+    page = open_page()
+    discover_by_code(page, b2b)
+    b2b.add_fault(
+        path_prefix="/sdk/v1/b2b/discovery/intermediate_sessions/exchange", latency_ms=400
+    )
+    page.widget._handle_custom_msg({"action": "pick", "id": "acme"}, [])
+    busy = page.state
+    assert (busy["busy"], busy["busy_label"]) == ("pick", "Entering…")
+    assert busy["kind"] == "needs-organization" and busy["orgs"]["items"]
+    page.widget.wait(10)
+    assert page.state["kind"] == "signed-in" and page.state["busy"] == ""
+
+    # A switch Stytch cannot answer: a plain sentence, still signed in where you were, and the
+    # list still open to try again.
+    page.press("switch")
+    b2b.add_fault(path_prefix="/sdk/v1/b2b/sessions/exchange", status=503)
+    page.press("switch_to", id="globex")
+    assert page.error() == "Stytch is not answering properly right now. It will be tried again."
+    assert page.state["kind"] == "signed-in"
+    assert page.rows()["stytch-organization"] == "Acme (acme)"
+    assert [item["slug"] for item in page.items()] == ["acme", "globex"]
+    page.press("switch_to", id="globex")
+    assert page.rows()["stytch-organization"] == "Globex (globex)", page.error()
