@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 
 
 R = TypeVar("R")
+_LOGIN_WORDS = {
+    "magic_links": "magic-link",
+    "multi_tenant_magic_links": "magic-link",
+    "discovery_oauth": "oauth",
+}
 # E.164: a plus, then up to 15 digits (the first not 0). Checked here so a mistyped number is
 # one line that does not repeat it.
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -349,7 +354,8 @@ class StytchMagics(Magics):
         B2B)."""
         from ..session.redirect import RedirectError, RedirectRefusedError
 
-        label = method.replace("_", "-").replace("magic-links", "magic-link")
+        # The %stytch login word for a flow's token type (B2B's included).
+        label = _LOGIN_WORDS.get(method, method.replace("_", "-"))
         text = _secret("Sign-in link: ")
         try:
             return self.manager.redirect.resume(text)

@@ -188,8 +188,10 @@ class _Namespace:
     async def _through_flow(self, token_type: TokenType, token: str | Secret) -> Any:
         """A token for a start made here (with no verifier given): its flow redeems it with
         the verifier it holds, and ends (a second use is refused)."""
-        raw = token.reveal() if isinstance(token, Secret) else token
-        return await self._flows().complete_async(Redirect(raw, token_type))
+        # No local holds the bare token: a verbose traceback shows Secret(…) and a redacted
+        # Redirect only.
+        redirect = Redirect(token.reveal() if isinstance(token, Secret) else token, token_type)
+        return await self._flows().complete_async(redirect)
 
     async def _magic_link_sign_in(
         self, token: str | Secret, minutes: int | None, verifier: Any

@@ -43,7 +43,7 @@ from .users import Users
 from .vertical import Intermediate
 
 if TYPE_CHECKING:
-    from ..api.b2b_models import Member, Organization
+    from ..api.b2b_models import IntermediateSessionToken, Member, Organization
     from ..api.client import StytchClient
     from .auth import StytchAuth
     from .intermediate_store import HalfWay, IntermediateSlot
@@ -544,11 +544,14 @@ class SessionManager(HasTraits):
         slot = await self._intermediate_slot()
         if slot is None:
             return
+        generation = self._generation
         try:
             half_way = await asyncio.to_thread(slot.load, self.server_now())
         except (OSError, TokenStoreError) as exc:
             self._note_error(exc)
             return
+        if generation != self._generation:
+            return  # this kernel moved on while the file was read: what it read is old news
         held = self.intermediate_session_token
         if half_way is None:
             if held is not None:
@@ -556,12 +559,17 @@ class SessionManager(HasTraits):
             return
         if self.session_token is not None:
             return  # a session here, and in the store: it wins, as at start
-        if held is not None and held.value == half_way.token.value:
-            return  # this kernel's own write, or one it has already followed
-        await self._hold_half_way(half_way)
+        if held is not None and (
+            held.value == half_way.token.value or _not_later(half_way.token, held)
+        ):
+            # This kernel's own write, one it has already followed, or one it has moved past
+            # (a newer IST is held, its file write still under way).
+            return
+        await self._hold_half_way(half_way, generation)
 
-    async def _hold_half_way(self, half_way: HalfWay) -> None:
-        """Hold a stored half-way sign-in (for what is left of its 10 minutes), unsaved."""
+    async def _hold_half_way(self, half_way: HalfWay, generation: int | None = None) -> None:
+        """Hold a stored half-way sign-in (for what is left of its 10 minutes), unsaved;
+        with ``generation``, only if this kernel's state is still that one."""
         expires_in = half_way.token.expires_in(self.server_now()) or 0.0
         objects = {"member": half_way.member, "organization": half_way.organization}
         outcome = Intermediate(
@@ -570,7 +578,7 @@ class SessionManager(HasTraits):
             lifetime=max(expires_in, 0.001),
             objects={k: v for k, v in objects.items() if v is not None},
         )
-        await self._hold_intermediate(outcome, None, store=False)
+        await self._hold_intermediate(outcome, generation, store=False)
 
     def _expire_intermediate(self, generation: int) -> None:
         self._expiry_timer = None
@@ -948,6 +956,13 @@ def _configured_vertical(config: Stytch) -> Vertical[Any]:
 
         return B2B
     return CONSUMER
+
+
+def _not_later(stored: IntermediateSessionToken, held: IntermediateSessionToken) -> bool:
+    """Whether a stored IST came no later than the held one (by their 10-minute expiries)."""
+    if stored.expires_at is None or held.expires_at is None:
+        return False
+    return stored.expires_at <= held.expires_at
 
 
 def _log_failure(future: concurrent.futures.Future[Any]) -> None:

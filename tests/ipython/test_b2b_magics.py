@@ -304,3 +304,18 @@ def test_the_ist_mfa_codes_totp_secret_and_recovery_codes_are_nowhere(
         "session jwt": stytch.session_jwt.value,
     }
     assert_no_secrets(secrets, texts=texts)
+
+
+def test_login_resume_finishes_a_b2b_flow_with_the_pasted_address(ip, stytch, b2b, prompts):
+    b2b.create_organization("Acme", "acme", sso_connections=[{"kind": "saml"}])
+    b2b.create_member("acme", EMAIL)
+    flow = stytch.sso.start(organization_slug="acme", route="paste")
+    landed = b2b.complete_idp(flow.url, EMAIL)
+    prompts.answer(landed)
+    result = run(ip, "%stytch login resume")
+    assert result.success, result.error_in_exec
+    assert stytch.status == "signed_in" and not flow.pending
+    prompts.answer(landed)
+    again = run(ip, "%stytch login resume")  # used: one line, nothing changes
+    assert "no sign-in is waiting" in str(again.error_in_exec)
+    assert stytch.status == "signed_in"
