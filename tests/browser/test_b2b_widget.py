@@ -19,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, expect
 
 from stytch_jupyter.emulator import Emulator
@@ -27,7 +28,7 @@ from tests.support.totp import totp_now
 
 from .jupyterlab import JupyterLabServer, ServerFactory, poll_until
 from .lab import Lab, LabFactory
-from .test_session_widget import contrast, set_theme
+from .test_session_widget import CONTRAST_JS, set_theme
 
 pytestmark = pytest.mark.browser
 
@@ -102,21 +103,28 @@ def shoot(lab: Lab, widget: Locator, name: str) -> None:
     assert box is not None and box["width"] < 600, (name, box)
 
 
-# True once the element's colours (and its ancestors' backgrounds) are plain rgb values: while
-# Lab swaps its theme's stylesheet they can briefly be something the contrast helper cannot read.
-COLOURS_SETTLED_JS = """(el) => {
+# The widget re-renders (its ticker, a late answer), replacing its nodes, and Lab swaps its
+# theme's stylesheet: the contrast is read from a node still in the page whose colours are plain
+# rgb values, in the same JavaScript turn (null until then).
+SETTLED_CONTRAST_JS = f"""(el) => {{
     const rgb = (c) => /^rgba?\\(/.test(c);
-    if (!el.isConnected || !rgb(getComputedStyle(el).color)) return false;
-    for (let node = el; node && node.nodeType === 1; node = node.parentElement) {
-        if (!rgb(getComputedStyle(node).backgroundColor)) return false;
-    }
-    return true;
-}"""
+    if (!el.isConnected || !rgb(getComputedStyle(el).color)) return null;
+    for (let node = el; node && node.nodeType === 1; node = node.parentElement) {{
+        if (!rgb(getComputedStyle(node).backgroundColor)) return null;
+    }}
+    return ({CONTRAST_JS})(el);
+}}"""
 
 
-def settled_contrast(lab: Lab, part: Locator) -> float:
-    lab.page.wait_for_function(COLOURS_SETTLED_JS, arg=part.element_handle(), timeout=UI_TIMEOUT_MS)
-    return contrast(part)
+def settled_contrast(part: Locator) -> float:
+    def read() -> float | None:
+        try:
+            ratio: float | None = part.evaluate(SETTLED_CONTRAST_JS)
+        except PlaywrightError:  # the node went away between finding it and reading it
+            return None
+        return ratio
+
+    return poll_until(read, timeout=UI_TIMEOUT_MS / 1000, message="colours never settled")
 
 
 # Records, every animation frame, what the widget shows: one state change must be one render.
@@ -363,7 +371,7 @@ def test_picker_and_mfa_step_in_both_themes(b2b_lab: Lab, b2b: Emulator) -> None
                 "stytch-mfa-hint",
             ):
                 for index, part in enumerate(widget.locator(f".{cls}").all()):
-                    ratios[f"{theme} {state} {cls} #{index}"] = settled_contrast(lab, part)
+                    ratios[f"{theme} {state} {cls} #{index}"] = settled_contrast(part)
 
     try:
         measure("picker")
