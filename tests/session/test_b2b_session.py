@@ -8,6 +8,7 @@ import asyncio
 import base64
 import gc
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -296,6 +297,21 @@ def test_auto_vertical_comes_from_the_bootstrap(b2b, tmp_path) -> None:
             assert manager.wait_for_vertical(10)
             assert manager.vertical.name == "consumer"
             assert not hasattr(manager, "discovery")
+
+
+def test_without_a_public_token_there_is_no_vertical_to_wait_for() -> None:
+    # Nothing asks the bootstrap before a public token is set: a `%stytch login` waited out
+    # its whole timeout for an answer that could not come, then said "no public token".
+    config = Stytch(public_token="", token_store="memory", vertical="auto")
+    with SessionManager(config) as manager:
+        answers: list[bool] = []
+        waiter = threading.Thread(
+            target=lambda: answers.append(manager.wait_for_vertical(None)), daemon=True
+        )
+        waiter.start()
+        waiter.join(10)
+        assert answers == [False]  # not known, and said at once rather than never
+        assert manager.vertical.name == "consumer"
 
 
 def test_two_processes_converge_on_a_b2b_sign_in_and_sign_out(make_manager, b2b, tmp_path):
