@@ -33,6 +33,7 @@ from stytch_jupyter.session.locality import REMOTE_ENV
 from stytch_jupyter.session.redirect import flows as flows_module
 from stytch_jupyter.session.redirect.loopback import open_listeners
 from tests.conftest import EMAIL, PASSWORD
+from tests.support import emulator_http as loopback
 from tests.support.secret_scan import assert_no_secrets
 from tests.support.shells import Prompts, otp_code, run
 from tests.support.waiting import wait_for
@@ -51,7 +52,7 @@ def sign_in(ip: Any, emulator: Emulator, prompts: Prompts, extra: str = "") -> N
 
 def emulator_sessions(emulator: Emulator, user_id: str) -> list[dict[str, Any]]:
     """The user's live sessions, as Stytch's backend API lists them."""
-    response = httpx.get(
+    response = loopback.get(
         f"{emulator.api_url}/v1/sessions",
         params={"user_id": user_id},
         auth=(emulator.project_id, emulator.secret),
@@ -395,7 +396,7 @@ def test_login_magic_link_through_the_loopback_listener(
         wait_for(lambda: any(m["kind"] == "magic_link" for m in emulator.outbox(EMAIL)))
         url = emulator.last_magic_link(EMAIL)
         browser["url"] = url
-        browser["response"] = httpx.get(url, follow_redirects=True, timeout=30)
+        browser["response"] = loopback.get(url, follow_redirects=True, timeout=30)
 
     opener = threading.Thread(target=open_link_in_browser)
     opener.start()
@@ -446,7 +447,7 @@ def test_a_browser_preconnect_does_not_block_the_magic_link(
         browser["port"] = port
         # A browser's speculative preconnect: a TCP connection that never sends a request.
         browser["idle"] = socket.create_connection(("127.0.0.1", port))
-        browser["response"] = httpx.get(url, timeout=15)
+        browser["response"] = loopback.get(url, timeout=15)
 
     opener = threading.Thread(target=preconnect_then_open_link)
     opener.start()
@@ -478,7 +479,7 @@ def test_a_magic_link_the_server_refuses_tells_the_browser_and_the_cell(
     def open_link() -> None:
         wait_for(lambda: any(m["kind"] == "magic_link" for m in emulator.outbox(EMAIL)))
         emulator.add_fault(path_prefix="/sdk/v1/magic_links/authenticate", status=500)
-        browser["response"] = httpx.get(emulator.last_magic_link(EMAIL), timeout=30)
+        browser["response"] = loopback.get(emulator.last_magic_link(EMAIL), timeout=30)
 
     opener = threading.Thread(target=open_link)
     opener.start()
@@ -563,7 +564,7 @@ def test_interrupting_the_wait_for_a_magic_link_closes_the_listener(
     assert stytch.status == "signed_out"
     # The link now leads nowhere: nothing listens at its address any more.
     with pytest.raises(httpx.ConnectError):
-        httpx.get(emulator.last_magic_link(EMAIL))
+        loopback.get(emulator.last_magic_link(EMAIL))
 
 
 def test_pasting_something_that_is_not_a_link_changes_nothing(
