@@ -542,14 +542,30 @@ def test_when_the_listener_cannot_bind_the_link_is_pasted(
     assert err.startswith("Cannot listen on 192.0.2.1") and "paste the link" in err
 
 
-def test_interrupting_the_wait_for_a_magic_link_closes_the_listener(
-    ip: Any, stytch: NotebookStytch, emulator: Emulator, capsys: Any
-) -> None:
-    def interrupt_once_the_link_is_sent() -> None:
-        wait_for(lambda: any(m["kind"] == "magic_link" for m in emulator.outbox(EMAIL)))
-        _thread.interrupt_main()  # what Ctrl-C / "interrupt the kernel" does
+def interrupter_of_the_wait(monkeypatch: pytest.MonkeyPatch) -> threading.Thread:
+    """A thread that interrupts the main one (what Ctrl-C / "interrupt the kernel" does) once
+    the cell waits for the redirect. Not once the link is in the outbox: the email request may
+    not have returned by then, and an interrupt there cancels the sign-in before any wait."""
+    waiting = threading.Event()
+    real_wait = flows_module.RedirectFlow.wait
 
-    interrupter = threading.Thread(target=interrupt_once_the_link_is_sent)
+    def wait(flow: flows_module.RedirectFlow, timeout: float | None = None) -> Any:
+        waiting.set()
+        return real_wait(flow, timeout)
+
+    monkeypatch.setattr(flows_module.RedirectFlow, "wait", wait)
+
+    def interrupt_once_waiting() -> None:
+        if waiting.wait(10):
+            _thread.interrupt_main()
+
+    return threading.Thread(target=interrupt_once_waiting)
+
+
+def test_interrupting_the_wait_for_a_magic_link_closes_the_listener(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, capsys: Any, monkeypatch: Any
+) -> None:
+    interrupter = interrupter_of_the_wait(monkeypatch)
     # interrupt_main() does nothing where SIGINT is ignored (a launcher that ignores it, as
     # background jobs do): give this test Python's own handler, as a kernel has.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -867,16 +883,22 @@ def test_login_oauth_bad_provider_param_is_a_usage_error(
 
 
 def test_resume_after_an_interrupted_wait_signs_in_with_the_pasted_link(
-    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+    ip: Any,
+    stytch: NotebookStytch,
+    emulator: Emulator,
+    prompts: Prompts,
+    capsys: Any,
+    monkeypatch: Any,
 ) -> None:
-    def interrupt_once_the_link_is_sent() -> None:
-        wait_for(lambda: any(m["kind"] == "magic_link" for m in emulator.outbox(EMAIL)))
-        _thread.interrupt_main()
-
-    interrupter = threading.Thread(target=interrupt_once_the_link_is_sent)
-    interrupter.start()
-    result = run(ip, f"%stytch login magic-link --email {EMAIL}")
-    interrupter.join(10)
+    interrupter = interrupter_of_the_wait(monkeypatch)
+    # As in the test above: Python's own SIGINT handler, whatever the launcher set.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        interrupter.start()
+        result = run(ip, f"%stytch login magic-link --email {EMAIL}")
+        interrupter.join(10)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert isinstance(result.error_in_exec, KeyboardInterrupt)
     assert open_listeners() == 0
     # The browser could not reach the kernel; the user copies the address it tried to open.

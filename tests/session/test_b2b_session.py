@@ -235,7 +235,7 @@ def test_session_exchange_between_two_organizations(make_manager, b2b) -> None:
 def test_a_member_removed_server_side_is_signed_out_by_the_heartbeat(make_manager, b2b) -> None:
     b2b.create_organization("Acme", "acme")
     member = b2b.create_member("acme", EMAIL)
-    manager = make_manager(heartbeat_interval=1.0)
+    manager = make_manager(heartbeat_interval=0.5)
     discover(manager, b2b)
     manager.discovery.intermediate_sessions.exchange("acme")
     assert manager.status == "signed_in"
