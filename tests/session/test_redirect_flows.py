@@ -11,6 +11,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -258,6 +259,22 @@ def test_a_flow_expires_and_closes_its_listener(make_manager, emulator) -> None:
     wait_for(lambda: open_listeners() == 0)
     with pytest.raises(httpx.ConnectError):
         loopback.get(emailed_link(emulator), timeout=5)
+
+
+async def _hold_the_loop(seconds: float) -> None:
+    time.sleep(seconds)  # blocks the session loop itself: nothing else runs there meanwhile
+
+
+def test_a_wait_that_expires_returns_once_the_listener_is_closed(make_manager) -> None:
+    manager = make_manager(redirect_timeout=0.3)
+    flow = manager.redirect.start_magic_link(EMAIL)
+    # The session loop is busy as the deadline passes, so the listener (which serves there)
+    # closes only once it is free: the wait must not return before that.
+    manager.submit(_hold_the_loop(flow.expires_in + 0.3))
+    with pytest.raises(TimeoutError):
+        flow.wait()
+    assert flow.state == "expired"
+    assert open_listeners() == 0
 
 
 def test_oauth_start_url_carries_the_challenge_never_the_verifier(make_manager, emulator) -> None:

@@ -27,7 +27,7 @@ from tests.support.waiting import wait_for
 def make_manager(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[..., SessionManager]]:
     made: list[SessionManager] = []
 
-    def make(**settings: Any) -> SessionManager:
+    def make(*, store_poll_interval: float = 0.1, **settings: Any) -> SessionManager:
         settings.setdefault("token_store", "file")
         settings.setdefault("data_dir", str(tmp_path / "data"))
         settings.setdefault("heartbeat_interval", 30.0)
@@ -35,7 +35,7 @@ def make_manager(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[..., S
         # Stytch's mobile default: short enough for the emulator clock to expire it in a test.
         settings.setdefault("session_duration_minutes", 5)
         config = Stytch(api_url=emulator.api_url, public_token=emulator.public_token, **settings)
-        manager = SessionManager(config, store_poll_interval=0.1)
+        manager = SessionManager(config, store_poll_interval=store_poll_interval)
         made.append(manager)
         manager.start()
         return manager
@@ -436,13 +436,15 @@ def test_a_stale_kernel_never_undoes_another_kernels_sign_in(make_manager, emula
 
 
 def test_a_write_landing_during_a_store_read_is_not_missed(make_manager, emulator) -> None:
-    watcher = make_manager()
-    watcher.store_sync.poll_interval = 3600  # the test makes each look itself
+    # The test makes each look itself: from the start, or a look of the watcher's own may
+    # land after the first change below and leave nothing for the test's looks to see.
+    watcher = make_manager(store_poll_interval=3600)
+    with pytest.raises(NotSignedInError):  # an operation waits for start-up to read the store
+        watcher.sessions.authenticate()
     signer = make_manager()
     sign_in(signer, emulator)  # a first change for the watcher to see
     emulator.create_user("late@example.com", password=PASSWORD)
-    # The store opens on first use, in the background: open it (or take the one opened).
-    store = watcher.run(watcher.store_sync.open_async())
+    store = watcher.run(watcher.store_sync.open_async())  # the one start-up opened, if it did
     assert store is not None
     real_load = store.load
     landed: list[bool] = []
