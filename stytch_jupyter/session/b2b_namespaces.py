@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
-from ..api.b2b_client import B2BClient
+from ..api.b2b_client import B2BClient, project_allows_organization_creation
 from ..api.b2b_models import (
     B2BAuthenticateResponse,
     B2BTOTPCreated,
@@ -42,6 +42,7 @@ R = TypeVar("R")
 
 # The error Stytch answers for an IST that has expired or was spent: the sign-in is over.
 IST_GONE = "intermediate_session_not_found"
+CANCELLED = "you started over: sign in again"
 ORGANIZATION_ID_PREFIX = "organization-"
 SSO_START_PATH = "/v1/public/sso/start"  # §3.6; the emulator also serves /b2b/public/sso/start
 
@@ -134,8 +135,17 @@ class _Namespace:
     async def _sign_in(self, request: Callable[[B2BClient], Awaitable[Any]]) -> Any:
         """Send ``request`` and take what it returns: a member session or a new IST. An IST
         Stytch no longer knows ends the half-way sign-in here too."""
+
+        async def send(client: StytchClient) -> Any:
+            response = await request(B2BClient(client))
+            if isinstance(response, DiscoveryResponse):
+                # Kept before the manager takes the IST and says ``needs_organization``: whoever
+                # that wakes (a widget's picker) finds the organizations already here.
+                self._state.discovery = response
+            return response
+
         try:
-            return await self._ops.sign_in(lambda client: request(B2BClient(client)))
+            return await self._ops.sign_in(send)
         except StytchAPIError as exc:
             if exc.error_type == IST_GONE:
                 await self._b2b_ops.forget_intermediate(
@@ -595,6 +605,20 @@ class B2BDiscovery(_Namespace):
     def discovered(self) -> tuple[DiscoveredOrganization, ...]:
         """The organizations of the last discovery (or list), in Stytch's order."""
         return self._discovered_organizations()
+
+    async def _cancel(self) -> None:
+        await self._b2b_ops.forget_intermediate(CANCELLED)
+
+    cancel, cancel_async = _twin()(_cancel)
+    """Give up a sign-in that is half-way (an organization to pick, MFA to pass): the
+    intermediate session token is forgotten here and in the store. Nothing else changes."""
+
+    async def _creation_allowed(self) -> bool:
+        return await project_allows_organization_creation(self._ops.client())
+
+    creation_allowed, creation_allowed_async = _twin()(_creation_allowed)
+    """Whether the project lets a discovered person create an organization (its bootstrap's
+    ``create_organization_enabled``)."""
 
 
 # -- SSO and OAuth: a browser start, then the token its redirect brings back ----------------------

@@ -649,6 +649,8 @@ class SessionManager(HasTraits):
         (or if it could not be asked: consumer is then assumed, and a warning logged)."""
         if self._loop.in_loop_thread():
             raise RuntimeError("wait_for_vertical() would wait for its own thread")
+        if not self.config.public_token and not self._vertical_known.is_set():
+            return False  # nothing asks before a public token is set (see _reconfigure)
         return self._vertical_known.wait(timeout)
 
     async def _until_started(self) -> None:

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import gc
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -234,7 +235,7 @@ def test_session_exchange_between_two_organizations(make_manager, b2b) -> None:
 def test_a_member_removed_server_side_is_signed_out_by_the_heartbeat(make_manager, b2b) -> None:
     b2b.create_organization("Acme", "acme")
     member = b2b.create_member("acme", EMAIL)
-    manager = make_manager(heartbeat_interval=1.0)
+    manager = make_manager(heartbeat_interval=0.5)
     discover(manager, b2b)
     manager.discovery.intermediate_sessions.exchange("acme")
     assert manager.status == "signed_in"
@@ -296,6 +297,21 @@ def test_auto_vertical_comes_from_the_bootstrap(b2b, tmp_path) -> None:
             assert manager.wait_for_vertical(10)
             assert manager.vertical.name == "consumer"
             assert not hasattr(manager, "discovery")
+
+
+def test_without_a_public_token_there_is_no_vertical_to_wait_for() -> None:
+    # Nothing asks the bootstrap before a public token is set: a `%stytch login` waited out
+    # its whole timeout for an answer that could not come, then said "no public token".
+    config = Stytch(public_token="", token_store="memory", vertical="auto")
+    with SessionManager(config) as manager:
+        answers: list[bool] = []
+        waiter = threading.Thread(
+            target=lambda: answers.append(manager.wait_for_vertical(None)), daemon=True
+        )
+        waiter.start()
+        waiter.join(10)
+        assert answers == [False]  # not known, and said at once rather than never
+        assert manager.vertical.name == "consumer"
 
 
 def test_two_processes_converge_on_a_b2b_sign_in_and_sign_out(make_manager, b2b, tmp_path):

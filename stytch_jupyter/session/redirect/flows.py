@@ -49,6 +49,7 @@ State = Literal["pending", "completing", "signed_in", "failed", "cancelled", "ex
 LOOPBACK_HOST = "127.0.0.1"
 _ORIGIN = re.compile(r"https?://[^/?#\s]+")
 _POLL = 0.1
+_CLOSE_SECONDS = 10.0  # a listener's close() gives up after 5 s: this is only a backstop
 
 
 class _Receiver(Protocol):
@@ -114,6 +115,8 @@ class RedirectFlow(Generic[R]):
         end = time.monotonic() + (self.expires_in if timeout is None else timeout)
         while not self._ended.wait(_POLL):
             if self._flows._expire_if_due(self):
+                # Its ways back are closing on another thread: return once they are closed.
+                self._ended.wait(_CLOSE_SECONDS)
                 break
             if time.monotonic() >= end:
                 raise TimeoutError("no redirect came back in time")
