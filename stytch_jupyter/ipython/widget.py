@@ -608,7 +608,10 @@ class SessionWidget(anywidget.AnyWidget):
         origin = message.get("origin")
         origin = origin if isinstance(origin, str) and _ORIGIN.fullmatch(origin) else None
         try:
-            flow = self._manager.oauth.start(str(provider), notebook_origin=origin)
+            # The page opens the address itself, in the window it opened at the click.
+            flow = self._manager.oauth.start(
+                str(provider), notebook_origin=origin, open_browser=False
+            )
         except (StytchError, ValueError) as exc:
             with self._render_lock:
                 self._error = exc

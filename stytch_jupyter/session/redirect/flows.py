@@ -23,6 +23,7 @@ from ...api.errors import StytchError
 from ...api.models import AuthenticateResponse
 from ...api.secret import Secret
 from ..errors import ConfigurationError, RedirectRefusedError, SessionClosedError
+from .browser import BrowserOpening, open_in_browser
 from .links import FLOW_PARAM, Redirect, parse_redirect, type_name
 from .loopback import LoopbackListener
 from .mailbox import MailboxReceiver
@@ -61,6 +62,7 @@ class RedirectFlow:
         self.route: Route = route
         self.redirect_url: str | None = None  # the URL Stytch sends the browser to
         self.url: str | None = None  # the address to open (OAuth's start URL)
+        self.browser: BrowserOpening | None = None  # whether ``url`` was opened here, and why
         self.state: State = "pending"
         self.error: BaseException | None = None
         self.response: AuthenticateResponse | None = None
@@ -197,8 +199,12 @@ class RedirectFlows:
         route: RouteName | None = None,
         session_duration_minutes: int | None = None,
         notebook_origin: str | None = None,
+        open_browser: bool | None = None,
     ) -> RedirectFlow:
-        """A flow whose ``url`` starts the provider's sign-in in a browser."""
+        """A flow whose ``url`` starts the provider's sign-in in a browser.
+
+        ``open_browser``: open ``url`` in this machine's browser (None: when
+        ``Stytch.open_browser`` is on and the kernel is local; see ``flow.browser``)."""
         from ...api.urls import oauth_start_url
 
         config = self._manager.config
@@ -222,6 +228,10 @@ class RedirectFlows:
         except BaseException:
             self._end(flow, "cancelled")
             raise
+        if open_browser is False or (open_browser is None and not config.open_browser):
+            flow.browser = BrowserOpening(False, "not asked to open a browser")
+        else:  # None: only where the kernel is local
+            flow.browser = open_in_browser(flow.url, asked=open_browser is True)
         return flow
 
     def _begin(
