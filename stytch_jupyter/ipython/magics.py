@@ -312,6 +312,8 @@ class StytchMagics(Magics):
         """Wait for the redirect where it can only come out of band; else ask for a paste."""
         from ..session.redirect import RedirectRefusedError
 
+        if flow.route.hint:
+            print(flow.route.hint, file=sys.stderr)
         if flow.route.name not in ("loopback", "server"):
             if flow.route.reason.startswith("cannot listen"):
                 print(f"{flow.route.reason.capitalize()}: paste the link instead.", file=sys.stderr)

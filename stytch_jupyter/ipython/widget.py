@@ -493,7 +493,8 @@ class SessionWidget(anywidget.AnyWidget):
         from ..session.oauth import PROVIDERS
 
         try:
-            route = self._manager.redirect.route()
+            # A button's click reports the page's origin: a route needing one is open to it.
+            route = self._manager.redirect.route(from_page=True)
         except RedirectRouteError:
             return {"paste": True}
         view: dict[str, Any] = {"paste": True}

@@ -10,38 +10,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser
 
 from tests.conftest import EMAIL
 from tests.support.waiting import wait_for
 
-from .conftest import HUB_PASSWORD, Hub, HubKernel
+from .conftest import Hub, HubKernel, logged_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.kernel]
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
-def logged_in(browser: Browser, hub: Hub, user: str) -> BrowserContext:
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{hub.url}hub/login")
-    page.fill("#username_input", user)
-    page.fill("#password_input", HUB_PASSWORD)
-    page.click("#login_submit")
-    page.wait_for_url(f"**/user/{user}/**", timeout=60_000)
-    page.close()
-    return context
 
 
 @pytest.fixture

@@ -159,10 +159,23 @@ class RedirectFlows:
 
     # -- starting ---------------------------------------------------------------------------
 
-    def route(self, requested: str | None = None) -> Route:
-        """The way back a flow started now would take (and why)."""
+    def route(
+        self,
+        requested: str | None = None,
+        *,
+        notebook_origin: str | None = None,
+        from_page: bool = False,
+    ) -> Route:
+        """The way back a flow started now would take (and why); ``notebook_origin``: the
+        origin of the page the sign-in starts from, if known (a widget knows it);
+        ``from_page``: the flow will start from a page that reports it (see choose_route)."""
         config = self._manager.config
-        return choose_route(requested or config.redirect_route, config.relay_url)
+        return choose_route(
+            requested or config.redirect_route,
+            config.relay_url,
+            origin=notebook_origin,
+            from_page=from_page,
+        )
 
     def start_magic_link(
         self,
@@ -245,7 +258,7 @@ class RedirectFlows:
             raise ValueError("notebook_origin must be an origin such as https://hub.example.com")
         if self._manager.closed:
             raise SessionClosedError("this Stytch session object was closed: use the new one")
-        chosen = self.route(route)
+        chosen = self.route(route, notebook_origin=notebook_origin)
         # As in Stytch's SDKs, the newest start wins: an older flow of the same kind is dropped
         # (so a bare pasted token has one flow to go to).
         for older in self.pending():
