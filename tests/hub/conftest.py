@@ -98,6 +98,21 @@ def logged_in(browser: Browser, hub: Hub, user: str) -> BrowserContext:
     return context
 
 
+def approve_oauth(browser: Browser, hub: Hub, user: str, start_url: str, email: str) -> str:
+    """As ``user``, logged in to the hub: open an OAuth start address, approve at the
+    emulator's consent page as ``email``; the text of the page the redirect lands on."""
+    context = logged_in(browser, hub, user)
+    try:
+        page = context.new_page()
+        page.goto(start_url)
+        page.fill("#email", email)
+        page.click("#approve")
+        page.wait_for_url(f"**/user/{user}/stytch-jupyter/callback?**", timeout=60_000)
+        return page.inner_text("body")
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module")
 def hub_emulator() -> Iterator[Emulator]:
     with Emulator() as running:

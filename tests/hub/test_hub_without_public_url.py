@@ -17,7 +17,7 @@ from playwright.sync_api import Browser
 from stytch_jupyter.emulator import Emulator
 from tests.conftest import EMAIL
 
-from .conftest import Hub, HubKernel, logged_in, running_hub
+from .conftest import Hub, HubKernel, approve_oauth, running_hub
 
 pytestmark = [pytest.mark.browser, pytest.mark.kernel]
 
@@ -72,17 +72,8 @@ def test_with_the_page_origin_oauth_signs_in_through_the_hub(
     redirect = parse_qs(urlsplit(started["url"]).query)["login_redirect_url"][0]
     assert redirect.startswith(f"{origin}/hub/user-redirect/stytch-jupyter/callback?flow=")
 
-    context = logged_in(browser, addressless_hub, "alice")
-    try:
-        page = context.new_page()
-        page.goto(started["url"])
-        page.fill("#email", EMAIL)
-        page.click("#approve")
-        page.wait_for_url("**/user/alice/stytch-jupyter/callback?**", timeout=60_000)
-        text = page.inner_text("body")
-        assert "You're signed in" in text and EMAIL in text
-    finally:
-        context.close()
+    text = approve_oauth(browser, addressless_hub, "alice", started["url"], EMAIL)
+    assert "You're signed in" in text and EMAIL in text
     out = alice_kernel.run("flow.wait(30); print(stytch.status, stytch.user.email)")
     assert out.split() == ["signed_in", EMAIL]
     alice_kernel.run("stytch.sessions.revoke()")
