@@ -121,6 +121,12 @@ class Stytch(Configurable):
         "widget offers a 'Continue with …' button for each (none by default).",
     ).tag(config=True)
 
+    open_browser = Bool(
+        True,
+        help="Whether an OAuth sign-in opens its address in your browser when the kernel is "
+        "local (the address is printed either way).",
+    ).tag(config=True)
+
     redirect_timeout = Float(
         600.0, help="Seconds a magic link or OAuth sign-in waits for its redirect."
     ).tag(config=True)

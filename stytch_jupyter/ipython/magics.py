@@ -79,7 +79,8 @@ class StytchMagics(Magics):
           login magic-link --email E [--paste] [--duration D]
                                               email a sign-in link; opening it signs in here
           login oauth PROVIDER [--scope S]... [--provider-param K=V]... [--paste]
-                                              sign in with Google, GitHub, … (a redirect)
+                [--no-browser]                sign in with Google, GitHub, … (a redirect;
+                                              a local kernel opens it in your browser)
           login resume                        paste the address a sign-in redirect opened
           login password --email E [--duration D]
           login sms --phone +15551234567 [--duration D]
@@ -307,8 +308,16 @@ class StytchMagics(Magics):
             provider_params=params,
             route="paste" if args.paste else None,
             session_duration_minutes=args.duration,
+            open_browser=False if args.no_browser else None,
         )
-        _say(f"Sign in with {args.provider.capitalize()}: open {flow.url}")
+        assert flow.url is not None
+        opened = flow.browser is not None and flow.browser.opened
+        _say_link(
+            f"Sign in with {args.provider.capitalize()}"
+            + (" (opened in your browser; if it did not open, open this)" if opened else "")
+            + ":",
+            flow.url,
+        )
         return self._finish_redirect(flow, "that address")
 
     def _login_resume(self, args: argparse.Namespace) -> AuthenticateResponse:
@@ -319,6 +328,8 @@ class StytchMagics(Magics):
         """Wait for the redirect where it can only come out of band; else ask for a paste."""
         from ..session.redirect import RedirectRefusedError
 
+        if flow.route.hint:
+            print(flow.route.hint, file=sys.stderr)
         if flow.route.name not in ("loopback", "server"):
             if flow.route.reason.startswith("cannot listen"):
                 print(f"{flow.route.reason.capitalize()}: paste the link instead.", file=sys.stderr)
@@ -454,6 +465,22 @@ def _email(args: argparse.Namespace, command: str) -> str:
 def _say(message: str) -> None:
     # Printed before a prompt: flush so it shows above the input box, not after it.
     print(message, flush=True)
+
+
+def _say_link(text: str, url: str) -> None:
+    """``text url``, with the address a link a notebook opens in a new tab (plain text in a
+    terminal): the way to a sign-in wherever the kernel runs, browser opened or not."""
+    import html
+
+    from IPython.display import display
+
+    anchor = (
+        f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">'
+        f"{html.escape(url)}</a>"
+    )
+    bundle = {"text/plain": f"{text} {url}", "text/html": f"{html.escape(text)} {anchor}"}
+    display(bundle, raw=True)  # type: ignore[no-untyped-call]
+    sys.stdout.flush()
 
 
 def _secret(prompt: str, strip: bool = True) -> Secret:

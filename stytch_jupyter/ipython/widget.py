@@ -560,7 +560,8 @@ class SessionWidget(anywidget.AnyWidget):
         from ..session.oauth import PROVIDERS
 
         try:
-            route = self._manager.redirect.route()
+            # A button's click reports the page's origin: a route needing one is open to it.
+            route = self._manager.redirect.route(from_page=True)
         except RedirectRouteError:
             return {"paste": True}
         view: dict[str, Any] = {"paste": True}
@@ -679,7 +680,10 @@ class SessionWidget(anywidget.AnyWidget):
         origin = message.get("origin")
         origin = origin if isinstance(origin, str) and _ORIGIN.fullmatch(origin) else None
         try:
-            flow = self._manager.oauth.start(str(provider), notebook_origin=origin)
+            # The page opens the address itself, in the window it opened at the click.
+            flow = self._manager.oauth.start(
+                str(provider), notebook_origin=origin, open_browser=False
+            )
         except (StytchError, ValueError) as exc:
             with self._render_lock:
                 self._error = exc

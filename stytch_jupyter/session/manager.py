@@ -30,13 +30,14 @@ from ..api.errors import StytchAPIError
 from ..api.models import Session, SessionToken, SessionTokens, User, validate_duration_minutes
 from ..config import Stytch
 from .consumer import CONSUMER
-from .errors import ConfigurationError, NotSignedInError, TokenStoreError
+from .errors import ConfigurationError, NotSignedInError, TokenStoreError, WrongVerticalError
 from .heartbeat import Conditions, Heartbeat, HeartbeatControl
 from .loop import LoopThread
 from .namespaces import MagicLinks, OTPs, Passwords, Sessions
 from .runner import SignInRequest
 from .states import HEARTBEAT_STATES, INTERMEDIATE_STATUSES, STATUSES, HeartbeatState, Status
 from .store_sync import STORE_POLL_SECONDS, StoreSync
+from .surface import B2B_NAMESPACES, CONSUMER_NAMESPACES, other_kinds_names, refusal
 from .totps import TOTPs
 from .traits import LazyInstance
 from .users import Users
@@ -172,11 +173,37 @@ class SessionManager(HasTraits):
     def _use_b2b_namespaces(self, operations: _Operations) -> None:
         from .b2b_namespaces import b2b_namespaces
 
+        for name in CONSUMER_NAMESPACES:  # a B2B project has none of them (see __getattr__)
+            self.__dict__.pop(name, None)
         for name, namespace in b2b_namespaces(operations).items():
             if name == "oauth":
                 self._oauth = namespace  # type: ignore[assignment]
             else:
                 setattr(self, name, namespace)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for a name not found: the other kind of project's namespace gets one line.
+        state = self.__dict__
+        if name.startswith("_") or "vertical" not in state:
+            raise AttributeError(name)
+        if (
+            name in B2B_NAMESPACES
+            and state.get("_vertical_pending")
+            and state.get("_started")
+            and not self._loop.in_loop_thread()
+            and self.wait_for_vertical(self.config.timeout)
+            and name in state
+        ):
+            return state[name]  # "auto" has just found a B2B project
+        line = refusal(name, self.vertical.name)
+        if line is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise WrongVerticalError(line)
+
+    def __dir__(self) -> list[str]:
+        # What tab completion offers: this kind of project's names only.
+        hidden = other_kinds_names(self.vertical.name)
+        return [name for name in super().__dir__() if name not in hidden]
 
     # ---- lifecycle -------------------------------------------------------------------------
 

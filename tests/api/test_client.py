@@ -35,6 +35,7 @@ from stytch_jupyter.emulator import Emulator
 pytestmark = pytest.mark.anyio
 
 EMAIL = "ada@example.com"
+LANDING = "https://notebook.example.com/landing"  # registered with the emulator below
 PASSWORD = "correct horse battery staple 1815"
 SDK = "/sdk/v1/"
 
@@ -48,7 +49,7 @@ def anyio_backend() -> str:
 def shared_emulator() -> Iterator[Emulator]:
     # One server for the module, reset before each test: starting one per test costs more
     # than the tests themselves.
-    with Emulator() as running:
+    with Emulator(redirect_urls=[LANDING, LANDING + "?signup=1"]) as running:
         yield running
 
 
@@ -215,7 +216,7 @@ async def test_otp_sign_in_then_session_calls(client: StytchClient, emu: Emulato
 
 
 async def test_magic_link_sign_in(client: StytchClient, emu: Emulator) -> None:
-    landing = "https://notebook.example.com/landing"
+    landing = LANDING
     await client.magic_links_email_login_or_create(
         EMAIL,
         login_magic_link_url=landing,

@@ -398,12 +398,21 @@ def test_magic_link_defaults_to_the_landing_page(http, emulator) -> None:
     assert message["token"] in page.text
 
 
-def test_magic_link_urls_keep_their_query_and_pick_signup_or_login(http, emulator) -> None:
+def test_magic_link_urls_keep_their_query_and_pick_signup_or_login() -> None:
     body = {
         "email": "new@b.io",
         "login_magic_link_url": "https://app.example/login?next=%2Fhome",
         "signup_magic_link_url": "https://app.example/signup",
     }
+    allowed = ["https://app.example/login", "https://app.example/signup"]
+    with (
+        Emulator(redirect_urls=allowed) as emulator,
+        httpx.Client(base_url=emulator.api_url, timeout=10, trust_env=False) as http,
+    ):
+        check_magic_link_urls(http, emulator, body)
+
+
+def check_magic_link_urls(http: httpx.Client, emulator: Emulator, body: dict[str, str]) -> None:
     data(sdk(http, emulator, "magic_links/email/login_or_create", body))
     signup = urlsplit(emulator.last_magic_link("new@b.io"))
     assert signup.path == "/signup"

@@ -198,6 +198,7 @@ def test_cli_help_has_a_description_and_works_without_the_extra() -> None:
         ("--secret", "only opens this emulator"),
         ("--allow-origin", "browser origin"),
         ("--pkce-required", "require PKCE"),
+        ("--any-magic-link-url", "Stytch itself always checks them"),
     ]:
         assert flag in text and words in text, flag
     done = subprocess.run(
@@ -303,3 +304,25 @@ def test_cli_refuses_a_bad_setting_in_one_line(flag, value, message) -> None:
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_magic_link_urls_are_checked_against_the_allowlist_by_default(http, emulator) -> None:
+    # As on Stytch: an unregistered magic-link URL is refused, and nothing is sent.
+    path = "magic_links/email/login_or_create"
+    body = {"email": "a@b.io", "login_magic_link_url": "https://app.example/welcome"}
+    error(sdk(http, emulator, path, body), 400, "no_match_for_provided_magic_link_url")
+    assert emulator.outbox("a@b.io") == []
+    # Loopback callbacks are registered by default (others with redirect_urls=...).
+    loopback = "http://127.0.0.1:8123/stytch-jupyter/callback?flow=abc"
+    data(sdk(http, emulator, path, {**body, "login_magic_link_url": loopback}))
+    assert emulator.last_magic_link("a@b.io").startswith(loopback + "&")
+
+
+def test_the_magic_link_allowlist_has_an_opt_out() -> None:
+    body = {"email": "a@b.io", "login_magic_link_url": "https://app.example/welcome"}
+    with (
+        Emulator(strict_magic_link_urls=False) as emulator,
+        httpx.Client(base_url=emulator.api_url, timeout=10, trust_env=False) as http,
+    ):
+        data(sdk(http, emulator, "magic_links/email/login_or_create", body))
+        assert emulator.last_magic_link("a@b.io").startswith("https://app.example/welcome?")

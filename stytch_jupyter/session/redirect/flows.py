@@ -24,6 +24,7 @@ from ...api.errors import StytchError
 from ...api.models import AuthenticateResponse
 from ...api.secret import Secret
 from ..errors import ConfigurationError, RedirectRefusedError, SessionClosedError
+from .browser import BrowserOpening, open_in_browser
 from .links import FLOW_PARAM, Redirect, parse_redirect, type_name
 from .loopback import LoopbackListener
 from .mailbox import MailboxReceiver
@@ -74,6 +75,7 @@ class RedirectFlow(Generic[R]):
         self.route: Route = route
         self.redirect_url: str | None = None  # the URL Stytch sends the browser to
         self.url: str | None = None  # the address to open (an OAuth or SSO start URL)
+        self.browser: BrowserOpening | None = None  # whether ``url`` was opened here, and why
         self.state: State = "pending"
         self.error: BaseException | None = None
         self.response: R | None = None
@@ -174,10 +176,23 @@ class RedirectFlows:
 
     # -- starting ---------------------------------------------------------------------------
 
-    def route(self, requested: str | None = None) -> Route:
-        """The way back a flow started now would take (and why)."""
+    def route(
+        self,
+        requested: str | None = None,
+        *,
+        notebook_origin: str | None = None,
+        from_page: bool = False,
+    ) -> Route:
+        """The way back a flow started now would take (and why); ``notebook_origin``: the
+        origin of the page the sign-in starts from, if known (a widget knows it);
+        ``from_page``: the flow will start from a page that reports it (see choose_route)."""
         config = self._manager.config
-        return choose_route(requested or config.redirect_route, config.relay_url)
+        return choose_route(
+            requested or config.redirect_route,
+            config.relay_url,
+            origin=notebook_origin,
+            from_page=from_page,
+        )
 
     def start_magic_link(
         self,
@@ -216,8 +231,12 @@ class RedirectFlows:
         route: RouteName | None = None,
         session_duration_minutes: int | None = None,
         notebook_origin: str | None = None,
+        open_browser: bool | None = None,
     ) -> RedirectFlow[AuthenticateResponse]:
-        """A flow whose ``url`` starts the provider's sign-in in a browser."""
+        """A flow whose ``url`` starts the provider's sign-in in a browser.
+
+        ``open_browser``: open ``url`` in this machine's browser (None: when
+        ``Stytch.open_browser`` is on and the kernel is local; see ``flow.browser``)."""
         from ...api.urls import oauth_start_url
 
         config = self._manager.config
@@ -243,6 +262,10 @@ class RedirectFlows:
         except BaseException:
             self._end(flow, "cancelled")
             raise
+        if open_browser is False or (open_browser is None and not config.open_browser):
+            flow.browser = BrowserOpening(False, "not asked to open a browser")
+        else:  # None: only where the kernel is local
+            flow.browser = open_in_browser(flow.url, asked=open_browser is True)
         return flow
 
     async def start_async(
@@ -299,7 +322,7 @@ class RedirectFlows:
         if redirect_url is not None:
             chosen = Route("paste", "a redirect URL of your own was given")
         else:
-            chosen = self.route(route)
+            chosen = self.route(route, notebook_origin=notebook_origin)
         # As in Stytch's SDKs, the newest start wins: an older flow of the same kind is dropped
         # (so a bare pasted token has one flow to go to).
         for older in self.pending():
