@@ -24,6 +24,7 @@ from .errors import (
     StytchResponseError,
     StytchTimeoutError,
     TokenStoreError,
+    WrongVerticalError,
 )
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ __all__ = [
     "StytchResponseError",
     "StytchTimeoutError",
     "TokenStoreError",
+    "WrongVerticalError",
     "__version__",
     "load_ipython_extension",
     "stytch",

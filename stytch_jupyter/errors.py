@@ -15,6 +15,8 @@
     ├── MagicLinkError            what was pasted is not a magic link (also a ValueError)
     ├── RedirectError             what came back or was pasted is no sign-in redirect (ValueError)
     ├── RedirectRefusedError      a token for no pending flow, a replay, wrong type (ValueError)
+    ├── WrongVerticalError        a consumer-only name in a B2B project, or the reverse
+    │                             (also an AttributeError)
     └── StytchCommandError        a ``%stytch`` subcommand failed (shown as one line)
 
 Each layer defines its own (``api/errors.py``, ``session/errors.py``, ``session/keys.py``, and
@@ -40,6 +42,7 @@ from .session.errors import (
     RedirectRouteError,
     SessionClosedError,
     TokenStoreError,
+    WrongVerticalError,
 )
 
 
@@ -78,4 +81,5 @@ __all__ = [
     "StytchResponseError",
     "StytchTimeoutError",
     "TokenStoreError",
+    "WrongVerticalError",
 ]

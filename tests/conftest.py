@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +25,10 @@ def pytest_configure(config: pytest.Config) -> None:
         n for n in os.environ if n.startswith("STYTCH_") and n != "STYTCH_JUPYTER_ARTIFACTS"
     ]:
         del os.environ[name]
+    # Whatever opens "the browser" (webbrowser.open, here and in kernels) starts the tests' own
+    # stand-in, which does nothing unless a test asks: no window on a developer's screen.
+    fake = Path(__file__).parent / "support" / "fake_browser.py"
+    os.environ["BROWSER"] = f"{shlex.quote(sys.executable)} {shlex.quote(str(fake))} %s"
 
 
 @pytest.fixture

@@ -164,7 +164,7 @@ def b2b_handlers(b2b: B2BState, settings: ProjectSettings) -> dict[str, Handler]
             )
         if settings.strict_magic_link_urls:
             for name in url_fields:
-                given = call.body.string(name)
+                given = call.body.url(name)  # not a URL at all: bad_request, before the list
                 if given and not settings.redirect_allowed(given):
                     raise EmulatorError(
                         400,

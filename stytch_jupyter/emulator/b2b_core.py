@@ -24,8 +24,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import jwt
-
 from . import b2b_errors as e
 from . import totp
 from .b2b_models import (
@@ -54,9 +52,9 @@ from .b2b_models import (
 from .defaults import JWT_LIFETIME_SECONDS
 from .errors import EmulatorError, bad_request
 from .models import Message, PasswordHash, same_secret
+from .session_book import SESSION_CLAIM, SessionBook, SessionLookups
 from .state import Client, State
 
-SESSION_CLAIM = "https://stytch.com/session"
 ORGANIZATION_CLAIM = "https://stytch.com/organization"
 _RESERVED_CLAIMS = frozenset(
     {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", SESSION_CLAIM, ORGANIZATION_CLAIM}
@@ -156,7 +154,7 @@ def is_mfa_factor(factor: B2BFactor) -> bool:
     return factor.type in ("totp", "recovery_codes") or factor.delivery_method == "sms"
 
 
-class B2BCore:
+class B2BCore(SessionLookups[MemberSession]):
     """Organizations, members, intermediate and member sessions, and the decision every
     sign-in ends in; the factors themselves live in the ``b2b_*`` mixins."""
 
@@ -174,8 +172,13 @@ class B2BCore:
             self._orgs: dict[str, Organization] = {}
             self._members: dict[str, Member] = {}
             self._email_ids: dict[str, str] = {}
-            self._sessions: dict[str, MemberSession] = {}
-            self._session_by_token: dict[str, str] = {}
+            self._sessions: SessionBook[MemberSession] = SessionBook(
+                self.core.key,
+                self.project_id,
+                self._now,
+                reserved_claims=_RESERVED_CLAIMS,
+                usable=lambda session: self._members[session.member_id].status != "deleted",
+            )
             self._ists: dict[str, IntermediateSession] = {}
             self._email_tokens: list[EmailToken] = []
             self._sms: list[SmsCode] = []
@@ -402,9 +405,9 @@ class B2BCore:
             if member.status == "deleted":
                 raise EmulatorError(404, e.MEMBER_NOT_FOUND, "Member not found.")
             member.status = "deleted"
-            for session in self._sessions.values():
+            for session in self._sessions:
                 if session.member_id == member.member_id:
-                    self._revoke(session)
+                    self._sessions.revoke(session)
             for ist in self._ists.values():
                 if ist.member_id == member.member_id:
                     ist.used = True
@@ -574,8 +577,7 @@ class B2BCore:
                 ip_address=client.ip_address,
                 user_agent=client.user_agent,
             )
-            self._sessions[session.member_session_id] = session
-            self._session_by_token[session.token] = session.member_session_id
+            self._sessions.add(session.member_session_id, session)
             self.core.record("session_tokens", session.token)
         for factor in factors:
             session.factors = merge_factors(session.factors, factor)
@@ -604,45 +606,6 @@ class B2BCore:
 
     # -- member sessions -----------------------------------------------------------------
 
-    def _live(self, session: MemberSession | None) -> MemberSession:
-        if session is None or not session.live_at(self._now()):
-            raise EmulatorError(404, e.SESSION_NOT_FOUND, "Session could not be found.")
-        member = self._members[session.member_id]
-        if member.status == "deleted":
-            raise EmulatorError(404, e.SESSION_NOT_FOUND, "Session could not be found.")
-        return session
-
-    def session_by_token(self, token: str) -> MemberSession:
-        with self._lock:
-            session_id = self._session_by_token.get(token)
-            return self._live(None if session_id is None else self._sessions[session_id])
-
-    def _jwt_claims(self, token: str) -> dict[str, Any]:
-        try:
-            return self.core.key.verify_signature(
-                token, audience=self.project_id, issuer=f"stytch.com/{self.project_id}"
-            )
-        except jwt.InvalidTokenError:
-            raise EmulatorError(
-                401, e.UNAUTHORIZED_CREDENTIALS, "The session JWT could not be verified."
-            ) from None
-
-    def session_by_jwt(self, token: str) -> MemberSession:
-        """A JWT past its own ``exp`` still names its session, as on Stytch."""
-        with self._lock:
-            claim = self._jwt_claims(token).get(SESSION_CLAIM)
-            session_id = claim.get("id") if isinstance(claim, dict) else None
-            return self._live(self._sessions.get(str(session_id)))
-
-    def session_by_id(self, session_id: str) -> MemberSession:
-        with self._lock:
-            return self._live(self._sessions.get(session_id))
-
-    def session_by_credential(self, credential: str) -> MemberSession:
-        if credential.count(".") == 2:
-            return self.session_by_jwt(credential)
-        return self.session_by_token(credential)
-
     def authenticate_session(
         self,
         session: MemberSession,
@@ -650,18 +613,7 @@ class B2BCore:
         custom_claims: dict[str, Any] | None = None,
     ) -> Outcome:
         with self._lock:
-            now = self._now()
-            self._live(session)
-            session.last_accessed_at = now
-            if minutes is not None:
-                session.expires_at = now + timedelta(minutes=minutes)
-            for key, value in (custom_claims or {}).items():
-                if key in _RESERVED_CLAIMS:
-                    continue
-                if value is None:
-                    session.custom_claims.pop(key, None)
-                else:
-                    session.custom_claims[key] = value
+            self._sessions.touch(session, minutes, custom_claims)
             org = self._orgs[session.organization_id]
             return Outcome(
                 member=self._members[session.member_id],
@@ -670,32 +622,19 @@ class B2BCore:
                 session_jwt=self._mint_jwt(session, org),
             )
 
-    def _revoke(self, session: MemberSession) -> None:
-        session.revoked = True
-        self._session_by_token.pop(session.token, None)
-
-    def revoke(self, session: MemberSession) -> None:
-        with self._lock:
-            self._live(session)
-            self._revoke(session)
-
     def revoke_member_sessions(self, member_id: str) -> None:
         with self._lock:
             if member_id not in self._members:
                 raise EmulatorError(404, e.MEMBER_NOT_FOUND, "Member not found.")
-            for session in self._sessions.values():
+            for session in self._sessions:
                 if session.member_id == member_id:
-                    self._revoke(session)
+                    self._sessions.revoke(session)
 
     def sessions_of(self, organization: str, member_id: str) -> list[MemberSession]:
         with self._lock:
             member = self.member(organization, member_id)
             now = self._now()
-            return [
-                s
-                for s in self._sessions.values()
-                if s.member_id == member.member_id and s.live_at(now)
-            ]
+            return [s for s in self._sessions if s.member_id == member.member_id and s.live_at(now)]
 
     def organization_of(self, session: MemberSession) -> Organization:
         with self._lock:
@@ -835,7 +774,7 @@ class B2BCore:
     ) -> Outcome:
         """Into another organization, carrying the session's primary factors (not its MFA)."""
         with self._lock:
-            self._live(session)
+            self._sessions.live(session)
             source_member = self._members[session.member_id]
             org = self.organization(organization)
             if org.organization_id == session.organization_id:
@@ -843,7 +782,7 @@ class B2BCore:
             member, created = self._member_or_jit(org, source_member.email_address)
             factors = [f for f in session.factors if not is_mfa_factor(f)]
             if EXCHANGE_REVOKES_SOURCE:
-                self._revoke(session)
+                self._sessions.revoke(session)
             return self._conclude(org, member, factors, minutes, client, created=created)
 
     def _post(self, message: Message) -> None:

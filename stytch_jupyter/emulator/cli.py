@@ -81,6 +81,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "…/stytch-jupyter/callback URLs; repeat for more",
     )
     parser.add_argument(
+        "--any-magic-link-url",
+        action="store_true",
+        help="take any magic-link URL (login_magic_link_url, …), not only allowed redirect "
+        "URLs; Stytch itself always checks them (OAuth and SSO redirects stay checked)",
+    )
+    parser.add_argument(
         "--pkce-required",
         action="append",
         default=[],
@@ -129,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
             pkce_required=pkce,
             redirect_urls=args.redirect_url,
             allowed_origins=args.allow_origin,
+            strict_magic_link_urls=not args.any_magic_link_url,
             announce=lambda line: print(line, flush=True),
         )
     except ValueError as exc:

@@ -49,9 +49,9 @@ class ProjectSettings:
     redirect_urls: tuple[str, ...] = ()
     # Extra browser origins allowed to call ``/sdk/v1`` (loopback ones always are).
     allowed_origins: tuple[str, ...] = ()
-    # Also check magic-link URLs against the allowlist (as Stytch does). Off by default while
-    # the notebook client's loopback listener still uses a per-flow path.
-    strict_magic_link_urls: bool = False
+    # Check magic-link URLs against the allowlist, as Stytch always does. False (the CLI's
+    # --any-magic-link-url) takes any URL: for trying out a client before registering its URLs.
+    strict_magic_link_urls: bool = True
 
     @classmethod
     def build(
@@ -62,7 +62,7 @@ class ProjectSettings:
         pkce_required: bool | Collection[str] = False,
         redirect_urls: Collection[str] = (),
         allowed_origins: Collection[str] = (),
-        strict_magic_link_urls: bool = False,
+        strict_magic_link_urls: bool = True,
     ) -> ProjectSettings:
         """Settings from friendly arguments; raises ValueError with one line on a bad one."""
         if vertical not in VERTICALS:

@@ -117,12 +117,14 @@ class Emulator:
         pkce_required: bool | Collection[str] = False,
         redirect_urls: Collection[str] = (),
         allowed_origins: Collection[str] = (),
-        strict_magic_link_urls: bool = False,
+        strict_magic_link_urls: bool = True,
         announce: Callable[[str], None] | None = None,
     ) -> None:
         """``pkce_required``: True for every flow, or some of ``PKCE_FLOWS``.
         ``redirect_urls``: exact URLs allowed besides loopback ``…/stytch-jupyter/callback``.
         ``allowed_origins``: browser origins allowed besides loopback ones.
+        ``strict_magic_link_urls``: magic-link URLs must be on the allowlist, as on Stytch
+        (False: any URL is taken).
         ``announce``: called with one line per code or link "sent" (the CLI prints them).
         ``vertical``: ``CONSUMER`` or ``B2B`` (any case); a B2B project serves organizations,
         members, discovery, MFA and SSO (``create_organization``, ``create_member``, ...).

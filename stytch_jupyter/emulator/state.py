@@ -17,8 +17,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import jwt
-
 from . import errors, totp
 from .clock import Clock
 from .clock import rfc3339 as _rfc3339
@@ -41,8 +39,7 @@ from .models import (
     same_secret,
 )
 from .passwords import strength as password_strength
-
-SESSION_CLAIM = "https://stytch.com/session"
+from .session_book import SESSION_CLAIM, SessionBook, SessionLookups
 
 # Stytch's consumer providers (browser and iOS lists), with the ``provider_type`` each reports.
 # The capitalisation of provider_type is UNVERIFIED.
@@ -93,10 +90,6 @@ class Authenticated:
     session_jwt: str = ""
 
 
-def _session_not_found() -> EmulatorError:
-    return EmulatorError(404, errors.SESSION_NOT_FOUND, "Session could not be found.")
-
-
 def _with_query(url: str, extra: dict[str, str]) -> str:
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
@@ -104,7 +97,7 @@ def _with_query(url: str, extra: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-class State:
+class State(SessionLookups[Session]):
     def __init__(
         self,
         project_id: str,
@@ -130,8 +123,9 @@ class State:
         with self._lock:
             self._users: dict[str, User] = {}
             self._user_by_email: dict[str, str] = {}
-            self._sessions: dict[str, Session] = {}
-            self._session_by_token: dict[str, str] = {}
+            self._sessions: SessionBook[Session] = SessionBook(
+                self.key, self.project_id, self.clock.now, reserved_claims=_RESERVED_CLAIMS
+            )
             self._otps: list[Otp] = []
             self._magic_links: dict[str, MagicLink] = {}
             self._oauth_starts: dict[str, OAuthStart] = {}
@@ -218,8 +212,7 @@ class State:
                 ip_address=client.ip_address,
                 user_agent=client.user_agent,
             )
-            self._sessions[session.session_id] = session
-            self._session_by_token[session.token] = session.session_id
+            self._sessions.add(session.session_id, session)
             self._issued["session_tokens"].append(session.token)
         session.add_factor(factor)
         session.last_accessed_at = now
@@ -244,44 +237,6 @@ class State:
         self._issued["session_jwts"].append(minted)
         return minted
 
-    def _jwt_claims(self, token: str) -> dict[str, Any]:
-        """Claims of a JWT this emulator signed, whatever its times; else 401."""
-        try:
-            return self.key.verify_signature(
-                token, audience=self.project_id, issuer=f"stytch.com/{self.project_id}"
-            )
-        except jwt.InvalidTokenError:
-            raise EmulatorError(
-                401, errors.UNAUTHORIZED_CREDENTIALS, "The session JWT could not be verified."
-            ) from None
-
-    def _live(self, session: Session | None) -> Session:
-        if session is None or not session.live_at(self.clock.now()):
-            raise _session_not_found()
-        return session
-
-    def session_by_token(self, token: str) -> Session:
-        with self._lock:
-            session_id = self._session_by_token.get(token)
-            return self._live(None if session_id is None else self._sessions[session_id])
-
-    def session_by_jwt(self, token: str) -> Session:
-        """A JWT whose own ``exp`` has passed still names its session, as on Stytch."""
-        with self._lock:
-            claim = self._jwt_claims(token).get(SESSION_CLAIM)
-            session_id = claim.get("id") if isinstance(claim, dict) else None
-            return self._live(self._sessions.get(str(session_id)))
-
-    def session_by_id(self, session_id: str) -> Session:
-        with self._lock:
-            return self._live(self._sessions.get(session_id))
-
-    def session_by_credential(self, credential: str) -> Session:
-        """The session an opaque token or a session JWT names (the client API accepts both)."""
-        if credential.count(".") == 2:
-            return self.session_by_jwt(credential)
-        return self.session_by_token(credential)
-
     def authenticate_session(
         self,
         session: Session,
@@ -290,18 +245,7 @@ class State:
     ) -> Authenticated:
         """Check a session; with ``minutes``, set its expiry to now + minutes (not added)."""
         with self._lock:
-            now = self.clock.now()
-            self._live(session)
-            session.last_accessed_at = now
-            if minutes is not None:
-                session.expires_at = now + timedelta(minutes=minutes)
-            for key, value in (custom_claims or {}).items():
-                if key in _RESERVED_CLAIMS:
-                    continue
-                if value is None:
-                    session.custom_claims.pop(key, None)
-                else:
-                    session.custom_claims[key] = value
+            now = self._sessions.touch(session, minutes, custom_claims)
             user = self._users[session.user_id]
             return Authenticated(session, user, self._mint_jwt(session, now))
 
@@ -309,23 +253,17 @@ class State:
         """What a backend does with a session JWT: signature, the JWT's own times, then the
         session behind it."""
         with self._lock:
-            claims = self._jwt_claims(token)
+            claims = self._sessions.jwt_claims(token)
             now = self.clock.now().timestamp()
             if not (claims["nbf"] <= now < claims["exp"]):
                 raise EmulatorError(401, errors.UNAUTHORIZED_CREDENTIALS, "The JWT has expired.")
             return self.session_by_jwt(token)
 
-    def revoke(self, session: Session) -> None:
-        with self._lock:
-            self._live(session)
-            session.revoked = True
-            self._session_by_token.pop(session.token, None)
-
     def sessions_for_user(self, user_id: str) -> list[Session]:
         with self._lock:
             self.user(user_id)
             now = self.clock.now()
-            return [s for s in self._sessions.values() if s.user_id == user_id and s.live_at(now)]
+            return [s for s in self._sessions if s.user_id == user_id and s.live_at(now)]
 
     # -- email OTPs ----------------------------------------------------------------------
 
@@ -622,7 +560,7 @@ class State:
     ) -> Authenticated:
         with self._lock:
             self._issued["passwords"].append(password)
-            self._live(session)
+            self._sessions.live(session)
             user = self._users[session.user_id]
             self._require_strong(password, user.email)
             self._set_password(user, password)

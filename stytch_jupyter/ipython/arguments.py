@@ -207,6 +207,12 @@ def build_parser() -> MagicArgumentParser:
         metavar="K=V",
         help="a parameter for the provider, e.g. prompt=select_account (repeatable)",
     )
+    oauth.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="print the address only; do not open it in this machine's browser "
+        "(Stytch.open_browser = False always does so)",
+    )
     _add_duration(oauth, "session length")
     for method in (magic_link, oauth):
         method.add_argument(

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..session.redirect.links import CALLBACK_PATH
-from ..session.redirect.mailbox import CALLBACK_URL_ENV, MAILBOX_ENV
+from ..session.redirect.mailbox import CALLBACK_PATH_ENV, CALLBACK_URL_ENV, MAILBOX_ENV
 from .handlers import CallbackHandler
 
 
@@ -27,8 +27,16 @@ def public_callback_url(
         # user-redirect sends each user to their own server: one URL for every user.
         return hub.rstrip("/") + "/user-redirect" + CALLBACK_PATH
     if environ.get("JUPYTERHUB_SERVICE_PREFIX"):
-        return None  # the hub's own address is unknown here (set c.JupyterHub.public_url)
+        # The hub's public host (from public_url or subdomain_host), "" when it has neither.
+        host = environ.get("JUPYTERHUB_HOST", "")
+        return host.rstrip("/") + hub_callback_path(environ) if host else None
     return connection_url.rstrip("/") + CALLBACK_PATH
+
+
+def hub_callback_path(environ: Mapping[str, str]) -> str:
+    """The hub's ``user-redirect`` callback, as a path on the hub's public origin."""
+    base = environ.get("JUPYTERHUB_BASE_URL", "/") or "/"
+    return base.rstrip("/") + "/hub/user-redirect" + CALLBACK_PATH
 
 
 def load(serverapp: Any) -> None:
@@ -44,15 +52,20 @@ def load(serverapp: Any) -> None:
 
     explicit = os.environ.get(CALLBACK_URL_ENV)
     url = public_callback_url(os.environ, serverapp.connection_url, explicit=explicit)
+    # Kernels this server starts inherit its environment: that is how they find the mailbox.
+    os.environ[MAILBOX_ENV] = mailbox
     if url is None:
+        # The notebook page knows the origin the hub is reached at: a sign-in started from
+        # it (the widget) completes the path; the others are told what to set.
+        path = hub_callback_path(os.environ)
+        os.environ[CALLBACK_PATH_ENV] = path
         log.warning(
-            "stytch_jupyter.server: this hub's public address is unknown, so kernels here "
-            "cannot use %s; set c.JupyterHub.public_url or %s",
-            route,
+            "stytch_jupyter.server: this hub's public address is unknown: sign-ins started "
+            "from the widget come back at <the page's origin>%s; for the others, set "
+            "c.JupyterHub.public_url or %s",
+            path,
             CALLBACK_URL_ENV,
         )
         return
-    # Kernels this server starts inherit its environment: that is how they find the mailbox.
-    os.environ[MAILBOX_ENV] = mailbox
     os.environ[CALLBACK_URL_ENV] = url
     log.info("stytch_jupyter.server: sign-in redirects come back at %s", url)

@@ -38,3 +38,8 @@ class RedirectError(StytchError, ValueError):
 
 class RedirectRefusedError(StytchError, ValueError):
     """A redirect for no flow pending here, a replay, or the wrong token type: nothing changed."""
+
+
+class WrongVerticalError(StytchError, AttributeError):
+    """A name of the other kind of project: ``stytch.users`` in a B2B project, ``stytch.sso``
+    in a consumer one (an AttributeError, so ``hasattr`` says False)."""

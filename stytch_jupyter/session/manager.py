@@ -18,7 +18,7 @@ import contextlib
 import inspect
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,20 +30,21 @@ from ..api.errors import StytchAPIError
 from ..api.models import Session, SessionToken, SessionTokens, User, validate_duration_minutes
 from ..config import Stytch
 from .consumer import CONSUMER
-from .errors import ConfigurationError, NotSignedInError, TokenStoreError
+from .errors import ConfigurationError, NotSignedInError, TokenStoreError, WrongVerticalError
 from .heartbeat import Conditions, Heartbeat, HeartbeatControl
 from .loop import LoopThread
 from .namespaces import MagicLinks, OTPs, Passwords, Sessions
 from .runner import SignInRequest
 from .states import HEARTBEAT_STATES, INTERMEDIATE_STATUSES, STATUSES, HeartbeatState, Status
 from .store_sync import STORE_POLL_SECONDS, StoreSync
+from .surface import B2B_NAMESPACES, CONSUMER_NAMESPACES, other_kinds_names, refusal
 from .totps import TOTPs
 from .traits import LazyInstance
 from .users import Users
 from .vertical import Intermediate
 
 if TYPE_CHECKING:
-    from ..api.b2b_models import Member, Organization
+    from ..api.b2b_models import IntermediateSessionToken, Member, Organization
     from ..api.client import StytchClient
     from .auth import StytchAuth
     from .intermediate_store import HalfWay, IntermediateSlot
@@ -172,11 +173,37 @@ class SessionManager(HasTraits):
     def _use_b2b_namespaces(self, operations: _Operations) -> None:
         from .b2b_namespaces import b2b_namespaces
 
+        for name in CONSUMER_NAMESPACES:  # a B2B project has none of them (see __getattr__)
+            self.__dict__.pop(name, None)
         for name, namespace in b2b_namespaces(operations).items():
             if name == "oauth":
                 self._oauth = namespace  # type: ignore[assignment]
             else:
                 setattr(self, name, namespace)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for a name not found: the other kind of project's namespace gets one line.
+        state = self.__dict__
+        if name.startswith("_") or "vertical" not in state:
+            raise AttributeError(name)
+        if (
+            name in B2B_NAMESPACES
+            and state.get("_vertical_pending")
+            and state.get("_started")
+            and not self._loop.in_loop_thread()
+            and self.wait_for_vertical(self.config.timeout)
+            and name in state
+        ):
+            return state[name]  # "auto" has just found a B2B project
+        line = refusal(name, self.vertical.name)
+        if line is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise WrongVerticalError(line)
+
+    def __dir__(self) -> list[str]:
+        # What tab completion offers: this kind of project's names only.
+        hidden = other_kinds_names(self.vertical.name)
+        return [name for name in super().__dir__() if name not in hidden]
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -203,6 +230,8 @@ class SessionManager(HasTraits):
             await self._resolving
         await self._load_stored_tokens()
         self._heartbeat.start()
+        if self.vertical.name == "b2b":
+            self._follow_intermediate()
         self._sync.start_polling()
 
     async def _resolve_vertical(self) -> None:
@@ -523,6 +552,53 @@ class SessionManager(HasTraits):
             return False
         if half_way is None:
             return False
+        await self._hold_half_way(half_way)
+        self._checked.set()
+        return True
+
+    def _follow_intermediate(self) -> None:
+        """Follow the stored half-way sign-in as sessions are followed: a discovery or an MFA
+        step begun in another kernel shows here, and so does its end there."""
+        from .intermediate_store import IntermediateSlot
+
+        def signature() -> Hashable | None:
+            return IntermediateSlot(self._sync.store, self.config.public_token).signature()
+
+        self._sync.watch(signature, self._on_intermediate_change)
+
+    async def _on_intermediate_change(self) -> None:
+        # A session written just before the change (an exchange in another kernel) is taken
+        # first: the half-way sign-in it replaced is then not mistaken for a sign-out.
+        await self._sync.poll_async()
+        slot = await self._intermediate_slot()
+        if slot is None:
+            return
+        generation = self._generation
+        try:
+            half_way = await asyncio.to_thread(slot.load, self.server_now())
+        except (OSError, TokenStoreError) as exc:
+            self._note_error(exc)
+            return
+        if generation != self._generation:
+            return  # this kernel moved on while the file was read: what it read is old news
+        held = self.intermediate_session_token
+        if half_way is None:
+            if held is not None:
+                self._clear("the sign-in half-way ended in another process")
+            return
+        if self.session_token is not None:
+            return  # a session here, and in the store: it wins, as at start
+        if held is not None and (
+            held.value == half_way.token.value or _not_later(half_way.token, held)
+        ):
+            # This kernel's own write, one it has already followed, or one it has moved past
+            # (a newer IST is held, its file write still under way).
+            return
+        await self._hold_half_way(half_way, generation)
+
+    async def _hold_half_way(self, half_way: HalfWay, generation: int | None = None) -> None:
+        """Hold a stored half-way sign-in (for what is left of its 10 minutes), unsaved;
+        with ``generation``, only if this kernel's state is still that one."""
         expires_in = half_way.token.expires_in(self.server_now()) or 0.0
         objects = {"member": half_way.member, "organization": half_way.organization}
         outcome = Intermediate(
@@ -531,9 +607,7 @@ class SessionManager(HasTraits):
             lifetime=max(expires_in, 0.001),
             objects={k: v for k, v in objects.items() if v is not None},
         )
-        await self._hold_intermediate(outcome, None, store=False)
-        self._checked.set()
-        return True
+        await self._hold_intermediate(outcome, generation, store=False)
 
     def _expire_intermediate(self, generation: int) -> None:
         self._expiry_timer = None
@@ -604,6 +678,8 @@ class SessionManager(HasTraits):
         (or if it could not be asked: consumer is then assumed, and a warning logged)."""
         if self._loop.in_loop_thread():
             raise RuntimeError("wait_for_vertical() would wait for its own thread")
+        if not self.config.public_token and not self._vertical_known.is_set():
+            return False  # nothing asks before a public token is set (see _reconfigure)
         return self._vertical_known.wait(timeout)
 
     async def _until_started(self) -> None:
@@ -915,6 +991,13 @@ def _configured_vertical(config: Stytch) -> Vertical[Any]:
     return CONSUMER
 
 
+def _not_later(stored: IntermediateSessionToken, held: IntermediateSessionToken) -> bool:
+    """Whether a stored IST came no later than the held one (by their 10-minute expiries)."""
+    if stored.expires_at is None or held.expires_at is None:
+        return False
+    return stored.expires_at <= held.expires_at
+
+
 def _log_failure(future: concurrent.futures.Future[Any]) -> None:
     if not future.cancelled() and future.exception() is not None:
         logger.error("stytch: start-up failed", exc_info=future.exception())
@@ -980,3 +1063,6 @@ class _Operations:
     def organization(self) -> Organization | None:
         organization: Organization | None = self._manager.organization
         return organization
+
+    def redirect_flows(self) -> RedirectFlows:
+        return self._manager.redirect

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from ..api.factor_models import OAuthAuthenticateResponse
+    from ..api.models import AuthenticateResponse
     from .redirect.flows import RedirectFlow, RedirectFlows
     from .redirect.routes import RouteName
     from .runner import SessionOperations
@@ -37,9 +38,13 @@ class OAuth:
         route: RouteName | None = None,
         session_duration_minutes: int | None = None,
         notebook_origin: str | None = None,
-    ) -> RedirectFlow:
+        open_browser: bool | None = None,
+    ) -> RedirectFlow[AuthenticateResponse]:
         """Start a sign-in with ``provider``: open the returned flow's ``url`` in a browser;
-        the redirect signs this session in (``flow.wait()`` waits for it)."""
+        the redirect signs this session in (``flow.wait()`` waits for it).
+
+        ``open_browser``: None (the default) opens ``url`` in this machine's browser when the
+        kernel is local and ``Stytch.open_browser`` is on; True always tries, False never."""
         if not isinstance(provider, str) or not provider.strip():
             raise ValueError("the OAuth provider must be a name such as 'google'")
         return self._flows.start_oauth(
@@ -49,6 +54,7 @@ class OAuth:
             route=route,
             session_duration_minutes=session_duration_minutes,
             notebook_origin=notebook_origin,
+            open_browser=open_browser,
         )
 
     async def _authenticate(

@@ -79,10 +79,21 @@ def sites() -> Iterator[Callable[[bytes], StaticSite]]:
 
 
 @pytest.fixture
+def relay(sites: Callable[[bytes], StaticSite]) -> StaticSite:
+    return sites(relay_page_html().encode())
+
+
+@pytest.fixture
+def emulator(relay: StaticSite) -> Iterator[Emulator]:
+    # The relay page's address is registered with the project, as it would be with Stytch.
+    with Emulator(redirect_urls=[relay.url]) as running:
+        yield running
+
+
+@pytest.fixture
 def relay_manager(
-    emulator: Emulator, tmp_path: Path, sites: Callable[[bytes], StaticSite]
+    emulator: Emulator, tmp_path: Path, relay: StaticSite
 ) -> Iterator[tuple[SessionManager, StaticSite]]:
-    relay = sites(relay_page_html().encode())
     config = Stytch(
         api_url=emulator.api_url,
         public_token=emulator.public_token,

@@ -9,12 +9,12 @@ import httpx
 import pytest
 
 from stytch_jupyter.emulator import Emulator
-from tests.support.emulator_http import data, error, otp_sign_in, sdk
+from tests.support.emulator_http import data, error, loopback_client, otp_sign_in, sdk
 
 
 @pytest.fixture
 def http(emulator: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.api_url, timeout=10, trust_env=False) as client:
+    with loopback_client(emulator.api_url, timeout=10) as client:
         yield client
 
 
@@ -57,7 +57,7 @@ def test_the_mailbox_escapes_what_it_shows(http, emulator) -> None:
     emulator.add_fault(path_prefix="/<b>bold</b>", status=500)
     body = {
         "email": "eve@example.com",
-        "login_magic_link_url": 'http://127.0.0.1:1/cb?x="><script>alert(1)</script>',
+        "login_magic_link_url": 'http://127.0.0.1:1/stytch-jupyter/callback?x="><script>alert(1)</script>',
     }
     data(sdk(http, emulator, "magic_links/email/login_or_create", body))
     page = http.get("/").text

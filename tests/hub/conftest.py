@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import pytest
 from jupyter_client import BlockingKernelClient
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from stytch_jupyter.emulator import Emulator
 
@@ -72,6 +73,46 @@ class Hub:
         return self.root / "home" / user
 
 
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+def logged_in(browser: Browser, hub: Hub, user: str) -> BrowserContext:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{hub.url}hub/login")
+    page.fill("#username_input", user)
+    page.fill("#password_input", HUB_PASSWORD)
+    page.click("#login_submit")
+    page.wait_for_url(f"**/user/{user}/**", timeout=60_000)
+    page.close()
+    return context
+
+
+def approve_oauth(browser: Browser, hub: Hub, user: str, start_url: str, email: str) -> str:
+    """As ``user``, logged in to the hub: open an OAuth start address, approve at the
+    emulator's consent page as ``email``; the text of the page the redirect lands on."""
+    context = logged_in(browser, hub, user)
+    try:
+        page = context.new_page()
+        page.goto(start_url)
+        page.fill("#email", email)
+        page.click("#approve")
+        page.wait_for_url(f"**/user/{user}/stytch-jupyter/callback?**", timeout=60_000)
+        return page.inner_text("body")
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module")
 def hub_emulator() -> Iterator[Emulator]:
     with Emulator() as running:
@@ -80,6 +121,14 @@ def hub_emulator() -> Iterator[Emulator]:
 
 @pytest.fixture(scope="module")
 def hub(hub_emulator: Emulator) -> Iterator[Hub]:
+    with running_hub(hub_emulator, public_url=True) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def running_hub(hub_emulator: Emulator, *, public_url: bool) -> Iterator[Hub]:
+    """A hub with both users' servers up; ``public_url``: whether c.JupyterHub.public_url is
+    set (without it, the hub's single-user servers are not told its public address)."""
     root = Path(tempfile.mkdtemp(prefix="sj-hub-"))
     port, hub_port, proxy_port = free_port(), free_port(), free_port()
     url = f"http://127.0.0.1:{port}/"
@@ -99,6 +148,7 @@ def hub(hub_emulator: Emulator) -> Iterator[Hub]:
         "pid": str(root / "proxy.pid"),
         "token": token,
         "password": HUB_PASSWORD,
+        "public_url": url if public_url else "",  # JSON below: no True/False
         "env": {
             "STYTCH_API_URL": hub_emulator.api_url,
             "STYTCH_PUBLIC_TOKEN": hub_emulator.public_token,
@@ -111,7 +161,8 @@ def hub(hub_emulator: Emulator) -> Iterator[Hub]:
         + """
 c = get_config()  # noqa: F821
 c.JupyterHub.bind_url = settings["url"]
-c.JupyterHub.public_url = settings["url"]
+if settings["public_url"]:
+    c.JupyterHub.public_url = settings["public_url"]
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = settings["hub_port"]
 c.JupyterHub.db_url = settings["db"]

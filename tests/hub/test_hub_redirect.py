@@ -10,38 +10,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser
 
 from tests.conftest import EMAIL
 from tests.support.waiting import wait_for
 
-from .conftest import HUB_PASSWORD, Hub, HubKernel
+from .conftest import Hub, HubKernel, approve_oauth, logged_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.kernel]
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
-def logged_in(browser: Browser, hub: Hub, user: str) -> BrowserContext:
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{hub.url}hub/login")
-    page.fill("#username_input", user)
-    page.fill("#password_input", HUB_PASSWORD)
-    page.click("#login_submit")
-    page.wait_for_url(f"**/user/{user}/**", timeout=60_000)
-    page.close()
-    return context
 
 
 @pytest.fixture
@@ -155,17 +131,8 @@ def test_oauth_signs_in_a_kernel_behind_the_hub(
     redirect = parse_qs(start.query)["login_redirect_url"][0]
     assert redirect.startswith(f"{hub.url}hub/user-redirect/stytch-jupyter/callback?flow=")
 
-    context = logged_in(browser, hub, "alice")
-    try:
-        page = context.new_page()
-        page.goto(started["url"])
-        page.fill("#email", EMAIL)
-        page.click("#approve")
-        page.wait_for_url("**/user/alice/stytch-jupyter/callback?**", timeout=60_000)
-        text = page.inner_text("body")
-        assert "You're signed in" in text and EMAIL in text
-    finally:
-        context.close()
+    text = approve_oauth(browser, hub, "alice", started["url"], EMAIL)
+    assert "You're signed in" in text and EMAIL in text
     out = alice_kernel.run("r = flow.wait(30); print(stytch.status, r.provider_type)")
     assert out.split()[0] == "signed_in"
     assert alice_kernel.run(OPEN_LISTENERS).strip() == "0"

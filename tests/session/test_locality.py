@@ -8,7 +8,7 @@ import pytest
 
 from stytch_jupyter.session.locality import Locality, detect
 from stytch_jupyter.session.redirect import RedirectRouteError, choose_route
-from stytch_jupyter.session.redirect.mailbox import CALLBACK_URL_ENV, MAILBOX_ENV
+from stytch_jupyter.session.redirect.mailbox import CALLBACK_PATH_ENV, CALLBACK_URL_ENV, MAILBOX_ENV
 
 
 def nothing(path: str) -> bool:
@@ -77,3 +77,109 @@ def test_a_route_that_cannot_work_says_why(server_env) -> None:
     gone = {**server_env, MAILBOX_ENV: "/nonexistent/mailbox"}
     with pytest.raises(RedirectRouteError, match="is gone"):
         choose_route("server", "", environ=gone, locality=local)
+
+
+# ---- a hub that does not know its public address ---------------------------------------------
+
+
+@pytest.fixture
+def addressless_hub_env(tmp_path: Path) -> dict[str, str]:
+    """What the server extension gives kernels under a hub without c.JupyterHub.public_url."""
+    mailbox = tmp_path / "mailbox"
+    mailbox.mkdir(mode=0o700)
+    return {MAILBOX_ENV: str(mailbox), CALLBACK_PATH_ENV: "/hub/user-redirect/x/callback"}
+
+
+def test_an_addressless_hub_uses_the_page_origin_or_says_what_to_set(
+    addressless_hub_env: dict[str, str],
+) -> None:
+    remote = Locality("remote", "JupyterHub")
+    origin = "https://hub.example:8443"
+    from_widget = choose_route(
+        "auto", "", environ=addressless_hub_env, locality=remote, origin=origin
+    )
+    assert from_widget.name == "server" and from_widget.hint is None
+    assert from_widget.callback_url == "https://hub.example:8443/hub/user-redirect/x/callback"
+
+    from_a_cell = choose_route("auto", "", environ=addressless_hub_env, locality=remote)
+    assert from_a_cell.name == "paste"
+    assert from_a_cell.hint is not None and "\n" not in from_a_cell.hint
+    assert "set c.JupyterHub.public_url (or STYTCH_JUPYTER_CALLBACK_URL" in from_a_cell.hint
+    with pytest.raises(RedirectRouteError, match=r"set c\.JupyterHub\.public_url"):
+        choose_route("server", "", environ=addressless_hub_env, locality=remote)
+    # A relay page still applies; a hub that knows its address needs no origin.
+    relay = choose_route(
+        "auto", "https://r.example/p", environ=addressless_hub_env, locality=remote
+    )
+    assert relay.name == "relay"
+    known = {**addressless_hub_env, CALLBACK_URL_ENV: "https://hub/hub/user-redirect/x"}
+    assert (
+        choose_route("auto", "", environ=known, locality=remote).callback_url
+        == known[CALLBACK_URL_ENV]
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "url"),
+    [
+        # c.JupyterHub.public_url set: the hub says where it is.
+        (
+            {
+                "JUPYTERHUB_SERVICE_PREFIX": "/user/ada/",
+                "JUPYTERHUB_PUBLIC_HUB_URL": "https://hub.example/jh/hub/",
+                "JUPYTERHUB_HOST": "https://hub.example",
+                "JUPYTERHUB_BASE_URL": "/jh/",
+            },
+            "https://hub.example/jh/hub/user-redirect/stytch-jupyter/callback",
+        ),
+        # Only c.JupyterHub.subdomain_host: the hub's host, with its base URL.
+        (
+            {
+                "JUPYTERHUB_SERVICE_PREFIX": "/user/ada/",
+                "JUPYTERHUB_PUBLIC_HUB_URL": "",
+                "JUPYTERHUB_HOST": "https://hub.example",
+                "JUPYTERHUB_BASE_URL": "/",
+            },
+            "https://hub.example/hub/user-redirect/stytch-jupyter/callback",
+        ),
+        # Neither: unknown to the server.
+        (
+            {
+                "JUPYTERHUB_SERVICE_PREFIX": "/user/ada/",
+                "JUPYTERHUB_PUBLIC_HUB_URL": "",
+                "JUPYTERHUB_HOST": "",
+                "JUPYTERHUB_BASE_URL": "/",
+            },
+            None,
+        ),
+        # No hub: the server's own address.
+        ({}, "http://127.0.0.1:8888/lab/stytch-jupyter/callback"),
+    ],
+)
+def test_the_server_derives_its_public_callback_url(
+    environ: dict[str, str], url: str | None
+) -> None:
+    from stytch_jupyter.server.extension import public_callback_url
+
+    assert public_callback_url(environ, "http://127.0.0.1:8888/lab/") == url
+    assert public_callback_url(environ, "http://x/", explicit="https://set/cb") == "https://set/cb"
+
+
+def test_the_path_on_an_addressless_hub_keeps_its_base_url() -> None:
+    from stytch_jupyter.server.extension import hub_callback_path
+
+    assert hub_callback_path({"JUPYTERHUB_BASE_URL": "/jh/"}) == (
+        "/jh/hub/user-redirect/stytch-jupyter/callback"
+    )
+    assert hub_callback_path({}) == "/hub/user-redirect/stytch-jupyter/callback"
+
+
+def test_a_widget_preview_counts_the_origin_it_will_report(
+    addressless_hub_env: dict[str, str],
+) -> None:
+    # The widget shows its OAuth buttons where a redirect can come back; its click reports the
+    # page's origin, which is all an addressless hub's server route needs.
+    remote = Locality("remote", "JupyterHub")
+    preview = choose_route("auto", "", environ=addressless_hub_env, locality=remote, from_page=True)
+    assert preview.name == "server" and preview.hint is None
+    assert choose_route("auto", "", environ={}, locality=remote, from_page=True).name == "paste"

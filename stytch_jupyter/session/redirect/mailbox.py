@@ -30,6 +30,11 @@ from .loopback import LoopRunner
 
 MAILBOX_ENV = "STYTCH_JUPYTER_MAILBOX"
 CALLBACK_URL_ENV = "STYTCH_JUPYTER_CALLBACK_URL"
+# Under a hub that does not know its public address: the callback's path on the hub's origin,
+# which the notebook page knows (the widget reports it), though the server does not.
+CALLBACK_PATH_ENV = "STYTCH_JUPYTER_CALLBACK_PATH"
+HUB_ADDRESS_HINT = f"set c.JupyterHub.public_url (or {CALLBACK_URL_ENV} in the users' servers)"
+UNKNOWN_HUB_ADDRESS = f"the hub's public address is unknown here: {HUB_ADDRESS_HINT}"
 MAX_MESSAGE = 4096
 REPLY_TIMEOUT = 60.0
 
@@ -48,7 +53,7 @@ def usable_mailbox(environ: Mapping[str, str] | None = None) -> tuple[Path | Non
     if not hasattr(socket, "AF_UNIX"):
         return None, f"no Unix sockets on {sys.platform}"
     where = env.get(MAILBOX_ENV, "")
-    if not where or not env.get(CALLBACK_URL_ENV):
+    if not where or not (env.get(CALLBACK_URL_ENV) or env.get(CALLBACK_PATH_ENV)):
         return None, "the Jupyter server has no stytch_jupyter.server extension"
     path = Path(where)
     try:
@@ -58,6 +63,21 @@ def usable_mailbox(environ: Mapping[str, str] | None = None) -> tuple[Path | Non
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         return None, f"the server's mailbox {where} is not a private directory of this user"
     return path, "the Jupyter server has the stytch_jupyter.server extension"
+
+
+def server_callback_url(
+    environ: Mapping[str, str] | None = None, origin: str | None = None
+) -> str | None:
+    """Where a browser reaches the server's callback: the address the server gave, else its
+    path on ``origin`` (the notebook page's own, when a widget reports it); None if neither."""
+    env = os.environ if environ is None else environ
+    url = env.get(CALLBACK_URL_ENV, "")
+    if url:
+        return url
+    path = env.get(CALLBACK_PATH_ENV, "")
+    if origin and path.startswith("/"):
+        return origin.rstrip("/") + path
+    return None
 
 
 class MailboxReceiver:
