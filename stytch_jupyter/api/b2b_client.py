@@ -20,6 +20,7 @@ from .b2b_models import (
     Member,
     Organization,
 )
+from .bootstrap import project_vertical
 from .errors import StytchResponseError
 from .models import DEFAULT_SESSION_MINUTES, validate_duration_minutes
 from .secret import Secret, reveal
@@ -556,17 +557,6 @@ class B2BClient:
             _field(Organization, "organization"),
             data,
         )
-
-
-async def project_vertical(client: StytchClient) -> str | None:
-    """``"b2b"`` or ``"consumer"``, as the project's bootstrap reports it (None if it does not
-    say: the field is ``B2B`` or ``CONSUMER`` in Stytch's bootstrap)."""
-    path = f"projects/bootstrap/{client.public_token}"
-    _, data = await client.request("GET", path)
-    vertical = data.get("vertical")
-    if not isinstance(vertical, str) or vertical.upper() not in ("B2B", "CONSUMER"):
-        return None
-    return vertical.lower()
 
 
 def _member(organization_id: str, member_id: str) -> dict[str, Any]:

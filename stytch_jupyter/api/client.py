@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.request import getproxies
 
 import httpx
 
@@ -39,6 +40,7 @@ from .models import (
 )
 from .sdk_client_header import SDK_IDENTIFIER, sdk_client_header
 from .secret import Secret, reveal
+from .transport import AsyncioTransport
 from .urls import api_url_for, check_api_url, is_loopback
 
 T = TypeVar("T")
@@ -129,6 +131,12 @@ def _parse_json(content: bytes) -> Any:
         return None
 
 
+def _proxy_in_environment() -> bool:
+    # What httpx reads for its proxy mounts (HTTP(S)_PROXY, ALL_PROXY, the OS's settings).
+    proxies = getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+
+
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -183,13 +191,19 @@ class StytchClient:
         # second asyncio.run) gets a fresh pool, since connections cannot cross loops.
         loop = asyncio.get_running_loop()
         if self._http is None or self._loop is not loop or self._http.is_closed:
+            # A proxy from the environment must not capture loopback (the emulator).
+            trust_env = not self._loopback
+            transport = self._transport
+            if transport is None and not (trust_env and _proxy_in_environment()):
+                # Direct connections run on asyncio itself (transport.py); through a proxy,
+                # httpx's own transport does what the environment asks.
+                transport = AsyncioTransport(trust_env=trust_env)
             self._http = httpx.AsyncClient(
                 headers=self._headers,
                 timeout=self.timeout,
                 follow_redirects=False,
-                transport=self._transport,
-                # A proxy from the environment must not capture loopback (the emulator).
-                trust_env=not self._loopback,
+                transport=transport,
+                trust_env=trust_env,
             )
             self._loop = loop
         return self._http

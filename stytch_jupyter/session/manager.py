@@ -194,18 +194,25 @@ class SessionManager(HasTraits):
         self.config.observe(self._on_config_change)
 
     async def _start(self) -> None:
+        from ..api import tls
+
+        # First, so it is done by the first https connection: the TLS context (~30 ms of
+        # OpenSSL, no GIL held) builds on the store's worker while this thread imports httpx.
+        tls.prepare(run=self._sync.submit_to_worker)
+        # The stored tokens are read meanwhile too: they do not depend on the project's kind.
+        stored = asyncio.ensure_future(self._sync.load_async())
         if self._vertical_pending:
             # A task of its own: close() cancels it (and waits) rather than leave a request
             # half-open on a loop that is stopping.
             self._resolving = asyncio.ensure_future(self._resolve_vertical())
             await self._resolving
-        await self._load_stored_tokens()
+        await self._load_stored_tokens(await stored)
         self._heartbeat.start()
         self._sync.start_polling()
 
     async def _resolve_vertical(self) -> None:
         """``Stytch.vertical = "auto"``: ask the project's bootstrap whether it is B2B."""
-        from ..api.b2b_client import project_vertical
+        from ..api.bootstrap import project_vertical
 
         if not self.config.public_token:
             return  # asked once a public token is set (see _reconfigure)
@@ -378,8 +385,10 @@ class SessionManager(HasTraits):
             logger.warning("stytch: %s", exc)
         self._note_error(exc)
 
-    async def _load_stored_tokens(self) -> None:
-        tokens = await self._sync.load_async()
+    async def _load_stored_tokens(self, tokens: SessionTokens | None = None) -> None:
+        """Hold the stored session (``tokens``, when the caller has read them already)."""
+        if tokens is None:
+            tokens = await self._sync.load_async()
         if tokens is not None:
             self._adopt_unconfirmed(tokens)
         elif self.vertical.name == "b2b" and await self._resume_intermediate():

@@ -128,6 +128,11 @@ class StoreSync:
         """End the worker thread once the writes already asked for are done."""
         self._worker.stop()
 
+    def submit_to_worker(self, fn: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Run ``fn`` on the store's worker thread, after the store calls already asked for
+        (blocking work that must not hold the session loop: the TLS context's build)."""
+        return self._worker.submit(fn)
+
     async def _off_loop(self, fn: Callable[[], T]) -> tuple[bool, Any]:
         """Run ``fn`` on the worker; (True, result) or (False, the store error it raised)."""
 
