@@ -11,7 +11,11 @@ fresh link and the same request body (token, code_verifier, session_duration_min
 - bare async: the same POST through a reused ``httpx.AsyncClient``, timed on a loop thread of
   its own: what the same request costs on asyncio, which is where the manager's requests run;
 - own: the manager's ``magic_links.authenticate(token, code_verifier=…)`` called directly (the
-  floor every way back ends on, store write included).
+  floor every way back ends on, store write included: the call returns once it is written).
+
+``signed_in`` is published once the new session is queued for the store, and the store is
+written right after (write-behind, see CONTRIBUTING's design rules): with the ``file`` store the
+fsync is no longer inside the redirect's window, but it is inside ``own``.
 
 Per token store (``--store``, default both): ``file`` is what the default ``auto`` store writes
 on a machine without a keyring (with one, only the key lives there: each sign-in still writes

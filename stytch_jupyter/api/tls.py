@@ -70,6 +70,12 @@ async def context_async(trust_env: bool = True) -> ssl.SSLContext:
         return _future(source, None).result()
 
 
+def forget() -> None:
+    """Drop the contexts built so far: the next use builds afresh (a CA bundle that changed)."""
+    with _lock:
+        _built.clear()
+
+
 def _failed(future: concurrent.futures.Future[ssl.SSLContext]) -> bool:
     return future.done() and (future.cancelled() or future.exception() is not None)
 
