@@ -198,11 +198,12 @@ class SessionManager(HasTraits):
     async def _start(self) -> None:
         from ..api import tls
 
-        # The stored tokens are read on the store's worker while this thread imports httpx
-        # (they do not depend on the project's kind); then the worker builds the TLS context
-        # (~30 ms of OpenSSL, no GIL held), ready for the first https connection.
+        # First, so it is ready for the first https connection: the TLS context (~30 ms of
+        # OpenSSL that holds no GIL) builds on the store's worker while this thread imports
+        # httpx. The stored tokens are read there next: they do not depend on the project's
+        # kind, so the bootstrap's answer is not waited for to read them.
+        tls.prepare(run=self._sync.submit_to_worker)
         stored = asyncio.ensure_future(self._sync.load_async())
-        stored.add_done_callback(lambda _: tls.prepare(run=self._sync.submit_to_worker))
         if self._vertical_pending:
             # A task of its own: close() cancels it (and waits) rather than leave a request
             # half-open on a loop that is stopping.
