@@ -202,7 +202,8 @@ class SessionManager(HasTraits):
         # OpenSSL that holds no GIL) builds on the store's worker while this thread imports
         # httpx. The stored tokens are read there next: they do not depend on the project's
         # kind, so the bootstrap's answer is not waited for to read them.
-        tls.prepare(run=self._sync.submit_to_worker)
+        if self.config.public_token:  # without one, no request (and no worker thread) yet
+            tls.prepare(run=self._sync.submit_to_worker)
         stored = asyncio.ensure_future(self._sync.load_async())
         if self._vertical_pending:
             # A task of its own: close() cancels it (and waits) rather than leave a request
