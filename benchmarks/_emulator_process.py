@@ -11,10 +11,10 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def emulator_process() -> Iterator[str]:
-    """Yields the api_url of an emulator running in a child process."""
+def emulator_process(*flags: str) -> Iterator[str]:
+    """Yields the api_url of an emulator running in a child process (``flags``: e.g. --b2b)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "stytch_jupyter.emulator", "--port", "0"],
+        [sys.executable, "-m", "stytch_jupyter.emulator", "--port", "0", *flags],
         stdout=subprocess.PIPE,
         text=True,
     )

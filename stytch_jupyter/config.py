@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ MAX_TIMEOUT_SECONDS = 300.0
 # Traits whose default comes from the environment: resolved when the object is made, so a
 # refused assignment rolls back to it (traitlets would roll back to the bare trait default).
 _ENV_DEFAULTS = ("public_token", "api_url", "token_store", "data_dir")
+# Stytch's slug alphabet (ids use a subset of it); bounded so a paste of anything else is refused.
+_ORGANIZATION = re.compile(r"[A-Za-z0-9._~-]{1,128}")
 
 
 class Stytch(Configurable):
@@ -85,6 +88,12 @@ class Stytch(Configurable):
         default_value="auto",
         help="The kind of Stytch project: consumer (users), b2b (members of organizations), or "
         "auto (what the project's bootstrap reports, asked once at start).",
+    ).tag(config=True)
+
+    organization = Unicode(
+        "",
+        help="B2B: the organization (slug or id) the widget signs in to directly, with its "
+        "SSO button; empty: the widget's discovery finds yours.",
     ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -151,6 +160,15 @@ class Stytch(Configurable):
             raise TraitError(
                 f"session_duration_minutes must be {MIN_SESSION_MINUTES} … "
                 f"{MAX_SESSION_MINUTES}, got {value}"
+            )
+        return value
+
+    @validate("organization")
+    def _check_organization(self, proposal: Any) -> str:
+        value = str(proposal["value"]).strip()
+        if value and not _ORGANIZATION.fullmatch(value):
+            raise TraitError(
+                "organization must be an organization's slug or id (letters, digits, - _ . ~)"
             )
         return value
 

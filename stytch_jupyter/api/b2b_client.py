@@ -20,7 +20,7 @@ from .b2b_models import (
     Member,
     Organization,
 )
-from .bootstrap import project_vertical
+from .bootstrap import bootstrap, project_vertical
 from .errors import StytchResponseError
 from .models import DEFAULT_SESSION_MINUTES, validate_duration_minutes
 from .secret import Secret, reveal
@@ -557,6 +557,13 @@ class B2BClient:
             _field(Organization, "organization"),
             data,
         )
+
+
+async def project_allows_organization_creation(client: StytchClient) -> bool:
+    """Whether people may create organizations from a discovery (bootstrap's
+    ``create_organization_enabled``; a project that does not say is taken to refuse)."""
+    data = await bootstrap(client)
+    return data.get("create_organization_enabled") is True
 
 
 def _member(organization_id: str, member_id: str) -> dict[str, Any]:

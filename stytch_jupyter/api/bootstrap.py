@@ -6,7 +6,8 @@ nothing of B2B for it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .client import StytchClient
@@ -15,9 +16,14 @@ if TYPE_CHECKING:
 async def project_vertical(client: StytchClient) -> str | None:
     """``"b2b"`` or ``"consumer"``, as the project's bootstrap reports it (None if it does not
     say: the field is ``B2B`` or ``CONSUMER`` in Stytch's bootstrap)."""
-    path = f"projects/bootstrap/{client.public_token}"
-    _, data = await client.request("GET", path)
+    data = await bootstrap(client)
     vertical = data.get("vertical")
     if not isinstance(vertical, str) or vertical.upper() not in ("B2B", "CONSUMER"):
         return None
     return vertical.lower()
+
+
+async def bootstrap(client: StytchClient) -> Mapping[str, Any]:
+    """The project's public bootstrap (``data``): what its client SDKs learn before anything."""
+    _, data = await client.request("GET", f"projects/bootstrap/{client.public_token}")
+    return data

@@ -223,6 +223,9 @@ class StytchClient:
                 follow_redirects=False,
                 transport=transport,
                 trust_env=trust_env,
+                # (httpx's transport, behind a proxy) Over plain http there is no certificate
+                # to check; httpx would still load the CA bundle for the client.
+                verify=httpx.URL(self.api_url).scheme == "https",
             )
             self._loop = loop
         return self._http

@@ -1,16 +1,22 @@
 """``%stytch`` for a B2B project: discovery, organizations, switching, MFA.
 
-  login discovery --email E [--code]   find your organizations (an emailed link, or a code),
+  login discovery --email E [--code] [--paste]
+                                       find your organizations (an emailed link, or a code),
                                        then pick one by number
   login otp|magic-link|password --email E --org ORG
                                        sign in to one organization (id or slug)
-  login sso --org SLUG | --connection ID
-                                       single sign-on: open the address, paste where it lands
+  login sso --org SLUG | --connection ID [--paste]
+                                       single sign-on: open the address; the redirect comes
+                                       back to the kernel (or paste the address it lands on)
+  login resume                         paste the address a sign-in redirect opened
   orgs                                 the organizations found, and which one you are in
   switch ORG                           move the session to another organization
   mfa totp|sms                         the second factor an organization asks for
 
-Secrets (codes, passwords, links) are read with ``getpass`` only, as everywhere in
+The links (magic links, discovery links, SSO) are PKCE redirect flows of the redirect core: the
+cell waits only while the redirect can come back by itself (loopback, the Jupyter server's
+callback), else it asks for the address pasted. Secrets (codes, passwords, links) are read with
+``getpass`` only, as everywhere in
 ``%stytch``; an organization's number is not a secret and is read with ``input``. The slugs of
 the last discovery in this kernel complete after ``switch`` and ``--org``.
 """
@@ -20,7 +26,6 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
 from IPython.core.error import UsageError
 
@@ -28,10 +33,21 @@ from ..api.secret import Secret
 from ..errors import StytchCommandError
 
 if TYPE_CHECKING:
-    from ..api.b2b_models import B2BAuthenticateResponse, DiscoveredOrganization
+    from ..api.b2b_models import B2BAuthenticateResponse, DiscoveredOrganization, DiscoveryResponse
+    from ..session.redirect import RedirectFlow
     from .stytch_object import NotebookStytch
 
+FinishRedirect = Callable[["RedirectFlow[Any]", str], Any]
+PASTE_HELP = "paste the address the redirect opens (for a kernel on another machine)"
+
 MFA_METHODS = ("totp", "sms")
+# What Stytch answers for an intermediate session token it no longer knows (expired after its
+# 10 minutes, or used), and what %stytch says then.
+IST_GONE = "intermediate_session_not_found"
+IST_GONE_MESSAGE = (
+    "the discovery expired (a sign-in half-way lasts 10 minutes) or was used: "
+    "start again with %stytch login discovery --email E"
+)
 _recent_slugs: list[str] = []  # of the last discovery in this kernel: for completion only
 
 
@@ -50,6 +66,7 @@ def add_b2b_arguments(
     discovery.add_argument(
         "--code", action="store_true", help="email a one-time code instead of a link"
     )
+    discovery.add_argument("--paste", action="store_true", help=PASTE_HELP)
     discovery.add_argument("--duration", type=_duration, metavar="D", help="session length")
     sso = login_methods.add_parser("sso", help="B2B: single sign-on for an organization")
     which = sso.add_mutually_exclusive_group(required=True)
@@ -58,6 +75,7 @@ def add_b2b_arguments(
     sso.add_argument(
         "--redirect-url", metavar="URL", help="where the sign-in lands (default: the project's)"
     )
+    sso.add_argument("--paste", action="store_true", help=PASTE_HELP)
     sso.add_argument("--duration", type=_duration, metavar="D", help="session length")
     sub.add_parser("orgs", help="B2B: your organizations, and the one you are in")
     switch = sub.add_parser("switch", help="B2B: move the session to another organization")
@@ -91,12 +109,19 @@ class B2BCommands:
         manager: NotebookStytch,
         secret: Callable[..., Secret],
         ask: Callable[[str], str] | None = None,
+        *,
+        finish_redirect: FinishRedirect,
+        paste_redirect: Callable[[str], Any],
     ) -> None:
         # Any: a B2B project's namespaces (stytch.discovery, stytch.totp, ...) are set on the
         # object when its kind is known, so the type checker cannot see them.
         self.manager: Any = manager
         self._secret = secret  # %stytch's hidden prompt: secret(prompt, strip=True)
         self._ask = ask  # for an organization's number (not a secret); None: input()
+        # %stytch's own: wait for a flow's redirect where it comes back by itself, else ask
+        # for the address pasted; and the paste alone (login resume).
+        self._finish = finish_redirect
+        self._paste = paste_redirect
 
     def _require_b2b(self, what: str) -> None:
         if self.manager.vertical.name != "b2b":
@@ -113,6 +138,8 @@ class B2BCommands:
             return self._login_discovery(email, args)
         if args.method == "sso":
             return self._login_sso(args)
+        if args.method == "resume":
+            return self._resumed(self._paste("resume"), None)
         if not getattr(args, "org", None):
             raise UsageError(
                 f"%stytch login {args.method}: --org ORG is needed in a B2B project "
@@ -127,11 +154,22 @@ class B2BCommands:
         elif args.method == "password":
             password = self._secret(f"Password for {email}: ", strip=False)
             response = stytch.passwords.authenticate(org, email, password, duration)
-        else:  # magic-link: the redirect core takes consumer links only; the link is pasted
-            stytch.magic_links.email.login_or_signup(org, email)
+        else:  # magic-link: a PKCE flow; the link comes back by itself, or is pasted
+            flow = stytch.magic_links.email.login_or_signup(
+                org, email, route=_route(args), session_duration_minutes=duration
+            )
             _say(f"Sent a sign-in link to {email}.")
-            token = _link_token(self._secret("Paste the link from the email: "), "magic-link")
-            response = stytch.magic_links.authenticate(token, duration)
+            response = self._finish(flow, "it")
+        return self._after(response)
+
+    def _resumed(
+        self, response: B2BAuthenticateResponse | DiscoveryResponse, duration: int | None
+    ) -> B2BAuthenticateResponse:
+        """A redirect's outcome: organizations to pick from (discovery), or a sign-in."""
+        from ..api.b2b_models import DiscoveryResponse
+
+        if isinstance(response, DiscoveryResponse):
+            return self._enter(response, duration)
         return self._after(response)
 
     def _login_discovery(self, email: str, args: argparse.Namespace) -> B2BAuthenticateResponse:
@@ -141,10 +179,17 @@ class B2BCommands:
             _say(f"Sent a one-time code to {email}.")
             found = stytch.otps.email.discovery.authenticate(email, self._secret("Code: "))
         else:
-            stytch.magic_links.email.discovery.send(email)
+            flow = stytch.magic_links.email.discovery.send(email, route=_route(args))
             _say(f"Sent a link to {email} to find your organizations.")
-            token = _link_token(self._secret("Paste the link from the email: "), "discovery")
-            found = stytch.magic_links.discovery.authenticate(token)
+            found = self._finish(flow, "it")
+        return self._enter(found, args.duration, email)
+
+    def _enter(
+        self, found: DiscoveryResponse, duration: int | None, email: str | None = None
+    ) -> B2BAuthenticateResponse:
+        """Pick one of a discovery's organizations (by number) and exchange into it."""
+        stytch = self.manager
+        email = email or found.email_address
         organizations = found.discovered_organizations
         _remember(organizations)
         if not organizations:
@@ -157,22 +202,22 @@ class B2BCommands:
         choice = organizations[self._pick(len(organizations))]
         slug = choice.organization.organization_slug
         response = stytch.discovery.intermediate_sessions.exchange(
-            choice.organization.organization_id, args.duration
+            choice.organization.organization_id, duration
         )
         _say(f"Entering {slug}.")
         return self._after(response)
 
     def _login_sso(self, args: argparse.Namespace) -> B2BAuthenticateResponse:
-        url = self.manager.sso.start(
+        flow = self.manager.sso.start(
             connection_id=args.connection,
             organization_slug=args.org,
             login_redirect_url=args.redirect_url,
             signup_redirect_url=args.redirect_url,
+            route=_route(args),
+            session_duration_minutes=args.duration,
         )
-        _say(f"Sign in with SSO: open {url}")
-        _say("Then paste the address the browser lands on (it carries a one-time token).")
-        token = _link_token(self._secret("Address after signing in: "), "sso")
-        return self._after(self.manager.sso.authenticate(token, args.duration))
+        _say(f"Sign in with SSO: open {flow.url}")
+        return self._after(self._finish(flow, "that address"))
 
     def _pick(self, count: int) -> int:
         if count == 1:
@@ -287,15 +332,8 @@ def _numbered(found: Sequence[DiscoveredOrganization], current: str | None = Non
     return "\n".join(["Your organizations:", *lines])
 
 
-def _link_token(link: Secret, what: str) -> Secret:
-    """The token of a pasted link (or the bare token)."""
-    text = link.reveal().strip()
-    if "://" not in text:
-        return Secret(text)
-    tokens = parse_qs(urlsplit(text).query).get("token")
-    if not tokens:
-        raise UsageError(f"%stytch login {what}: that link has no token; paste the whole link")
-    return Secret(tokens[0])
+def _route(args: argparse.Namespace) -> str | None:
+    return "paste" if getattr(args, "paste", False) else None
 
 
 def _say(message: str) -> None:

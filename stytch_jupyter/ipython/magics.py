@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from IPython.core.completer import CompletionContext, SimpleCompletion, context_matcher
 from IPython.core.error import UsageError
@@ -24,7 +24,7 @@ from ..api.secret import Secret
 from ..errors import StytchCommandError
 from . import reprs
 from .arguments import HelpShown, MagicArgumentParser, build_parser, complete
-from .b2b_magics import B2BCommands, complete_slugs
+from .b2b_magics import IST_GONE, IST_GONE_MESSAGE, B2BCommands, complete_slugs
 from .b2b_magics import who as b2b_who
 from .reprs import expiry, status_text
 
@@ -36,6 +36,12 @@ if TYPE_CHECKING:
     from .stytch_object import NotebookStytch
 
 
+R = TypeVar("R")
+_LOGIN_WORDS = {
+    "magic_links": "magic-link",
+    "multi_tenant_magic_links": "magic-link",
+    "discovery_oauth": "oauth",
+}
 # E.164: a plus, then up to 15 digits (the first not 0). Checked here so a mistyped number is
 # one line that does not repeat it.
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -115,6 +121,8 @@ class StytchMagics(Magics):
                     getattr(args, "duration", None) or self.manager.config.session_duration_minutes
                 )
                 message += f". {reprs.duration_hint(minutes)}"
+            elif isinstance(exc, StytchAPIError) and exc.error_type == IST_GONE:
+                message = IST_GONE_MESSAGE  # B2B: the discovery (or MFA step) is over
             raise StytchCommandError(message, type(exc).__name__) from exc
         except ValueError as exc:  # bad input caught by the session layer
             raise UsageError(f"%stytch {args.command}: {reprs.one_line(exc)}") from None
@@ -140,7 +148,12 @@ class StytchMagics(Magics):
 
     def _b2b(self) -> B2BCommands:
         self.manager.wait_for_vertical(self.manager.config.timeout)  # "auto": asked at load
-        return B2BCommands(self.manager, _secret)
+        return B2BCommands(
+            self.manager,
+            _secret,
+            finish_redirect=self._finish_redirect,
+            paste_redirect=self._paste_redirect,
+        )
 
     def _b2b_signed_in(self, response: B2BAuthenticateResponse) -> None:
         session = response.member_session
@@ -199,12 +212,13 @@ class StytchMagics(Magics):
     def _login(self, args: argparse.Namespace) -> None:
         b2b = args.method in ("discovery", "sso") or getattr(args, "org", None) is not None
         self.manager.wait_for_vertical(self.manager.config.timeout)  # "auto": asked at load
-        if b2b or (args.method != "resume" and self.manager.vertical.name == "b2b"):
+        if b2b or self.manager.vertical.name == "b2b":
             if args.method in ("oauth", "sms", "totp"):
                 instead = "sso or otp" if args.method == "oauth" else f"%stytch mfa {args.method}"
                 raise UsageError(f"%stytch login {args.method}: in a B2B project, use {instead}")
             email = getattr(args, "email", "").strip()
-            if args.method != "sso" and ("@" not in email or any(c.isspace() for c in email)):
+            without = ("sso", "resume")
+            if args.method not in without and ("@" not in email or any(c.isspace() for c in email)):
                 raise UsageError(f"%stytch login {args.method}: --email: not an email address")
             self._b2b_signed_in(self._b2b().login(args, email))
             return
@@ -297,9 +311,10 @@ class StytchMagics(Magics):
         return self._finish_redirect(flow, "that address")
 
     def _login_resume(self, args: argparse.Namespace) -> AuthenticateResponse:
-        return self._paste_redirect("resume")
+        response: AuthenticateResponse = self._paste_redirect("resume")
+        return response
 
-    def _finish_redirect(self, flow: RedirectFlow, what: str) -> AuthenticateResponse:
+    def _finish_redirect(self, flow: RedirectFlow[R], what: str) -> R:
         """Wait for the redirect where it can only come out of band; else ask for a paste."""
         from ..session.redirect import RedirectRefusedError
 
@@ -308,7 +323,7 @@ class StytchMagics(Magics):
                 print(f"{flow.route.reason.capitalize()}: paste the link instead.", file=sys.stderr)
             if flow.route.name == "relay":
                 _say("The page it opens shows a code to copy.")
-            return self._paste_redirect(flow.token_type)
+            return cast("R", self._paste_redirect(flow.token_type))
         # Wait in the cell rather than sign in in the background: the next cell (or "Run
         # All") expects to be signed in, and the outcome is printed under the command.
         where = (
@@ -334,10 +349,13 @@ class StytchMagics(Magics):
         except RedirectRefusedError as exc:
             raise StytchCommandError(str(exc), "RedirectRefusedError") from None
 
-    def _paste_redirect(self, method: str) -> AuthenticateResponse:
+    def _paste_redirect(self, method: str) -> Any:
+        """The response of the pending flow a pasted link finishes (its kind's: consumer or
+        B2B)."""
         from ..session.redirect import RedirectError, RedirectRefusedError
 
-        label = method.replace("_", "-").replace("magic-links", "magic-link")
+        # The %stytch login word for a flow's token type (B2B's included).
+        label = _LOGIN_WORDS.get(method, method.replace("_", "-"))
         text = _secret("Sign-in link: ")
         try:
             return self.manager.redirect.resume(text)

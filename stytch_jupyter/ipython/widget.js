@@ -27,6 +27,19 @@ const CLASS_OF = {
   send_code: "stytch-send-code",
   sign_in: "stytch-sign-in",
   paste: "stytch-paste-submit",
+  // B2B (b2b_widget.py)
+  send_link: "stytch-send-link",
+  create_org: "stytch-create-org",
+  verify: "stytch-verify",
+  sms_send: "stytch-sms-send",
+  use_totp: "stytch-use-totp",
+  use_recovery: "stytch-use-recovery",
+  start_over: "stytch-start-over",
+  switch: "stytch-switch",
+  switch_cancel: "stytch-switch-cancel",
+  pick: "stytch-pick",
+  switch_to: "stytch-pick",
+  sso: "stytch-sso",
 };
 const RELAY_MESSAGE = "stytch-jupyter:redirect";
 
@@ -61,12 +74,36 @@ function render({ model, el }) {
     model.send(message);
   }
 
-  function sendCode() {
+  function sendCode(action = "send_code") {
     if (busy()) return;
     const input = root.querySelector("[data-role=email]");
+    const org = root.querySelector("[data-role=org_slug]");
     const leftover = root.querySelector("[data-role=code]");
     if (leftover) leftover.value = ""; // a new code: what was typed for the old one goes
-    send({ action: "send_code", email: input ? input.value : "" });
+    const message = { action, email: input ? input.value : "" };
+    if (org) message.organization = org.value;
+    send(message);
+  }
+
+  // B2B: the MFA code, like the email code, lives only in the one message.
+  function verify() {
+    const input = root.querySelector("[data-role=mfa_code]");
+    if (!input || busy()) return;
+    const code = input.value;
+    input.value = "";
+    model.send({ action: "verify", code });
+  }
+
+  function createOrg() {
+    const input = root.querySelector("[data-role=org_name]");
+    send({ action: "create_org", name: input ? input.value : "" });
+  }
+
+  // SSO opens its window at the click, as a provider's does.
+  function continueWithSso(id) {
+    if (busy()) return;
+    signInWindow = window.open("about:blank", "stytch-sign-in", "popup,width=520,height=700");
+    model.send({ action: "sso", id, origin: window.location.origin });
   }
 
   function signIn() {
@@ -79,7 +116,7 @@ function render({ model, el }) {
 
   // A provider's window is opened at the click (a window opened later, when the kernel answers
   // with the start URL, would be blocked as a popup); the kernel's answer then points it there.
-  let signInWindow = null;
+  let signInWindow = null; // also used by continueWithSso above (called after render)
 
   function continueWith(provider) {
     if (busy()) return;
@@ -157,6 +194,30 @@ function render({ model, el }) {
     return h("div", { className, title: detail || null }, parts);
   }
 
+  function pasteLine(s) {
+    const box = h("input", {
+      type: "password",
+      className: "stytch-input stytch-paste",
+      "data-role": "paste",
+      "aria-label": "Address a sign-in link opened",
+      placeholder: "or paste the address a sign-in link opened",
+      autocomplete: "off",
+      readonly: s.busy ? true : null,
+      onkeydown: onEnter(paste),
+    });
+    const oldPaste = root.querySelector("[data-role=paste]");
+    box.value = oldPaste ? oldPaste.value : "";
+    return h("div", { className: "stytch-line" }, [
+      box,
+      button({ id: "paste", label: "Continue", title: "Finish the sign-in with that address" },
+        s, { onclick: paste }),
+    ]);
+  }
+
+  function pasteOnly(s) {
+    return h("div", { className: "stytch-form" }, [pasteLine(s)]);
+  }
+
   function form(s) {
     const old = (role) => root.querySelector(`[data-role=${role}]`);
     const oldEmail = old("email");
@@ -173,11 +234,11 @@ function render({ model, el }) {
     });
     // What the user typed outlives a re-render; a fresh view starts from the last email used.
     email.value = oldEmail ? oldEmail.value : s.form.email || "";
-    const rows = [
+    const rows = s.form.b2b ? b2bEmailRows(s, email) : [
       h("div", { className: "stytch-line" }, [
         email,
         button({ id: "send_code", label: s.form.send_label, title: "Email a one-time sign-in code",
-          primary: s.form.step === "email" }, s, { onclick: sendCode }),
+          primary: s.form.step === "email" }, s, { onclick: () => sendCode() }),
       ]),
     ];
     if (s.form.step === "code") {
@@ -185,7 +246,7 @@ function render({ model, el }) {
         type: "password",
         className: "stytch-input stytch-code",
         "data-role": "code",
-        "aria-label": "Code from the email",
+        "aria-label": s.form.code_label || "Code from the email",
         placeholder: "code from the email",
         autocomplete: "one-time-code",
         inputmode: "numeric",
@@ -196,8 +257,8 @@ function render({ model, el }) {
       rows.push(
         h("div", { className: "stytch-line" }, [
           code,
-          button({ id: "sign_in", label: "Sign in", title: "Sign in with the emailed code",
-            primary: true }, s, { onclick: signIn }),
+          button({ id: "sign_in", label: s.form.b2b ? "Continue" : "Sign in",
+            title: "Sign in with the emailed code", primary: true }, s, { onclick: signIn }),
         ]),
       );
     }
@@ -206,26 +267,132 @@ function render({ model, el }) {
         (provider) => button({ id: `provider-${provider.id}`, label: `Continue with ${provider.name}`,
           title: provider.title || "" }, s, { onclick: () => continueWith(provider) }))));
     }
-    if (s.paste) {
-      const box = h("input", {
-        type: "password",
-        className: "stytch-input stytch-paste",
-        "data-role": "paste",
-        "aria-label": "Address a sign-in link opened",
-        placeholder: "or paste the address a sign-in link opened",
-        autocomplete: "off",
-        readonly: s.busy ? true : null,
-        onkeydown: onEnter(paste),
-      });
-      const oldPaste = old("paste");
-      box.value = oldPaste ? oldPaste.value : "";
-      rows.push(h("div", { className: "stytch-line" }, [
-        box,
-        button({ id: "paste", label: "Continue", title: "Finish the sign-in with that address" },
-          s, { onclick: paste }),
+    if (s.sso) {
+      rows.push(h("div", { className: "stytch-line stytch-providers" }, [
+        button({ id: "sso", label: s.sso.label, title: s.sso.title }, s,
+          { onclick: () => continueWithSso(s.sso.id) }),
       ]));
     }
+    if (s.paste) rows.push(pasteLine(s));
     return h("div", { className: "stytch-form" }, rows);
+  }
+
+  // ---- B2B parts (b2b_widget.py) ----
+
+  function b2bEmailRows(s, email) {
+    const oldOrg = root.querySelector("[data-role=org_slug]");
+    const org = h("input", {
+      type: "text",
+      className: "stytch-input stytch-org-slug",
+      "data-role": "org_slug",
+      "aria-label": "Organization (optional: leave empty to find yours)",
+      placeholder: "organization (optional)",
+      autocomplete: "organization",
+      spellcheck: "false",
+      readonly: s.busy ? true : null,
+      onkeydown: onEnter(() => sendCode()),
+    });
+    org.value = oldOrg ? oldOrg.value : s.form.organization || "";
+    return [
+      h("div", { className: "stytch-line" }, [email]),
+      h("div", { className: "stytch-line" }, [
+        org,
+        button({ id: "send_code", label: s.form.send_label, title: "Email a one-time code",
+          primary: s.form.step === "email" }, s, { onclick: () => sendCode() }),
+        button({ id: "send_link", label: s.form.link_label, title: "Email a sign-in link" }, s,
+          { onclick: () => sendCode("send_link") }),
+      ]),
+    ];
+  }
+
+  function picker(s) {
+    const orgs = s.orgs;
+    const action = orgs.purpose === "switch" ? "switch_to" : "pick";
+    const items = orgs.items.map((item) => {
+      const label = h("span", { className: "stytch-org-label" }, [
+        h("span", { className: "stytch-org-name", text: item.name }),
+        item.slug !== item.name ? h("span", { className: "stytch-org-slug-text", text: item.slug })
+          : null,
+      ]);
+      const pick = h("button", {
+        type: "button",
+        className: "stytch-button stytch-pick" + (s.busy === action ? " stytch-running" : ""),
+        "data-role": "pick",
+        "data-org": item.slug,
+        "aria-current": item.current ? "true" : null,
+        "aria-disabled": s.busy ? "true" : null,
+        title: `${orgs.title} ${item.name}`,
+        onclick: () => send({ action, id: item.id }),
+      }, [label]);
+      const notes = item.notes.length
+        ? h("span", { className: "stytch-org-note", text: item.notes.join(" · ") }) : null;
+      const sso = item.sso
+        ? button({ id: "sso", label: "Continue with SSO", title: `Sign in to ${item.name} with SSO` },
+          s, { onclick: () => continueWithSso(item.id) }) : null;
+      return h("li", { className: "stytch-org" }, [pick, notes, sso]);
+    });
+    const parts = [h("div", { className: "stytch-orgs-label", text: orgs.label })];
+    parts.push(items.length ? h("ul", { className: "stytch-org-list", "aria-label": orgs.label },
+      items) : h("div", { className: "stytch-orgs-empty", text: orgs.empty }));
+    return h("div", { className: "stytch-orgs" }, parts);
+  }
+
+  function createForm(s) {
+    const old = root.querySelector("[data-role=org_name]");
+    const name = h("input", {
+      type: "text",
+      className: "stytch-input stytch-org-name",
+      "data-role": "org_name",
+      "aria-label": "Name of the new organization",
+      placeholder: s.create.placeholder,
+      readonly: s.busy ? true : null,
+      onkeydown: onEnter(createOrg),
+    });
+    name.value = old ? old.value : "";
+    return h("div", { className: "stytch-line stytch-create" }, [
+      name,
+      button({ id: "create_org", label: s.create.label, title: "Create it, with you as its admin" },
+        s, { onclick: createOrg }),
+    ]);
+  }
+
+  function mfaStep(s) {
+    const mfa = s.mfa;
+    const parts = [];
+    if (mfa.hint) parts.push(h("div", { className: "stytch-mfa-hint", text: mfa.hint }));
+    if (mfa.code) {
+      const code = h("input", {
+        type: "password",
+        className: "stytch-input stytch-code stytch-mfa-code",
+        "data-role": "mfa_code",
+        "aria-label": mfa.label,
+        placeholder: mfa.label.toLowerCase(),
+        autocomplete: "one-time-code",
+        inputmode: mfa.method === "recovery" ? "text" : "numeric",
+        readonly: s.busy ? true : null,
+        onkeydown: onEnter(verify),
+      });
+      const old = root.querySelector("[data-role=mfa_code]");
+      // A code typed for another way (app, text, recovery) is not kept for this one.
+      code.value = old && old.dataset.method === mfa.method ? old.value : "";
+      code.dataset.method = mfa.method;
+      parts.push(h("div", { className: "stytch-line" }, [
+        code,
+        button({ id: "verify", label: "Verify", title: "Check the code", primary: true }, s,
+          { onclick: verify }),
+      ]));
+    } else if (mfa.send) {
+      parts.push(h("div", { className: "stytch-line" }, [
+        button({ id: "sms_send", label: "Text me a code", title: "Send a code to your phone",
+          primary: true }, s),
+      ]));
+    }
+    if (mfa.ways.length) {
+      parts.push(h("div", { className: "stytch-line stytch-mfa-ways" },
+        mfa.ways.map((way) => button(way, s))));
+    }
+    return h("div", { className: "stytch-mfa", role: "group", "aria-label": "Second factor" },
+      parts);
   }
 
   function setMessage(node, text, detail, key) {
@@ -262,7 +429,11 @@ function render({ model, el }) {
         ),
       );
     }
+    if (s.orgs) parts.push(picker(s));
+    if (s.create) parts.push(createForm(s));
+    if (s.mfa) parts.push(mfaStep(s));
     if (s.form) parts.push(form(s));
+    else if (s.paste) parts.push(pasteOnly(s));
     if (s.actions && s.actions.length) {
       parts.push(h("div", { className: "stytch-actions" }, s.actions.map((a) => button(a, s))));
     }

@@ -41,7 +41,11 @@ The CSS-class contract (for users' styles and the browser tests):
 
 A redirect's token reaches the kernel only in a message (a paste, or the relay page's
 ``postMessage`` forwarded from the origin ``state["relay_origin"]`` only), never as state; the
-PKCE verifier never leaves the kernel. An organization picker can come the same way.
+PKCE verifier never leaves the kernel.
+
+A B2B project's widget is the same model: ``b2b_widget.py`` adds what it shows (the discovery
+form, the organization picker, the MFA step, the member and organization, switching) and does;
+the root then also carries ``stytch-needs-organization`` or ``stytch-needs-mfa``.
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ from ..api.errors import StytchAPIError, StytchError, StytchNetworkError
 from ..session.errors import RedirectError, SessionClosedError
 from ..session.redirect.links import Redirect, parse_redirect
 from . import reprs
+from .b2b_widget import BUSY_LABELS as B2B_BUSY_LABELS
+from .b2b_widget import B2BPart, plain_b2b_error
 
 if TYPE_CHECKING:
     from ..session.manager import SessionManager
@@ -84,13 +90,15 @@ WATCHED = (
     "signed_out_reason",
     "heartbeat_state",
     "next_check_at",
+    *B2BPart.WATCHED,
 )
 WATCHED_CONFIG = ("session_duration_minutes", "auto_extend")
 
 CLOSED_TEXT = "This session was closed (%unload_ext); run stytch.widget() again"
 
-# What a button says while its request runs.
+# What a button says while its request runs (a B2B project's buttons too).
 BUSY_LABELS = {
+    **B2B_BUSY_LABELS,
     "send_code": "Sending…",
     "sign_in": "Signing in…",
     "refresh": "Checking…",
@@ -245,6 +253,9 @@ def plain_error(error: BaseException | str, minutes: int) -> str:
         error_type, status = "", 0
     if error_type == "invalid_session_duration":
         return reprs.duration_hint(minutes)
+    b2b = plain_b2b_error(error_type)
+    if b2b is not None:
+        return b2b
     if error_type in PLAIN_API_ERRORS:
         return PLAIN_API_ERRORS[error_type]
     if status == 429:
@@ -304,10 +315,12 @@ class SessionWidget(anywidget.AnyWidget):
         self._ended = False  # the manager was closed: the widget says so and does nothing
         self._attached = False  # observing the manager (and on its ticker)
         self._ticker: _Ticker | None = None
+        self._b2b: B2BPart | None = None  # made when the project is known to be B2B
         super().__init__()
         self.on_msg(self._on_page_message)
         self._attach()
         self.refresh()
+        self._follow_vertical()
 
     # ---- public ----------------------------------------------------------------------------
 
@@ -343,7 +356,17 @@ class SessionWidget(anywidget.AnyWidget):
         if action == "keep_signed_in":
             self._keep_signed_in(bool(message.get("value")))
             return
-        handler = self._ACTIONS.get(action) if isinstance(action, str) else None
+        if not isinstance(action, str):
+            return
+        b2b = self._b2b_part()
+        if b2b is not None:
+            b2b_handler = b2b.actions().get(action)
+            if b2b_handler is not None:
+                b2b_handler(message)
+                return
+            if action not in _SHARED_ACTIONS:
+                return  # a consumer button a B2B widget never shows
+        handler = self._ACTIONS.get(action)
         if handler is not None:
             handler(self, message)
 
@@ -373,6 +396,27 @@ class SessionWidget(anywidget.AnyWidget):
         return bundle
 
     # ---- following the manager -------------------------------------------------------------
+
+    def _b2b_part(self) -> B2BPart | None:
+        """The B2B part, for a B2B project (``Stytch.vertical = "auto"``: once it is known)."""
+        if self._manager.vertical.name != "b2b":
+            return None
+        if self._b2b is None:
+            self._b2b = B2BPart(self._manager, _Runner(self))
+        return self._b2b
+
+    def _follow_vertical(self) -> None:
+        """With ``Stytch.vertical = "auto"``, render again once the bootstrap has said which
+        kind of project this is (no trait changes when it does)."""
+        manager = self._manager
+        if manager.closed or manager.in_session_thread() or manager.wait_for_vertical(0):
+            return
+
+        def wait() -> None:
+            if manager.wait_for_vertical(30):
+                self.refresh()
+
+        threading.Thread(target=wait, name="stytch-widget-vertical", daemon=True).start()
 
     def _attach(self) -> None:
         manager = self._manager
@@ -413,6 +457,12 @@ class SessionWidget(anywidget.AnyWidget):
             self._end()
 
     def _on_manager_change(self, change: dict[str, Any]) -> None:
+        if change.get("name") == "status":
+            with self._render_lock:
+                # A sign-in that came back by itself (a redirect) makes "continue in the
+                # window" old news; a request of the widget's own says what it did afterwards.
+                if not self._busy:
+                    self._info = ""
         self.refresh()
         ticker = self._ticker
         if ticker is not None:
@@ -433,6 +483,11 @@ class SessionWidget(anywidget.AnyWidget):
             "providers": [],  # "Continue with <provider>" buttons, when a way back exists
             "relay_origin": None,  # where the relay page's message may come from
             "paste": False,  # the box for a redirect's address that could not come back
+            "vertical": manager.vertical.name,
+            "orgs": None,  # B2B: the organization picker (after a discovery, or to switch)
+            "create": None,  # B2B: "Create organization", where the project allows it
+            "mfa": None,  # B2B: the MFA step
+            "sso": None,  # B2B: "Continue with SSO" for the configured organization
             "busy": self._busy,
             "busy_label": BUSY_LABELS.get(self._busy, ""),
             "info": "",
@@ -451,6 +506,7 @@ class SessionWidget(anywidget.AnyWidget):
             error = ""  # the manager keeps its last error after a sign-out: old news by then
         if error:
             base["error"] = {"text": plain_error(error, minutes), "detail": self._detail(error)}
+        b2b = self._b2b_part()
         if status == "signed_in":
             self._reason_seen = ""  # the next sign-out's reason is news again
             base["status"] = f"Signed in as {reprs.user_label(manager.user)}"
@@ -467,6 +523,8 @@ class SessionWidget(anywidget.AnyWidget):
                 "label": "Keep me signed in",
                 "title": f"Extend the session by {minutes} min at every heartbeat check",
             }
+            if b2b is not None:
+                b2b.signed_in(base)
         elif status == "unconfirmed":
             base["status"] = "Checking the stored session…"
             base["rows"] = [["heartbeat", reprs.heartbeat_text(manager), "stytch-heartbeat"]]
@@ -474,6 +532,11 @@ class SessionWidget(anywidget.AnyWidget):
                 _action("retry", "Retry now", "Check the stored session with Stytch now"),
                 _forget_action(),
             ]
+        elif b2b is not None and status == "needs_organization":
+            b2b.needs_organization(base)
+            base["relay_origin"] = self._redirect_view().get("relay_origin")
+        elif b2b is not None and status == "needs_mfa":
+            b2b.needs_mfa(base)
         else:
             base["status"] = "Signed out"
             reason = manager.signed_out_reason
@@ -484,7 +547,11 @@ class SessionWidget(anywidget.AnyWidget):
                 "email": self._email,
                 "send_label": "Send a new code" if self._method_id is not None else "Send code",
             }
-            base.update(self._redirect_view())
+            if b2b is not None:
+                b2b.signed_out(base)
+                base["relay_origin"] = self._redirect_view().get("relay_origin")
+            else:
+                base.update(self._redirect_view())
         return base
 
     def _redirect_view(self) -> dict[str, Any]:
@@ -532,7 +599,11 @@ class SessionWidget(anywidget.AnyWidget):
         """The error's own words, one line, with no token or code even if it echoed one."""
         text = str(error) or type(error).__name__
         manager = self._manager
-        for token in (manager.session_token, manager.session_jwt):
+        for token in (
+            manager.session_token,
+            manager.session_jwt,
+            manager.intermediate_session_token,
+        ):
             if token is not None and len(token.value) >= 4:
                 text = text.replace(token.value, "<redacted>")
         return reprs.one_line(text, limit=300)
@@ -821,3 +892,66 @@ def _forget_action() -> dict[str, str]:
         "Forget on this machine",
         "Forget the session here even if Stytch cannot be reached (revoke with force_clear)",
     )
+
+
+# The actions a B2B widget shares with a consumer one (the rest are the B2B part's).
+_SHARED_ACTIONS = frozenset({"refresh", "retry", "extend", "sign_out", "forget", "redirect"})
+
+
+class _Runner:
+    """``b2b_widget.Runner`` over a ``SessionWidget``: the B2B part's requests run as the
+    widget's own (busy label, errors, focus), and it speaks through the widget's info line."""
+
+    def __init__(self, widget: SessionWidget) -> None:
+        self._widget = weakref.ref(widget)  # the widget owns the part, not the other way
+
+    def _get(self) -> SessionWidget | None:
+        return self._widget()
+
+    def run(
+        self,
+        action: str,
+        make: Callable[[], Coroutine[Any, Any, Any]],
+        on_success: Callable[[Any], None] | None = None,
+        *,
+        focus: str = "",
+        secret: str = "",
+    ) -> None:
+        widget = self._get()
+        if widget is not None:
+            widget._run(action, make, on_success, focus=focus, secret=secret)
+
+    def refuse(self, message: str, *, focus: str) -> None:
+        widget = self._get()
+        if widget is not None:
+            widget._refuse(message, focus=focus)
+
+    def say(self, info: str) -> None:
+        widget = self._get()
+        if widget is not None:
+            with widget._render_lock:
+                widget._info = info
+                widget.refresh()
+
+    def fail(self, error: BaseException) -> None:
+        widget = self._get()
+        if widget is not None:
+            with widget._render_lock:
+                widget._error = error
+                widget._info = ""
+                widget.refresh()
+
+    def open_window(self, url: str) -> None:
+        widget = self._get()
+        if widget is not None:
+            widget.send({"open": url})
+
+    def refresh(self) -> None:
+        widget = self._get()
+        if widget is not None:
+            widget.refresh()
+
+    def moved_on(self) -> None:
+        widget = self._get()
+        if widget is not None:
+            widget._reason_seen = widget.manager.signed_out_reason

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
-from ..api.b2b_client import B2BClient
+from ..api.b2b_client import B2BClient, project_allows_organization_creation
 from ..api.b2b_models import (
     B2BAuthenticateResponse,
     B2BTOTPCreated,
@@ -30,16 +30,19 @@ from ..api.errors import StytchAPIError
 from ..api.secret import Secret
 from .errors import NotSignedInError
 from .namespaces import Sessions
-from .redirect.pkce import PkcePair
+from .redirect.links import Redirect
 
 if TYPE_CHECKING:
     from ..api.client import StytchClient
+    from .redirect.flows import RedirectFlow, RedirectFlows, TokenType
+    from .redirect.routes import RouteName
     from .runner import SessionOperations
 
 R = TypeVar("R")
 
 # The error Stytch answers for an IST that has expired or was spent: the sign-in is over.
 IST_GONE = "intermediate_session_not_found"
+CANCELLED = "you started over: sign in again"
 ORGANIZATION_ID_PREFIX = "organization-"
 SSO_START_PATH = "/v1/public/sso/start"  # §3.6; the emulator also serves /b2b/public/sso/start
 
@@ -54,6 +57,8 @@ class B2BOperations(Protocol):
     def member(self) -> Member | None: ...
 
     def organization(self) -> Organization | None: ...
+
+    def redirect_flows(self) -> RedirectFlows: ...
 
 
 def _twin(
@@ -130,8 +135,17 @@ class _Namespace:
     async def _sign_in(self, request: Callable[[B2BClient], Awaitable[Any]]) -> Any:
         """Send ``request`` and take what it returns: a member session or a new IST. An IST
         Stytch no longer knows ends the half-way sign-in here too."""
+
+        async def send(client: StytchClient) -> Any:
+            response = await request(B2BClient(client))
+            if isinstance(response, DiscoveryResponse):
+                # Kept before the manager takes the IST and says ``needs_organization``: whoever
+                # that wakes (a widget's picker) finds the organizations already here.
+                self._state.discovery = response
+            return response
+
         try:
-            return await self._ops.sign_in(lambda client: request(B2BClient(client)))
+            return await self._ops.sign_in(send)
         except StytchAPIError as exc:
             if exc.error_type == IST_GONE:
                 await self._b2b_ops.forget_intermediate(
@@ -162,6 +176,42 @@ class _Namespace:
         if match is None:
             raise ValueError(f"no organization has the slug {slug!r}")
         return match.organization_id
+
+    # -- redirect flows (the PKCE pair and the way back live in ``RedirectFlows``) -----------
+
+    def _flows(self) -> RedirectFlows:
+        return self._b2b_ops.redirect_flows()
+
+    def _pending(self, token_type: TokenType) -> bool:
+        return any(flow.token_type == token_type for flow in self._flows().pending())
+
+    async def _through_flow(self, token_type: TokenType, token: str | Secret) -> Any:
+        """A token for a start made here (with no verifier given): its flow redeems it with
+        the verifier it holds, and ends (a second use is refused)."""
+        # No local holds the bare token: a verbose traceback shows Secret(…) and a redacted
+        # Redirect only.
+        redirect = Redirect(token.reveal() if isinstance(token, Secret) else token, token_type)
+        return await self._flows().complete_async(redirect)
+
+    async def _magic_link_sign_in(
+        self, token: str | Secret, minutes: int | None, verifier: Any
+    ) -> B2BAuthenticateResponse:
+        duration = self._ops.duration(minutes)
+        ist = self._ist()
+        response: B2BAuthenticateResponse = await self._sign_in(
+            lambda b2b: b2b.magic_links_authenticate(
+                token, duration, pkce_code_verifier=verifier, intermediate_session_token=ist
+            )
+        )
+        return response
+
+    async def _discovery_link_sign_in(
+        self, token: str | Secret, verifier: Any
+    ) -> DiscoveryResponse:
+        response: DiscoveryResponse = await self._sign_in(
+            lambda b2b: b2b.magic_links_discovery_authenticate(token, pkce_code_verifier=verifier)
+        )
+        return await self._discovered(response)
 
     def _discovered_organizations(self) -> tuple[DiscoveredOrganization, ...]:
         discovery = self._state.discovery
@@ -219,13 +269,29 @@ class _MagicLinkEmailDiscovery(_Namespace):
         email_address: str,
         discovery_redirect_url: str | None = None,
         *,
-        pkce_code_challenge: str | None = None,
-    ) -> None:
-        await self._client().magic_links_email_discovery_send(
-            email_address,
-            discovery_redirect_url=discovery_redirect_url,
-            pkce_code_challenge=pkce_code_challenge,
+        route: RouteName | None = None,
+        notebook_origin: str | None = None,
+    ) -> RedirectFlow[DiscoveryResponse]:
+        """Email a PKCE discovery link; its redirect (``stytch_token_type=discovery``) comes
+        back to the returned flow by the way back chosen now (``flow.wait()``), or is pasted."""
+
+        async def launch(flow: RedirectFlow[DiscoveryResponse]) -> None:
+            await self._client().magic_links_email_discovery_send(
+                email_address,
+                discovery_redirect_url=flow.redirect_url,
+                pkce_code_challenge=flow.code_challenge,
+            )
+
+        flow: RedirectFlow[DiscoveryResponse] = await self._flows().start_async(
+            "discovery",
+            launch,
+            lambda token, verifier, _minutes: self._discovery_link_sign_in(token, verifier),
+            verdict=verdict,
+            route=route,
+            notebook_origin=notebook_origin,
+            redirect_url=discovery_redirect_url,
         )
+        return flow
 
     send, send_async = _twin()(_send)
 
@@ -242,16 +308,34 @@ class _MagicLinkEmail(_Namespace):
         login_redirect_url: str | None = None,
         signup_redirect_url: str | None = None,
         *,
-        pkce_code_challenge: str | None = None,
-    ) -> None:
+        route: RouteName | None = None,
+        session_duration_minutes: int | None = None,
+        notebook_origin: str | None = None,
+    ) -> RedirectFlow[B2BAuthenticateResponse]:
+        """Email a PKCE sign-in link for an organization (id or slug); its redirect
+        (``stytch_token_type=multi_tenant_magic_links``) comes back to the returned flow."""
         org = await self._organization_id(organization_id)
-        await self._client().magic_links_email_login_or_signup(
-            org,
-            email_address,
-            login_redirect_url=login_redirect_url,
-            signup_redirect_url=signup_redirect_url,
-            pkce_code_challenge=pkce_code_challenge,
+
+        async def launch(flow: RedirectFlow[B2BAuthenticateResponse]) -> None:
+            await self._client().magic_links_email_login_or_signup(
+                org,
+                email_address,
+                login_redirect_url=flow.redirect_url,
+                signup_redirect_url=signup_redirect_url or flow.redirect_url,
+                pkce_code_challenge=flow.code_challenge,
+            )
+
+        flow: RedirectFlow[B2BAuthenticateResponse] = await self._flows().start_async(
+            "multi_tenant_magic_links",
+            launch,
+            lambda token, verifier, minutes: self._magic_link_sign_in(token, minutes, verifier),
+            verdict=verdict,
+            route=route,
+            session_duration_minutes=session_duration_minutes,
+            notebook_origin=notebook_origin,
+            redirect_url=login_redirect_url or signup_redirect_url,
         )
+        return flow
 
     login_or_signup, login_or_signup_async = _twin()(_login_or_signup)
 
@@ -260,12 +344,13 @@ class _MagicLinkDiscovery(_Namespace):
     async def _authenticate(
         self, discovery_magic_links_token: str | Secret, *, pkce_code_verifier: Any = None
     ) -> DiscoveryResponse:
-        response: DiscoveryResponse = await self._sign_in(
-            lambda b2b: b2b.magic_links_discovery_authenticate(
-                discovery_magic_links_token, pkce_code_verifier=pkce_code_verifier
+        if pkce_code_verifier is None and self._pending("discovery"):
+            # The link of a discovery.send here: its flow holds the verifier.
+            found: DiscoveryResponse = await self._through_flow(
+                "discovery", discovery_magic_links_token
             )
-        )
-        return await self._discovered(response)
+            return found
+        return await self._discovery_link_sign_in(discovery_magic_links_token, pkce_code_verifier)
 
     authenticate, authenticate_async = _twin("discovery_magic_links_token", "pkce_code_verifier")(
         _authenticate
@@ -285,17 +370,14 @@ class B2BMagicLinks(_Namespace):
         *,
         pkce_code_verifier: Any = None,
     ) -> B2BAuthenticateResponse:
-        duration = self._ops.duration(session_duration_minutes)
-        ist = self._ist()
-        response: B2BAuthenticateResponse = await self._sign_in(
-            lambda b2b: b2b.magic_links_authenticate(
-                magic_links_token,
-                duration,
-                pkce_code_verifier=pkce_code_verifier,
-                intermediate_session_token=ist,
+        if pkce_code_verifier is None and self._pending("multi_tenant_magic_links"):
+            signed: B2BAuthenticateResponse = await self._through_flow(
+                "multi_tenant_magic_links", magic_links_token
             )
+            return signed
+        return await self._magic_link_sign_in(
+            magic_links_token, session_duration_minutes, pkce_code_verifier
         )
-        return response
 
     authenticate, authenticate_async = _twin("magic_links_token", "pkce_code_verifier")(
         _authenticate
@@ -524,51 +606,90 @@ class B2BDiscovery(_Namespace):
         """The organizations of the last discovery (or list), in Stytch's order."""
         return self._discovered_organizations()
 
+    async def _cancel(self) -> None:
+        await self._b2b_ops.forget_intermediate(CANCELLED)
+
+    cancel, cancel_async = _twin()(_cancel)
+    """Give up a sign-in that is half-way (an organization to pick, MFA to pass): the
+    intermediate session token is forgotten here and in the store. Nothing else changes."""
+
+    async def _creation_allowed(self) -> bool:
+        return await project_allows_organization_creation(self._ops.client())
+
+    creation_allowed, creation_allowed_async = _twin()(_creation_allowed)
+    """Whether the project lets a discovered person create an organization (its bootstrap's
+    ``create_organization_enabled``)."""
+
 
 # -- SSO and OAuth: a browser start, then the token its redirect brings back ----------------------
 
 
 class _Redirected(_Namespace):
-    """Starts hold their PKCE pair here (the verifier never leaves the process); the token the
-    redirect brings back is then authenticated with it. One pending start per namespace: a new
-    start replaces the last one, as a new sign-in attempt does."""
+    """Starts a redirect flow whose ``url`` is the address to open: the flow holds the PKCE
+    pair (the verifier never leaves the process) and the way back; the token its redirect
+    brings back is redeemed with the verifier. A new start of the same kind replaces the last
+    one, as a new sign-in attempt does."""
 
-    def __init__(self, ops: Any, state: _State) -> None:
-        super().__init__(ops, state)
-        self._pkce: PkcePair | None = None
-
-    def _start_url(self, path: str, params: dict[str, str | None]) -> str:
-        self._pkce = PkcePair()
+    async def _start_flow(
+        self,
+        token_type: TokenType,
+        path: str,
+        params: dict[str, str | None],
+        redirect_params: tuple[str, ...],
+        finish: Callable[[Secret, Secret, int | None], Awaitable[Any]],
+        *,
+        route: RouteName | None,
+        session_duration_minutes: int | None,
+        notebook_origin: str | None,
+        redirect_url: str | None,
+    ) -> RedirectFlow[Any]:
         client: StytchClient = self._ops.client()
-        query = {
-            "public_token": client.public_token,
-            "pkce_code_challenge": self._pkce.challenge,
-            **{key: value for key, value in params.items() if value},
-        }
-        return f"{client.api_url}{path}?{urlencode(query)}"
+        if session_duration_minutes is not None:
+            self._ops.duration(session_duration_minutes)  # a bad one fails before anything opens
 
-    def _verifier(self, given: Any) -> Any:
-        """The verifier to send: the one given, else the pending start's (used once)."""
-        if given is not None:
-            return given
-        pkce, self._pkce = self._pkce, None
-        return Secret(pkce.verifier) if pkce is not None else None
+        async def launch(flow: RedirectFlow[Any]) -> None:
+            # The way back's URL where the caller gave none of their own.
+            back = {name: flow.redirect_url for name in redirect_params if not params.get(name)}
+            query = {
+                "public_token": client.public_token,
+                "pkce_code_challenge": flow.code_challenge,
+                **{key: value for key, value in {**params, **back}.items() if value},
+            }
+            flow.url = f"{client.api_url}{path}?{urlencode(query)}"
+
+        flow: RedirectFlow[Any] = await self._flows().start_async(
+            token_type,
+            launch,
+            finish,
+            verdict=verdict,
+            route=route,
+            session_duration_minutes=session_duration_minutes,
+            notebook_origin=notebook_origin,
+            redirect_url=redirect_url,
+        )
+        return flow
 
 
 class B2BSSO(_Redirected):
-    def start(
+    async def _start(
         self,
         connection_id: str | None = None,
         organization_slug: str | None = None,
         *,
         login_redirect_url: str | None = None,
         signup_redirect_url: str | None = None,
-    ) -> str:
-        """The address to open for SSO with a connection (or an organization's default one,
-        by slug); the redirect's token then goes to ``sso.authenticate``."""
+        route: RouteName | None = None,
+        session_duration_minutes: int | None = None,
+        notebook_origin: str | None = None,
+    ) -> RedirectFlow[B2BAuthenticateResponse]:
+        """Single sign-on with a connection (or an organization's default one, by slug): open
+        the returned flow's ``url``; the redirect (``stytch_token_type=sso``) comes back to it
+        by the way back chosen now, and ``flow.wait()`` waits for the sign-in (or paste the
+        address it lands on: ``stytch.redirect.resume(link)``)."""
         if bool(connection_id) == bool(organization_slug):
             raise ValueError("give connection_id or organization_slug (one of them)")
-        return self._start_url(
+        flow: RedirectFlow[B2BAuthenticateResponse] = await self._start_flow(
+            "sso",
             SSO_START_PATH,
             {
                 "connection_id": connection_id,
@@ -576,7 +697,16 @@ class B2BSSO(_Redirected):
                 "login_redirect_url": login_redirect_url,
                 "signup_redirect_url": signup_redirect_url,
             },
+            ("login_redirect_url", "signup_redirect_url"),
+            lambda token, verifier, minutes: self._sso_sign_in(token, minutes, verifier),
+            route=route,
+            session_duration_minutes=session_duration_minutes,
+            notebook_origin=notebook_origin,
+            redirect_url=login_redirect_url or signup_redirect_url,
         )
+        return flow
+
+    start, start_async = _twin()(_start)
 
     async def _authenticate(
         self,
@@ -585,9 +715,16 @@ class B2BSSO(_Redirected):
         *,
         pkce_code_verifier: Any = None,
     ) -> B2BAuthenticateResponse:
-        duration = self._ops.duration(session_duration_minutes)
+        if pkce_code_verifier is None and self._pending("sso"):
+            signed: B2BAuthenticateResponse = await self._through_flow("sso", sso_token)
+            return signed
+        return await self._sso_sign_in(sso_token, session_duration_minutes, pkce_code_verifier)
+
+    async def _sso_sign_in(
+        self, sso_token: str | Secret, minutes: int | None, verifier: Any
+    ) -> B2BAuthenticateResponse:
+        duration = self._ops.duration(minutes)
         ist = self._ist()
-        verifier = self._verifier(pkce_code_verifier)
         response: B2BAuthenticateResponse = await self._sign_in(
             lambda b2b: b2b.sso_authenticate(
                 sso_token, duration, pkce_code_verifier=verifier, intermediate_session_token=ist
@@ -599,21 +736,44 @@ class B2BSSO(_Redirected):
 
 
 class _OAuthDiscovery(_Redirected):
-    def start(self, provider: str, *, discovery_redirect_url: str | None = None) -> str:
-        """The address to open to find your organizations through ``provider``'s sign-in."""
-        return self._start_url(
+    async def _start(
+        self,
+        provider: str,
+        *,
+        discovery_redirect_url: str | None = None,
+        route: RouteName | None = None,
+        notebook_origin: str | None = None,
+    ) -> RedirectFlow[DiscoveryResponse]:
+        """Find your organizations through ``provider``'s sign-in: open the flow's ``url``;
+        its redirect (``stytch_token_type=discovery_oauth``) comes back to the flow."""
+        flow: RedirectFlow[DiscoveryResponse] = await self._start_flow(
+            "discovery_oauth",
             f"/v1/b2b/public/oauth/{_provider(provider)}/discovery/start",
-            {"discovery_redirect_url": discovery_redirect_url},
+            {},
+            ("discovery_redirect_url",),
+            lambda token, verifier, _minutes: self._discovery_sign_in(token, verifier),
+            route=route,
+            session_duration_minutes=None,
+            notebook_origin=notebook_origin,
+            redirect_url=discovery_redirect_url,
         )
+        return flow
+
+    start, start_async = _twin()(_start)
 
     async def _authenticate(
         self, discovery_oauth_token: str | Secret, *, pkce_code_verifier: Any = None
     ) -> DiscoveryResponse:
-        verifier = self._verifier(pkce_code_verifier)
-        response: DiscoveryResponse = await self._sign_in(
-            lambda b2b: b2b.oauth_discovery_authenticate(
-                discovery_oauth_token, pkce_code_verifier=verifier
+        if pkce_code_verifier is None and self._pending("discovery_oauth"):
+            found: DiscoveryResponse = await self._through_flow(
+                "discovery_oauth", discovery_oauth_token
             )
+            return found
+        return await self._discovery_sign_in(discovery_oauth_token, pkce_code_verifier)
+
+    async def _discovery_sign_in(self, token: str | Secret, verifier: Any) -> DiscoveryResponse:
+        response: DiscoveryResponse = await self._sign_in(
+            lambda b2b: b2b.oauth_discovery_authenticate(token, pkce_code_verifier=verifier)
         )
         return await self._discovered(response)
 
@@ -627,7 +787,7 @@ class B2BOAuth(_Redirected):
         super().__init__(ops, state)
         self.discovery = _OAuthDiscovery(ops, state)
 
-    def start(
+    async def _start(
         self,
         provider: str,
         organization_id: str | None = None,
@@ -635,11 +795,16 @@ class B2BOAuth(_Redirected):
         organization_slug: str | None = None,
         login_redirect_url: str | None = None,
         signup_redirect_url: str | None = None,
-    ) -> str:
-        """The address to open to sign in to an organization (id, or slug) with ``provider``."""
+        route: RouteName | None = None,
+        session_duration_minutes: int | None = None,
+        notebook_origin: str | None = None,
+    ) -> RedirectFlow[B2BAuthenticateResponse]:
+        """Sign in to an organization (id, or slug) with ``provider``: open the flow's
+        ``url``; its redirect (``stytch_token_type=oauth``) comes back to the flow."""
         if bool(organization_id) == bool(organization_slug):
             raise ValueError("give organization_id or organization_slug (one of them)")
-        return self._start_url(
+        flow: RedirectFlow[B2BAuthenticateResponse] = await self._start_flow(
+            "oauth",
             f"/v1/b2b/public/oauth/{_provider(provider)}/start",
             {
                 "organization_id": organization_id,
@@ -647,7 +812,16 @@ class B2BOAuth(_Redirected):
                 "login_redirect_url": login_redirect_url,
                 "signup_redirect_url": signup_redirect_url,
             },
+            ("login_redirect_url", "signup_redirect_url"),
+            lambda token, verifier, minutes: self._oauth_sign_in(token, minutes, verifier),
+            route=route,
+            session_duration_minutes=session_duration_minutes,
+            notebook_origin=notebook_origin,
+            redirect_url=login_redirect_url or signup_redirect_url,
         )
+        return flow
+
+    start, start_async = _twin()(_start)
 
     async def _authenticate(
         self,
@@ -656,9 +830,16 @@ class B2BOAuth(_Redirected):
         *,
         pkce_code_verifier: Any = None,
     ) -> B2BAuthenticateResponse:
-        duration = self._ops.duration(session_duration_minutes)
+        if pkce_code_verifier is None and self._pending("oauth"):
+            signed: B2BAuthenticateResponse = await self._through_flow("oauth", oauth_token)
+            return signed
+        return await self._oauth_sign_in(oauth_token, session_duration_minutes, pkce_code_verifier)
+
+    async def _oauth_sign_in(
+        self, oauth_token: str | Secret, minutes: int | None, verifier: Any
+    ) -> B2BAuthenticateResponse:
+        duration = self._ops.duration(minutes)
         ist = self._ist()
-        verifier = self._verifier(pkce_code_verifier)
         response: B2BAuthenticateResponse = await self._sign_in(
             lambda b2b: b2b.oauth_authenticate(
                 oauth_token, duration, pkce_code_verifier=verifier, intermediate_session_token=ist
@@ -667,6 +848,23 @@ class B2BOAuth(_Redirected):
         return response
 
     authenticate, authenticate_async = _twin("oauth_token", "pkce_code_verifier")(_authenticate)
+
+
+def verdict(response: B2BAuthenticateResponse | DiscoveryResponse) -> str:
+    """The line the browser's page shows once a B2B redirect's token was redeemed."""
+    if isinstance(response, DiscoveryResponse):
+        count = len(response.discovered_organizations)
+        plural = "" if count == 1 else "s"
+        return (
+            f"Found {count} organization{plural} for {response.email_address}. "
+            "Return to your notebook to pick one."
+        )
+    slug = response.organization.organization_slug
+    if response.member_session is not None:
+        return f"Signed in as {response.member.email_address} in {slug}. Return to your notebook."
+    if response.mfa_required is not None:
+        return f"{slug} asks for a second factor: return to your notebook to give it."
+    return f"{slug} asks for another way to sign in: return to your notebook."
 
 
 def _provider(provider: str) -> str:

@@ -57,6 +57,18 @@ class IntermediateSlot:
         base = self._store.base_path
         return base.with_name(base.stem + ".ist")
 
+    def signature(self) -> tuple[int, int, int] | None:
+        """A cheap look at the slot (a stat, nothing read): changes whenever a kernel writes
+        or clears it. None while there is nothing stored."""
+        path = self.path
+        if path is None:
+            return None
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        return info.st_ino, info.st_mtime_ns, info.st_size
+
     def save(self, half_way: HalfWay) -> None:
         path, key = self.path, self._key(create=True)
         if path is None or key is None:

@@ -20,7 +20,7 @@ import contextlib
 import inspect
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -45,7 +45,7 @@ from .users import Users
 from .vertical import Intermediate
 
 if TYPE_CHECKING:
-    from ..api.b2b_models import Member, Organization
+    from ..api.b2b_models import IntermediateSessionToken, Member, Organization
     from ..api.client import StytchClient
     from .auth import StytchAuth
     from .intermediate_store import HalfWay, IntermediateSlot
@@ -212,6 +212,8 @@ class SessionManager(HasTraits):
             await self._resolving
         await self._load_stored_tokens(await stored)
         self._heartbeat.start()
+        if self.vertical.name == "b2b":
+            self._follow_intermediate()
         self._sync.start_polling()
 
     async def _resolve_vertical(self) -> None:
@@ -544,6 +546,53 @@ class SessionManager(HasTraits):
             return False
         if half_way is None:
             return False
+        await self._hold_half_way(half_way)
+        self._checked.set()
+        return True
+
+    def _follow_intermediate(self) -> None:
+        """Follow the stored half-way sign-in as sessions are followed: a discovery or an MFA
+        step begun in another kernel shows here, and so does its end there."""
+        from .intermediate_store import IntermediateSlot
+
+        def signature() -> Hashable | None:
+            return IntermediateSlot(self._sync.store, self.config.public_token).signature()
+
+        self._sync.watch(signature, self._on_intermediate_change)
+
+    async def _on_intermediate_change(self) -> None:
+        # A session written just before the change (an exchange in another kernel) is taken
+        # first: the half-way sign-in it replaced is then not mistaken for a sign-out.
+        await self._sync.poll_async()
+        slot = await self._intermediate_slot()
+        if slot is None:
+            return
+        generation = self._generation
+        try:
+            half_way = await asyncio.to_thread(slot.load, self.server_now())
+        except (OSError, TokenStoreError) as exc:
+            self._note_error(exc)
+            return
+        if generation != self._generation:
+            return  # this kernel moved on while the file was read: what it read is old news
+        held = self.intermediate_session_token
+        if half_way is None:
+            if held is not None:
+                self._clear("the sign-in half-way ended in another process")
+            return
+        if self.session_token is not None:
+            return  # a session here, and in the store: it wins, as at start
+        if held is not None and (
+            held.value == half_way.token.value or _not_later(half_way.token, held)
+        ):
+            # This kernel's own write, one it has already followed, or one it has moved past
+            # (a newer IST is held, its file write still under way).
+            return
+        await self._hold_half_way(half_way, generation)
+
+    async def _hold_half_way(self, half_way: HalfWay, generation: int | None = None) -> None:
+        """Hold a stored half-way sign-in (for what is left of its 10 minutes), unsaved;
+        with ``generation``, only if this kernel's state is still that one."""
         expires_in = half_way.token.expires_in(self.server_now()) or 0.0
         objects = {"member": half_way.member, "organization": half_way.organization}
         outcome = Intermediate(
@@ -552,9 +601,7 @@ class SessionManager(HasTraits):
             lifetime=max(expires_in, 0.001),
             objects={k: v for k, v in objects.items() if v is not None},
         )
-        await self._hold_intermediate(outcome, None, store=False)
-        self._checked.set()
-        return True
+        await self._hold_intermediate(outcome, generation, store=False)
 
     def _expire_intermediate(self, generation: int) -> None:
         self._expiry_timer = None
@@ -625,6 +672,8 @@ class SessionManager(HasTraits):
         (or if it could not be asked: consumer is then assumed, and a warning logged)."""
         if self._loop.in_loop_thread():
             raise RuntimeError("wait_for_vertical() would wait for its own thread")
+        if not self.config.public_token and not self._vertical_known.is_set():
+            return False  # nothing asks before a public token is set (see _reconfigure)
         return self._vertical_known.wait(timeout)
 
     async def _until_started(self) -> None:
@@ -934,6 +983,13 @@ def _configured_vertical(config: Stytch) -> Vertical[Any]:
     return CONSUMER
 
 
+def _not_later(stored: IntermediateSessionToken, held: IntermediateSessionToken) -> bool:
+    """Whether a stored IST came no later than the held one (by their 10-minute expiries)."""
+    if stored.expires_at is None or held.expires_at is None:
+        return False
+    return stored.expires_at <= held.expires_at
+
+
 def _log_failure(future: concurrent.futures.Future[Any]) -> None:
     if not future.cancelled() and future.exception() is not None:
         logger.error("stytch: start-up failed", exc_info=future.exception())
@@ -999,3 +1055,6 @@ class _Operations:
     def organization(self) -> Organization | None:
         organization: Organization | None = self._manager.organization
         return organization
+
+    def redirect_flows(self) -> RedirectFlows:
+        return self._manager.redirect

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from ..api.factor_models import OAuthAuthenticateResponse
+    from ..api.models import AuthenticateResponse
     from .redirect.flows import RedirectFlow, RedirectFlows
     from .redirect.routes import RouteName
     from .runner import SessionOperations
@@ -37,7 +38,7 @@ class OAuth:
         route: RouteName | None = None,
         session_duration_minutes: int | None = None,
         notebook_origin: str | None = None,
-    ) -> RedirectFlow:
+    ) -> RedirectFlow[AuthenticateResponse]:
         """Start a sign-in with ``provider``: open the returned flow's ``url`` in a browser;
         the redirect signs this session in (``flow.wait()`` waits for it)."""
         if not isinstance(provider, str) or not provider.strip():

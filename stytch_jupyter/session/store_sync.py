@@ -3,9 +3,10 @@
 It opens the store on first use, writes conditionally (a refresh or a sign-out writes only over
 the session it is for, so kernels never undo each other), and polls the store's cheap
 signature every ``poll_interval`` seconds on the session loop to hear of other processes'
-sign-ins and sign-outs. What such a change means for the session is the caller's business
-(``on_change``); a store that fails is reported through ``on_error`` and never loses the session
-held in memory.
+sign-ins and sign-outs; files kept beside the store (B2B's half-way sign-in) are followed the
+same way, each by a signature of its own (``watch``). What such a change means for the session
+is the caller's business (``on_change``); a store that fails is reported through ``on_error``
+and never loses the session held in memory.
 
 The store's own work (a keyring call, a lock, an fsync) runs on one worker thread of its own,
 in the order it was asked for: the session loop, which serves requests and the heartbeat, never
@@ -19,7 +20,7 @@ import concurrent.futures
 import logging
 import queue
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..api.models import SessionTokens
@@ -89,6 +90,17 @@ class StoreWorker:
             thread.join(timeout)
 
 
+class _Watched:
+    """A file beside the store, followed by its signature (see ``StoreSync.watch``)."""
+
+    def __init__(
+        self, signature: Callable[[], Hashable | None], on_change: Callable[[], Awaitable[None]]
+    ) -> None:
+        self.signature = signature
+        self.on_change = on_change
+        self.seen = signature()
+
+
 class StoreSync:
     """One manager's view of the shared store. Every method runs on the session loop thread."""
 
@@ -112,6 +124,7 @@ class StoreSync:
         self._failing: str | None = None  # the store's last failure, until it works again
         self._worker = StoreWorker()
         self._opening = 0  # bumped by reopen(): a store opened for older settings is dropped
+        self._watched: list[_Watched] = []
 
     @property
     def threads(self) -> list[threading.Thread]:
@@ -332,6 +345,23 @@ class StoreSync:
         if self._signature != previous:
             self._on_change(tokens)
 
+    def watch(
+        self, signature: Callable[[], Hashable | None], on_change: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Also follow another file of the shared store (B2B: the half-way sign-in): each poll,
+        once the store itself has been looked at, ``on_change()`` is awaited on the session
+        loop if ``signature()`` (a stat: cheap) differs from the last look. What this process
+        wrote itself is seen too; ``on_change`` finds nothing new then."""
+        self._watched.append(_Watched(signature, on_change))
+
+    async def poll_watched(self) -> None:
+        """Look once at the watched files; tell each one's ``on_change`` if it changed."""
+        for watched in list(self._watched):
+            signature = watched.signature()
+            if signature != watched.seen:
+                watched.seen = signature  # before the read: a later write is seen next time
+                await watched.on_change()
+
     def start_polling(self) -> None:
         if self._task is not None and not self._task.done():
             return
@@ -341,6 +371,7 @@ class StoreSync:
                 await asyncio.sleep(self.poll_interval)
                 try:
                     await self.poll_async()
+                    await self.poll_watched()
                 except Exception:
                     logger.exception("stytch: reading the token store failed")
 

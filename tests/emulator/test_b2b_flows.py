@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from stytch_jupyter.emulator import DEFAULT_PUBLIC_TOKEN, Emulator, EmulatorControlError
+from tests.support.emulator_http import loopback_client
 
 SESSION_CLAIM = "https://stytch.com/session"
 ORG_CLAIM = "https://stytch.com/organization"
@@ -36,7 +37,7 @@ def b2b() -> Iterator[Emulator]:
 
 @pytest.fixture
 def http(b2b: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=b2b.api_url, timeout=10, trust_env=False) as client:
+    with loopback_client(b2b.api_url, timeout=10) as client:
         yield client
 
 
@@ -801,7 +802,7 @@ def test_reset_forgets_the_b2b_project(b2b, http):
 
 
 def test_a_consumer_project_refuses_b2b_paths_in_one_line():
-    with Emulator() as consumer, httpx.Client(base_url=consumer.api_url, trust_env=False) as http:
+    with Emulator() as consumer, loopback_client(consumer.api_url) as http:
         reply = http.post("/sdk/v1/b2b/sessions/authenticate", auth=(consumer.public_token, "x"))
         body = error(reply, 404, "not_a_b2b_project")
         assert "--b2b" in body["error_message"]
@@ -842,7 +843,7 @@ def test_project_settings_apply_to_b2b_starts_and_magic_links():
     allowed = "https://notebooks.example.com/after-sso"
     with (
         Emulator(vertical="B2B", pkce_required=True, redirect_urls=[allowed]) as emu,
-        httpx.Client(base_url=emu.api_url, trust_env=False) as http,
+        loopback_client(emu.api_url) as http,
     ):
         emu.create_organization("Acme", "acme", sso_connections=[{"kind": "saml"}])
         emu.create_member("acme", EMAIL)
@@ -925,7 +926,7 @@ def test_the_mailbox_lists_organizations_and_members_and_removes_one(b2b, http):
 
 
 def test_a_consumer_mailbox_has_no_organizations_section(emulator):
-    with httpx.Client(base_url=emulator.api_url, trust_env=False) as http:
+    with loopback_client(emulator.api_url) as http:
         assert 'id="organizations"' not in http.get("/").text
 
 
@@ -953,7 +954,7 @@ def test_cli_b2b_serves_a_b2b_project():
         text = "\n".join(lines)
         assert re.search(r"vertical\s+B2B", text), text
         api_url = re.search(r"api_url\s+(\S+)", text).group(1)  # type: ignore[union-attr]
-        with httpx.Client(base_url=api_url, trust_env=False) as http:
+        with loopback_client(api_url) as http:
             bootstrap = http.get(f"/sdk/v1/projects/bootstrap/{DEFAULT_PUBLIC_TOKEN}")
             assert bootstrap.json()["data"]["vertical"] == "B2B"
         process.send_signal(signal.SIGINT)
@@ -1263,11 +1264,11 @@ def test_b2b_state_survives_an_outage_and_faults_reach_b2b_paths():
         emu.create_organization("Acme", "acme")
         emu.create_member("acme", EMAIL, password=PASSWORD)
         body = {"organization_id": "acme", "email_address": EMAIL, "password": PASSWORD}
-        with httpx.Client(base_url=emu.api_url, trust_env=False) as http:
+        with loopback_client(emu.api_url) as http:
             token = data(sdk(http, emu, "passwords/authenticate", body))["session_token"]
         emu.stop()
         emu.start()
-        with httpx.Client(base_url=emu.api_url, trust_env=False) as http:
+        with loopback_client(emu.api_url) as http:
             data(sdk(http, emu, "sessions/authenticate", session=token))
             emu.add_fault(path_prefix="/sdk/v1/b2b/sessions", status=503, times=1)
             error(

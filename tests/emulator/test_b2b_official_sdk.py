@@ -11,12 +11,12 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 import stytch
 from stytch.core.response_base import StytchError
 
 from stytch_jupyter.emulator import Emulator
+from tests.support.emulator_http import loopback_client
 
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
 
@@ -44,7 +44,7 @@ def sign_in(b2b: Emulator, org: str = "acme", minutes: int = 60) -> dict[str, An
         "session_duration_minutes": minutes,
     }
     auth = (b2b.public_token, b2b.public_token)
-    with httpx.Client(base_url=b2b.api_url, trust_env=False) as http:
+    with loopback_client(b2b.api_url) as http:
         response = http.post("/sdk/v1/b2b/passwords/authenticate", json=body, auth=auth)
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()["data"]

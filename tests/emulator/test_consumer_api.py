@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from stytch_jupyter.emulator import Emulator
-from tests.support.emulator_http import challenge_of, data, error, otp_sign_in, sdk
+from tests.support.emulator_http import challenge_of, data, error, loopback_client, otp_sign_in, sdk
 
 EMAIL = "ada@example.com"
 STRONG = "correct horse battery staple 1815"
@@ -26,7 +26,7 @@ CALLBACK = "http://127.0.0.1:8765/stytch-jupyter/callback"
 
 @pytest.fixture
 def http(emulator: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.api_url, timeout=10, trust_env=False) as client:
+    with loopback_client(emulator.api_url, timeout=10) as client:
         yield client
 
 
@@ -149,7 +149,7 @@ def test_reset_by_email_errors(http, emulator) -> None:
 def test_reset_by_email_follows_pkce_required() -> None:
     with (
         Emulator(pkce_required=["password_resets"]) as emu,
-        httpx.Client(base_url=emu.api_url, trust_env=False) as http,
+        loopback_client(emu.api_url) as http,
     ):
         emu.create_user(EMAIL, password=STRONG)
         start = {"email": EMAIL}

@@ -26,6 +26,8 @@ from cryptography import x509
 
 from stytch_jupyter.emulator import Emulator, EmulatorControl, EmulatorControlError
 from tests.conftest import PASSWORD
+from tests.support import emulator_http as loopback
+from tests.support.emulator_http import loopback_client
 
 SESSION_CLAIM = "https://stytch.com/session"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -36,7 +38,7 @@ RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 @pytest.fixture
 def http(emulator: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.api_url, timeout=10, trust_env=False) as client:
+    with loopback_client(emulator.api_url, timeout=10) as client:
         yield client
 
 
@@ -819,7 +821,7 @@ def test_dropped_connection_is_a_transport_error(http, emulator) -> None:
     # A fresh client that never reused a connection sees the same.
     emulator.add_fault(drop=True)
     with (
-        httpx.Client(base_url=emulator.api_url, trust_env=False) as fresh,
+        loopback_client(emulator.api_url) as fresh,
         pytest.raises(httpx.TransportError),
     ):
         fresh.get(f"/v1/sessions/jwks/{emulator.project_id}")
@@ -920,7 +922,7 @@ def test_control_client_for_an_emulator_elsewhere(emulator) -> None:
         assert control.api_url == emulator.api_url
         control.create_user("a@b.io", password=PASSWORD)
         control.add_fault(path_prefix="/sdk/v1/passwords", status=429, retry_after=1)
-        with httpx.Client(base_url=emulator.api_url, trust_env=False) as http:
+        with loopback_client(emulator.api_url) as http:
             body = {"email": "a@b.io", "password": PASSWORD}
             error(sdk(http, emulator, "passwords/authenticate", body), 429, "too_many_requests")
             signed_in = data(sdk(http, emulator, "passwords/authenticate", body))
@@ -959,11 +961,11 @@ def test_stop_joins_the_thread_and_frees_the_port() -> None:
     with socket.create_server(("127.0.0.1", port)):
         pass
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"http://127.0.0.1:{port}/emulator/v1/outbox", trust_env=False)
+        loopback.get(f"http://127.0.0.1:{port}/emulator/v1/outbox")
 
 
 def test_restart_serves_the_same_sessions_on_the_same_port() -> None:
-    with Emulator() as emu, httpx.Client(base_url=emu.api_url, trust_env=False) as http:
+    with Emulator() as emu, loopback_client(emu.api_url) as http:
         signed_in = otp_sign_in(http, emu)
         api_url = emu.api_url
         emu.stop()
@@ -986,7 +988,7 @@ def test_custom_credentials(http) -> None:
         Emulator(
             project_id="project-test-custom", public_token="public-token-test-custom", secret="s3"
         ) as emu,
-        httpx.Client(base_url=emu.api_url, trust_env=False) as client,
+        loopback_client(emu.api_url) as client,
     ):
         signed_in = otp_sign_in(client, emu)
         assert jwt.decode(signed_in["session_jwt"], options={"verify_signature": False})["aud"] == [
@@ -1054,7 +1056,7 @@ def test_cli_prints_its_api_url_and_serves(command) -> None:
         assert f"secret        {secret}" in text
         with (
             EmulatorControl(api_url, secret=secret) as control,
-            httpx.Client(base_url=api_url, trust_env=False) as client,
+            loopback_client(api_url) as client,
         ):
             public_token = re.search(r"public_token\s+(\S+)", text).group(1)  # type: ignore[union-attr]
             response = client.post(
@@ -1082,14 +1084,14 @@ def test_cli_prints_its_api_url_and_serves(command) -> None:
         process.stderr.close()
     assert "Traceback" not in stderr
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{api_url}/emulator/v1/outbox", trust_env=False)
+        loopback.get(f"{api_url}/emulator/v1/outbox")
 
 
 def test_issued_lists_every_secret_minted_or_received(emulator) -> None:
     emulator.create_user("ivy@example.com", password="ivy password 1")
     basic = httpx.BasicAuth(emulator.public_token, emulator.public_token)
     url = f"{emulator.api_url}/sdk/v1"
-    response = httpx.post(
+    response = loopback.post(
         f"{url}/passwords/authenticate",
         json={
             "email": "ivy@example.com",
@@ -1098,7 +1100,9 @@ def test_issued_lists_every_secret_minted_or_received(emulator) -> None:
         },
         auth=basic,
     ).json()["data"]
-    httpx.post(f"{url}/otps/email/login_or_create", json={"email": "ivy@example.com"}, auth=basic)
+    loopback.post(
+        f"{url}/otps/email/login_or_create", json={"email": "ivy@example.com"}, auth=basic
+    )
     _, code = emulator.last_otp("ivy@example.com")
     issued = emulator.issued()
     assert issued["session_tokens"] == [response["session_token"]]

@@ -22,14 +22,15 @@ from hypothesis import strategies as st
 from stytch_jupyter.emulator import Emulator
 from stytch_jupyter.emulator.errors import EmulatorError
 from stytch_jupyter.emulator.wire import MAX_EMAIL_LENGTH, Body, is_email, parse_body
-from tests.support.emulator_http import challenge_of, data, error, otp_sign_in, sdk
+from tests.support import emulator_http as loopback
+from tests.support.emulator_http import challenge_of, data, error, loopback_client, otp_sign_in, sdk
 
 EMAIL = "ada@example.com"
 
 
 @pytest.fixture
 def http(emulator: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.api_url, timeout=10, trust_env=False) as client:
+    with loopback_client(emulator.api_url, timeout=10) as client:
         yield client
 
 
@@ -228,7 +229,7 @@ def test_a_client_hanging_up_mid_body_is_not_an_error(emulator, caplog) -> None:
             time.sleep(0.01)
     assert "client disconnected on POST /emulator/v1/users" in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
-    with httpx.Client(base_url=emulator.api_url, trust_env=False) as http:
+    with loopback_client(emulator.api_url) as http:
         still_works(http, emulator)
 
 
@@ -245,7 +246,7 @@ def test_stopping_with_a_request_in_flight_logs_no_traceback(caplog) -> None:
 
     def slow_request() -> None:
         try:
-            httpx.post(f"{emulator.api_url}/sdk/v1/sessions/authenticate", json={}, timeout=30)
+            loopback.post(f"{emulator.api_url}/sdk/v1/sessions/authenticate", json={}, timeout=30)
             outcome.append("answered")
         except httpx.TransportError as exc:
             outcome.append(type(exc).__name__)
@@ -272,7 +273,7 @@ def test_a_client_timing_out_then_a_stop_logs_no_traceback(caplog) -> None:
     emulator.add_fault(path_prefix="/sdk", latency_ms=3_000)
     with caplog.at_level(logging.DEBUG):
         with pytest.raises(httpx.ReadTimeout):
-            httpx.post(f"{emulator.api_url}/sdk/v1/sessions/authenticate", json={}, timeout=0.3)
+            loopback.post(f"{emulator.api_url}/sdk/v1/sessions/authenticate", json={}, timeout=0.3)
         emulator.stop()
     loud = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
     assert not loud, [r.getMessage() for r in loud]

@@ -9,12 +9,12 @@ import httpx
 import pytest
 
 from stytch_jupyter.emulator import Emulator
-from tests.support.emulator_http import data, error, otp_sign_in, sdk
+from tests.support.emulator_http import data, error, loopback_client, otp_sign_in, sdk
 
 
 @pytest.fixture
 def http(emulator: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.api_url, timeout=10, trust_env=False) as client:
+    with loopback_client(emulator.api_url, timeout=10) as client:
         yield client
 
 

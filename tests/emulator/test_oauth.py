@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from stytch_jupyter.emulator import Emulator, EmulatorControlError
-from tests.support.emulator_http import backend, challenge_of, data, error, sdk
+from tests.support.emulator_http import backend, challenge_of, data, error, loopback_client, sdk
 
 CALLBACK = "http://127.0.0.1:8765/stytch-jupyter/callback"
 SIGNUP = "http://localhost:8765/stytch-jupyter/callback?signup=1"
@@ -19,7 +19,7 @@ VERIFIER = "a-verifier-the-emulator-treats-as-opaque-" + "0" * 60
 
 @pytest.fixture
 def http(emulator: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.api_url, timeout=10, trust_env=False) as client:
+    with loopback_client(emulator.api_url, timeout=10) as client:
         yield client
 
 
@@ -230,7 +230,7 @@ def test_the_start_without_v1_works_too(http, emulator) -> None:
 def test_magic_links_follow_pkce_required_and_strict_redirect_urls() -> None:
     with (
         Emulator(pkce_required=["email_magic_links"], strict_magic_link_urls=True) as emu,
-        httpx.Client(base_url=emu.api_url, trust_env=False) as http,
+        loopback_client(emu.api_url) as http,
     ):
         send = "magic_links/email/login_or_create"
         body = {"email": "a@b.io", "login_magic_link_url": CALLBACK}

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 import stytch
 from stytch.core.response_base import StytchError
 
 from stytch_jupyter.emulator import Emulator
+from tests.support.emulator_http import loopback_client
 
 # The library's own aiohttp client is built (never used here) with a deprecated helper.
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
@@ -35,7 +35,7 @@ def client(emulator: Emulator) -> Iterator[stytch.Client]:
 def sign_in(emulator: Emulator, email: str = "ada@example.com", minutes: int = 60) -> Any:
     """An OTP sign-in through the client API, as a frontend SDK would do it."""
     auth = (emulator.public_token, emulator.public_token)
-    with httpx.Client(base_url=emulator.api_url, trust_env=False) as http:
+    with loopback_client(emulator.api_url) as http:
         http.post("/sdk/v1/otps/email/login_or_create", json={"email": email}, auth=auth)
         method_id, code = emulator.last_otp(email)
         body = {"token": code, "method_id": method_id, "session_duration_minutes": minutes}

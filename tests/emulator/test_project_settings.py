@@ -14,7 +14,7 @@ import pytest
 
 from stytch_jupyter.emulator import DEFAULT_PUBLIC_TOKEN, Emulator
 from stytch_jupyter.emulator.project import ProjectSettings
-from tests.support.emulator_http import data, error, otp_sign_in, sdk
+from tests.support.emulator_http import data, error, loopback_client, otp_sign_in, sdk
 
 PAGE = "http://127.0.0.1:8123"
 SDK_HEADERS = "authorization,content-type,x-sdk-client,x-sdk-parent-host"
@@ -22,7 +22,7 @@ SDK_HEADERS = "authorization,content-type,x-sdk-client,x-sdk-parent-host"
 
 @pytest.fixture
 def http(emulator: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.api_url, timeout=10, trust_env=False) as client:
+    with loopback_client(emulator.api_url, timeout=10) as client:
         yield client
 
 
@@ -90,7 +90,7 @@ def test_other_origins_and_other_apis_get_no_cors(http) -> None:
 def test_allowed_origins_are_configurable() -> None:
     with (
         Emulator(allowed_origins=["https://app.example"]) as emu,
-        httpx.Client(base_url=emu.api_url, trust_env=False) as http,
+        loopback_client(emu.api_url) as http,
     ):
         response = preflight(http, "/sdk/v1/sessions/authenticate", "https://app.example")
         assert response.headers["access-control-allow-origin"] == "https://app.example"
@@ -118,7 +118,7 @@ def test_bootstrap_reports_the_project_settings(http, emulator) -> None:
 def test_bootstrap_follows_the_emulator_arguments() -> None:
     with (
         Emulator(pkce_required=["oauth"], project_name="Ada's app") as emu,
-        httpx.Client(base_url=emu.api_url, trust_env=False) as http,
+        loopback_client(emu.api_url) as http,
     ):
         got = data(http.get(f"/sdk/v1/projects/bootstrap/{emu.public_token}"))
         assert got["project_name"] == "Ada's app"
@@ -126,7 +126,7 @@ def test_bootstrap_follows_the_emulator_arguments() -> None:
         assert got["pkce_required_for_email_magic_links"] is False
     with (
         Emulator(pkce_required=True) as emu,
-        httpx.Client(base_url=emu.api_url, trust_env=False) as http,
+        loopback_client(emu.api_url) as http,
     ):
         got = data(http.get(f"/sdk/v1/projects/bootstrap/{emu.public_token}"))
         assert all(got[f"pkce_required_for_{f}"] for f in ["email_magic_links", "oauth", "sso"])
@@ -212,7 +212,7 @@ def test_a_code_sent_is_one_line_on_the_terminal() -> None:
     lines: list[str] = []
     with (
         Emulator(announce=lines.append) as emu,
-        httpx.Client(base_url=emu.api_url, trust_env=False) as http,
+        loopback_client(emu.api_url) as http,
     ):
         data(sdk(http, emu, "otps/email/login_or_create", {"email": "ada@example.com"}))
         data(sdk(http, emu, "magic_links/email/login_or_create", {"email": "ada@example.com"}))
@@ -266,7 +266,7 @@ def test_cli_flags_become_project_settings() -> None:
             if line.startswith("Serving until Ctrl-C"):
                 break
         token = DEFAULT_PUBLIC_TOKEN
-        with httpx.Client(base_url=api_url, trust_env=False) as http:
+        with loopback_client(api_url) as http:
             got = data(http.get(f"/sdk/v1/projects/bootstrap/{token}"))
             assert got["project_name"] == "Notebook app"
             assert got["pkce_required_for_oauth"] and got["pkce_required_for_password_resets"]

@@ -18,7 +18,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from stytch_jupyter.emulator import Emulator
-from tests.support.emulator_http import challenge_of, sdk
+from tests.support.emulator_http import challenge_of, loopback_client, sdk
 
 SPEC = json.loads((Path(__file__).parent / "stytch_client_openapi_subset.json").read_text())
 EMAIL = "ada@example.com"
@@ -55,7 +55,7 @@ def check(operation: str, response: httpx.Response) -> dict[str, Any]:
 
 @pytest.fixture
 def http(emulator: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.api_url, timeout=10, trust_env=False) as client:
+    with loopback_client(emulator.api_url, timeout=10) as client:
         yield client
 
 

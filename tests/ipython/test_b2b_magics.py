@@ -5,10 +5,12 @@ only through getpass, and never in the output."""
 from __future__ import annotations
 
 import builtins
+import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from IPython.core.completer import provisionalcompleter
 
@@ -92,13 +94,13 @@ def test_discovery_lists_numbered_organizations_and_enters_the_one_picked(
     assert stytch.vertical.name == "b2b"
     prompts.answer(link(b2b))
     numbers.append("2")
-    result = run(ip, f"%stytch login discovery --email {EMAIL}")
+    result = run(ip, f"%stytch login discovery --email {EMAIL} --paste")
     assert result.success, result.error_in_exec
     out = capsys.readouterr().out
     assert "1. acme: Acme" in out and "2. globex: Globex" in out
     assert f"Signed in as {EMAIL} in globex" in out
     assert stytch.status == "signed_in" and stytch.organization.organization_slug == "globex"
-    assert prompts.asked == ["Paste the link from the email: "]
+    assert prompts.asked == ["Sign-in link: "]
     token = stytch.session_token.value
     assert token not in out and stytch.session_jwt.value not in out
 
@@ -112,6 +114,82 @@ def test_discovery_lists_numbered_organizations_and_enters_the_one_picked(
     assert result.success, result.error_in_exec
     assert stytch.organization.organization_slug == "acme"
     assert "Signed in as ada@acme.test in acme" in capsys.readouterr().out
+
+
+def open_when_sent(emu: Emulator, email: str = EMAIL) -> threading.Thread:
+    """A browser on this machine: once the link is in the mailbox, open it (a GET)."""
+
+    def follow() -> None:
+        wait_for(lambda: bool(emu.control.outbox(email)), 30, what="the emailed link")
+        with httpx.Client(trust_env=False, timeout=30) as http:
+            http.get(emu.last_magic_link(email))
+
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    return thread
+
+
+def open_when_started(emu: Emulator, stytch: Any, kind: str) -> threading.Thread:
+    """A person at the identity provider: once the flow is started, approve its consent
+    page, and follow the redirect back (to the kernel's loopback listener)."""
+
+    def follow() -> None:
+        started: list[Any] = []
+
+        def find() -> bool:
+            started[:] = [f for f in stytch.redirect.pending() if f.token_type == kind and f.url]
+            return bool(started)
+
+        wait_for(find, 30, what="the flow to start")
+        back = emu.complete_idp(started[0].url, EMAIL)
+        with httpx.Client(trust_env=False, timeout=30) as http:
+            http.get(back)
+
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_discovery_link_comes_back_by_loopback_with_pkce(
+    ip, stytch, b2b, prompts, numbers, capsys
+) -> None:
+    b2b.create_organization("Acme", "acme")
+    b2b.create_member("acme", EMAIL)
+    browser = open_when_sent(b2b)
+    result = run(ip, f"%stytch login discovery --email {EMAIL}")
+    browser.join(30)
+    assert result.success, result.error_in_exec
+    out = capsys.readouterr().out
+    assert "this cell waits" in out and f"Signed in as {EMAIL} in acme" in out
+    assert prompts.asked == []  # nothing was pasted: the redirect came back to the kernel
+    link = b2b.last_magic_link(EMAIL)
+    query = parse_qs(urlsplit(link).query)
+    assert query["stytch_token_type"] == ["discovery"] and "flow" in query
+    assert link.startswith("http://127.0.0.1:")
+    assert query["token"][0] not in out
+
+
+def test_organization_magic_link_by_loopback(ip, stytch, b2b, prompts, capsys) -> None:
+    b2b.create_organization("Acme", "acme")
+    b2b.create_member("acme", EMAIL)
+    browser = open_when_sent(b2b)
+    result = run(ip, f"%stytch login magic-link --email {EMAIL} --org acme")
+    browser.join(30)
+    assert result.success, result.error_in_exec
+    assert stytch.status == "signed_in" and prompts.asked == []
+    query = parse_qs(urlsplit(b2b.last_magic_link(EMAIL)).query)
+    assert query["stytch_token_type"] == ["multi_tenant_magic_links"]
+
+
+def test_sso_by_loopback_with_pkce_and_no_paste(ip, stytch, b2b, prompts, capsys) -> None:
+    b2b.create_organization("Acme", "acme", sso_connections=[{"kind": "saml"}])
+    person = open_when_started(b2b, stytch, "sso")
+    result = run(ip, "%stytch login sso --org acme")
+    person.join(30)
+    assert result.success, result.error_in_exec
+    assert stytch.status == "signed_in" and prompts.asked == []
+    assert stytch.member_session.authentication_factors[0].type == "sso"
+    assert "pkce_code_challenge=" in capsys.readouterr().out
 
 
 def test_password_sign_in_to_an_mfa_organization_asks_for_the_sms_code(
@@ -226,3 +304,18 @@ def test_the_ist_mfa_codes_totp_secret_and_recovery_codes_are_nowhere(
         "session jwt": stytch.session_jwt.value,
     }
     assert_no_secrets(secrets, texts=texts)
+
+
+def test_login_resume_finishes_a_b2b_flow_with_the_pasted_address(ip, stytch, b2b, prompts):
+    b2b.create_organization("Acme", "acme", sso_connections=[{"kind": "saml"}])
+    b2b.create_member("acme", EMAIL)
+    flow = stytch.sso.start(organization_slug="acme", route="paste")
+    landed = b2b.complete_idp(flow.url, EMAIL)
+    prompts.answer(landed)
+    result = run(ip, "%stytch login resume")
+    assert result.success, result.error_in_exec
+    assert stytch.status == "signed_in" and not flow.pending
+    prompts.answer(landed)
+    again = run(ip, "%stytch login resume")  # used: one line, nothing changes
+    assert "no sign-in is waiting" in str(again.error_in_exec)
+    assert stytch.status == "signed_in"

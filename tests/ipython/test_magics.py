@@ -33,6 +33,7 @@ from stytch_jupyter.session.locality import REMOTE_ENV
 from stytch_jupyter.session.redirect import flows as flows_module
 from stytch_jupyter.session.redirect.loopback import open_listeners
 from tests.conftest import EMAIL, PASSWORD
+from tests.support import emulator_http as loopback
 from tests.support.secret_scan import assert_no_secrets
 from tests.support.shells import Prompts, otp_code, run
 from tests.support.waiting import wait_for
@@ -51,7 +52,7 @@ def sign_in(ip: Any, emulator: Emulator, prompts: Prompts, extra: str = "") -> N
 
 def emulator_sessions(emulator: Emulator, user_id: str) -> list[dict[str, Any]]:
     """The user's live sessions, as Stytch's backend API lists them."""
-    response = httpx.get(
+    response = loopback.get(
         f"{emulator.api_url}/v1/sessions",
         params={"user_id": user_id},
         auth=(emulator.project_id, emulator.secret),
@@ -395,7 +396,7 @@ def test_login_magic_link_through_the_loopback_listener(
         wait_for(lambda: any(m["kind"] == "magic_link" for m in emulator.outbox(EMAIL)))
         url = emulator.last_magic_link(EMAIL)
         browser["url"] = url
-        browser["response"] = httpx.get(url, follow_redirects=True, timeout=30)
+        browser["response"] = loopback.get(url, follow_redirects=True, timeout=30)
 
     opener = threading.Thread(target=open_link_in_browser)
     opener.start()
@@ -446,7 +447,7 @@ def test_a_browser_preconnect_does_not_block_the_magic_link(
         browser["port"] = port
         # A browser's speculative preconnect: a TCP connection that never sends a request.
         browser["idle"] = socket.create_connection(("127.0.0.1", port))
-        browser["response"] = httpx.get(url, timeout=15)
+        browser["response"] = loopback.get(url, timeout=15)
 
     opener = threading.Thread(target=preconnect_then_open_link)
     opener.start()
@@ -478,7 +479,7 @@ def test_a_magic_link_the_server_refuses_tells_the_browser_and_the_cell(
     def open_link() -> None:
         wait_for(lambda: any(m["kind"] == "magic_link" for m in emulator.outbox(EMAIL)))
         emulator.add_fault(path_prefix="/sdk/v1/magic_links/authenticate", status=500)
-        browser["response"] = httpx.get(emulator.last_magic_link(EMAIL), timeout=30)
+        browser["response"] = loopback.get(emulator.last_magic_link(EMAIL), timeout=30)
 
     opener = threading.Thread(target=open_link)
     opener.start()
@@ -541,14 +542,30 @@ def test_when_the_listener_cannot_bind_the_link_is_pasted(
     assert err.startswith("Cannot listen on 192.0.2.1") and "paste the link" in err
 
 
-def test_interrupting_the_wait_for_a_magic_link_closes_the_listener(
-    ip: Any, stytch: NotebookStytch, emulator: Emulator, capsys: Any
-) -> None:
-    def interrupt_once_the_link_is_sent() -> None:
-        wait_for(lambda: any(m["kind"] == "magic_link" for m in emulator.outbox(EMAIL)))
-        _thread.interrupt_main()  # what Ctrl-C / "interrupt the kernel" does
+def interrupter_of_the_wait(monkeypatch: pytest.MonkeyPatch) -> threading.Thread:
+    """A thread that interrupts the main one (what Ctrl-C / "interrupt the kernel" does) once
+    the cell waits for the redirect. Not once the link is in the outbox: the email request may
+    not have returned by then, and an interrupt there cancels the sign-in before any wait."""
+    waiting = threading.Event()
+    real_wait = flows_module.RedirectFlow.wait
 
-    interrupter = threading.Thread(target=interrupt_once_the_link_is_sent)
+    def wait(flow: flows_module.RedirectFlow, timeout: float | None = None) -> Any:
+        waiting.set()
+        return real_wait(flow, timeout)
+
+    monkeypatch.setattr(flows_module.RedirectFlow, "wait", wait)
+
+    def interrupt_once_waiting() -> None:
+        if waiting.wait(10):
+            _thread.interrupt_main()
+
+    return threading.Thread(target=interrupt_once_waiting)
+
+
+def test_interrupting_the_wait_for_a_magic_link_closes_the_listener(
+    ip: Any, stytch: NotebookStytch, emulator: Emulator, capsys: Any, monkeypatch: Any
+) -> None:
+    interrupter = interrupter_of_the_wait(monkeypatch)
     # interrupt_main() does nothing where SIGINT is ignored (a launcher that ignores it, as
     # background jobs do): give this test Python's own handler, as a kernel has.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -563,7 +580,7 @@ def test_interrupting_the_wait_for_a_magic_link_closes_the_listener(
     assert stytch.status == "signed_out"
     # The link now leads nowhere: nothing listens at its address any more.
     with pytest.raises(httpx.ConnectError):
-        httpx.get(emulator.last_magic_link(EMAIL))
+        loopback.get(emulator.last_magic_link(EMAIL))
 
 
 def test_pasting_something_that_is_not_a_link_changes_nothing(
@@ -866,16 +883,22 @@ def test_login_oauth_bad_provider_param_is_a_usage_error(
 
 
 def test_resume_after_an_interrupted_wait_signs_in_with_the_pasted_link(
-    ip: Any, stytch: NotebookStytch, emulator: Emulator, prompts: Prompts, capsys: Any
+    ip: Any,
+    stytch: NotebookStytch,
+    emulator: Emulator,
+    prompts: Prompts,
+    capsys: Any,
+    monkeypatch: Any,
 ) -> None:
-    def interrupt_once_the_link_is_sent() -> None:
-        wait_for(lambda: any(m["kind"] == "magic_link" for m in emulator.outbox(EMAIL)))
-        _thread.interrupt_main()
-
-    interrupter = threading.Thread(target=interrupt_once_the_link_is_sent)
-    interrupter.start()
-    result = run(ip, f"%stytch login magic-link --email {EMAIL}")
-    interrupter.join(10)
+    interrupter = interrupter_of_the_wait(monkeypatch)
+    # As in the test above: Python's own SIGINT handler, whatever the launcher set.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        interrupter.start()
+        result = run(ip, f"%stytch login magic-link --email {EMAIL}")
+        interrupter.join(10)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert isinstance(result.error_in_exec, KeyboardInterrupt)
     assert open_listeners() == 0
     # The browser could not reach the kernel; the user copies the address it tried to open.
@@ -954,8 +977,9 @@ def test_magic_link_times_out_as_one_line(
     monkeypatch: pytest.MonkeyPatch,
     capsys: Any,
 ) -> None:
-    # Long enough for the email request to return on a loaded machine, short for a test.
-    stytch.config.redirect_timeout = 2.0
+    # Short for a test. Whether the deadline passes before or after the email request
+    # returns, the wait ends in the same one line with the listener closed.
+    stytch.config.redirect_timeout = 0.2
     result = run(ip, f"%stytch login magic-link --email {EMAIL}")
     lines = (capsys.readouterr().out).strip().splitlines()
     assert isinstance(result.error_in_exec, StytchCommandError)

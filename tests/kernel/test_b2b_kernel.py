@@ -1,6 +1,6 @@
 """A B2B project in a real kernel (jupyter_client), the emulator over loopback: ``%stytch login
-discovery`` (the link pasted at a hidden prompt, the organization picked by number at an input
-prompt) → exchange → member session; ``%stytch switch`` to the other organization; then a
+discovery --paste`` (the link pasted at a hidden prompt, the organization picked by number at an
+input prompt) → exchange → member session; ``%stytch switch`` to the other organization; then a
 verbose look at everything the cells showed finds no IST, link token or session token."""
 
 from __future__ import annotations
@@ -63,13 +63,13 @@ def test_discovery_pick_exchange_and_switch_in_a_kernel(kernel, b2b) -> None:
 
     setup = execute(client, "%load_ext stytch_jupyter\n%xmode Verbose")
     assert setup.error is None, setup.text
-    cell = execute(client, f"%stytch login discovery --email {EMAIL}", on_input)
+    cell = execute(client, f"%stytch login discovery --email {EMAIL} --paste", on_input)
     assert cell.error is None, cell.text
     assert "1. acme: Acme" in cell.text and "2. globex: Globex" in cell.text
     assert f"Signed in as {EMAIL} in acme" in cell.text
     # The link is a secret (hidden prompt); the number is not.
     assert prompts == [
-        ("Paste the link from the email: ", True),
+        ("Sign-in link: ", True),
         ("Organization number (1-2): ", False),
     ]
     link_token = parse_qs(urlsplit(b2b.last_magic_link(EMAIL)).query)["token"][0]

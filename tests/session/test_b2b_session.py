@@ -8,6 +8,7 @@ import asyncio
 import base64
 import gc
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -234,7 +235,7 @@ def test_session_exchange_between_two_organizations(make_manager, b2b) -> None:
 def test_a_member_removed_server_side_is_signed_out_by_the_heartbeat(make_manager, b2b) -> None:
     b2b.create_organization("Acme", "acme")
     member = b2b.create_member("acme", EMAIL)
-    manager = make_manager(heartbeat_interval=1.0)
+    manager = make_manager(heartbeat_interval=0.5)
     discover(manager, b2b)
     manager.discovery.intermediate_sessions.exchange("acme")
     assert manager.status == "signed_in"
@@ -298,6 +299,21 @@ def test_auto_vertical_comes_from_the_bootstrap(b2b, tmp_path) -> None:
             assert not hasattr(manager, "discovery")
 
 
+def test_without_a_public_token_there_is_no_vertical_to_wait_for() -> None:
+    # Nothing asks the bootstrap before a public token is set: a `%stytch login` waited out
+    # its whole timeout for an answer that could not come, then said "no public token".
+    config = Stytch(public_token="", token_store="memory", vertical="auto")
+    with SessionManager(config) as manager:
+        answers: list[bool] = []
+        waiter = threading.Thread(
+            target=lambda: answers.append(manager.wait_for_vertical(None)), daemon=True
+        )
+        waiter.start()
+        waiter.join(10)
+        assert answers == [False]  # not known, and said at once rather than never
+        assert manager.vertical.name == "consumer"
+
+
 def test_two_processes_converge_on_a_b2b_sign_in_and_sign_out(make_manager, b2b, tmp_path):
     from tests.support.session_process import SessionProcess
 
@@ -344,12 +360,9 @@ def test_a_half_way_sign_in_is_stored_sealed_and_resumed_after_a_restart(
 def test_an_expired_stored_ist_reads_back_as_nothing(make_manager, b2b, tmp_path) -> None:
     b2b.create_organization("Acme", "acme")
     b2b.create_member("acme", EMAIL)
-    manager = make_manager(vertical=B2BVertical(ist_lifetime=0.3))
-    manager.magic_links.email.discovery.send(EMAIL)
-    token = link_token(b2b)
-    manager.close()  # before the timer: what is stored is all that is left
     other = make_manager(vertical=B2BVertical(ist_lifetime=0.3))
-    other.magic_links.discovery.authenticate(token)
+    other.magic_links.email.discovery.send(EMAIL, route="paste")
+    other.magic_links.discovery.authenticate(link_token(b2b))  # the send's flow's verifier
     [slot] = (tmp_path / "data" / "sessions").glob("*.ist")
     other.close()
     time.sleep(0.4)  # past the stored IST's expiry (nobody is running to expire it)
@@ -379,9 +392,11 @@ def redirect_token(url: str, kind: str) -> str:
 def test_sso_start_by_slug_and_authenticate_with_the_held_verifier(make_manager, b2b) -> None:
     b2b.create_organization("Acme", "acme", sso_connections=[{"kind": "saml"}])
     manager = make_manager()
-    url = manager.sso.start(
+    flow = manager.sso.start(
         organization_slug="acme", login_redirect_url=REDIRECT, signup_redirect_url=REDIRECT
     )
+    url = flow.url
+    assert flow.route.name == "paste"  # a redirect URL of one's own: nothing listens for it
     assert "pkce_code_challenge=" in url and "verifier" not in url
     token = redirect_token(b2b.complete_idp(url, EMAIL), "sso")
     manager.sso.authenticate(token)  # the start's verifier goes along by itself
@@ -395,7 +410,7 @@ def test_oauth_discovery_start_then_exchange(make_manager, b2b) -> None:
     b2b.create_organization("Acme", "acme")
     b2b.create_member("acme", EMAIL)
     manager = make_manager()
-    url = manager.oauth.discovery.start("google", discovery_redirect_url=REDIRECT)
+    url = manager.oauth.discovery.start("google", discovery_redirect_url=REDIRECT).url
     token = redirect_token(b2b.complete_idp(url, EMAIL), "discovery_oauth")
     found = manager.oauth.discovery.authenticate(token)
     assert [d.organization.organization_slug for d in found.discovered_organizations] == ["acme"]
@@ -408,7 +423,7 @@ def test_oauth_discovery_start_then_exchange(make_manager, b2b) -> None:
         organization_slug="acme",
         login_redirect_url=REDIRECT,
         signup_redirect_url=REDIRECT,
-    )
+    ).url
     token = redirect_token(b2b.complete_idp(url, EMAIL), "oauth")
     reply = manager.oauth.authenticate(token)
     assert reply.member_session is not None and manager.status == "signed_in"
@@ -428,3 +443,77 @@ def test_recovery_code_passes_mfa_and_is_spent(make_manager, b2b) -> None:
     with pytest.raises(StytchAPIError):
         manager.recovery_codes.recover(code)  # each works once
     assert manager.status == "needs_mfa"
+
+
+def test_two_managers_on_one_store_follow_the_half_way_sign_in(make_manager, b2b) -> None:
+    b2b.create_organization("Acme", "acme")
+    b2b.create_organization("Vault", "vault", mfa_policy="REQUIRED_FOR_ALL")
+    b2b.create_member("acme", EMAIL)
+    member = b2b.create_member("vault", EMAIL, totp=True)
+    first, second = make_manager(), make_manager()
+
+    discover(first, b2b)  # a discovery in one kernel: the other is half-way too
+    wait_for(lambda: second.status == "needs_organization", what="the IST to reach the other")
+    assert second.intermediate_session_token.value == first.intermediate_session_token.value
+    second.discovery.intermediate_sessions.exchange("acme")  # the exchange in the other one
+    wait_for(lambda: first.status == "signed_in", what="the session to reach the first")
+    assert first.session_token == second.session_token
+    assert first.intermediate_session_token is None
+
+    first.sessions.revoke()  # a sign-out in either: both are out
+    wait_for(lambda: second.status == "signed_out", what="the sign-out to reach the other")
+
+    discover(second, b2b)  # MFA half-way follows too, and so does its end
+    wait_for(lambda: first.status == "needs_organization", what="the second discovery")
+    first.discovery.intermediate_sessions.exchange("vault")
+    wait_for(lambda: second.status == "needs_mfa", what="the MFA step to reach the other")
+    assert second.member.member_id == member["member_id"]
+    second.totp.authenticate(b2b.totp_code("vault", member["member_id"]))
+    wait_for(lambda: first.status == "signed_in", what="the MFA'd session to reach the first")
+    assert first.organization.organization_slug == "vault"
+
+
+def test_an_ist_stytch_no_longer_knows_ends_the_half_way_sign_in_everywhere(
+    make_manager, b2b, tmp_path
+) -> None:
+    b2b.create_organization("Acme", "acme")
+    b2b.create_member("acme", EMAIL)
+    first, second = make_manager(), make_manager()
+    discover(first, b2b)
+    wait_for(lambda: second.status == "needs_organization", what="the IST to reach the other")
+    [slot] = (tmp_path / "data" / "sessions").glob("*.ist")
+    b2b.control.advance_clock(11 * 60)  # past the IST's 10 minutes, on Stytch's side
+    with pytest.raises(StytchAPIError, match="intermediate_session_not_found"):
+        second.discovery.intermediate_sessions.exchange("acme")
+    assert second.status == "signed_out" and not slot.exists()
+    wait_for(lambda: first.status == "signed_out", what="the end to reach the other")
+    assert "another process" in first.signed_out_reason
+    assert first.intermediate_session_token is None
+
+
+def test_pkce_a_captured_sso_token_is_useless_without_the_flows_verifier(tmp_path) -> None:
+    from stytch_jupyter.session.redirect import RedirectRefusedError
+
+    with Emulator(vertical="b2b", pkce_required=True) as emu:
+        emu.create_organization("Acme", "acme", sso_connections=[{"kind": "saml"}])
+        emu.create_member("acme", EMAIL)
+        config = dict(api_url=emu.api_url, public_token=emu.public_token, vertical="b2b")
+        mine = SessionManager(Stytch(**config, token_store="memory", redirect_route="paste"))
+        theirs = SessionManager(Stytch(**config, token_store="memory"))
+        with mine, theirs:
+            flow = mine.sso.start(organization_slug="acme")
+            assert flow.route.name == "paste" and flow.token_type == "sso"
+            landed = emu.complete_idp(flow.url, EMAIL)
+            token = redirect_token(landed, "sso")
+            with pytest.raises(StytchAPIError, match="pkce_expected_code_verifier"):
+                theirs.sso.authenticate(token)  # someone who saw the token, not the verifier
+            assert theirs.status == "signed_out"
+            # The wrong kind of token for the flow: refused before anything is sent.
+            wrong = landed.replace("stytch_token_type=sso", "stytch_token_type=discovery")
+            with pytest.raises(RedirectRefusedError, match="expects an SSO token, not a discovery"):
+                mine.redirect.resume(wrong)
+            assert flow.pending and mine.status == "signed_out"
+            reply = mine.redirect.resume(landed)  # the paste, with the flow's own verifier
+            assert reply.member_session is not None and mine.status == "signed_in"
+            with pytest.raises(RedirectRefusedError):
+                mine.redirect.resume(landed)  # once only

@@ -111,8 +111,8 @@ def test_expiry_signs_out_with_the_heartbeat_stopped(
     manager = make_manager()
     sign_in(manager, emulator)  # 5 minutes
     manager.heartbeat.stop()
-    emulator.advance_clock(298)
-    manager.sessions.authenticate()  # learns the server's clock: 2 s left
+    emulator.advance_clock(299)
+    manager.sessions.authenticate()  # learns the server's clock: 1 s left
     assert manager.heartbeat_state == "stopped"
     wait_for(lambda: not manager.signed_in, timeout=15, what="the session to expire")
     wait_for(lambda: manager.status == "signed_out", timeout=5, what="the status to follow")

@@ -14,6 +14,7 @@ import pytest
 from stytch_jupyter.session.loop import LoopThread
 from stytch_jupyter.session.redirect.links import Redirect
 from stytch_jupyter.session.redirect.loopback import LoopbackListener
+from tests.support import emulator_http as loopback
 from tests.support.waiting import wait_for
 
 T = TypeVar("T")
@@ -55,12 +56,12 @@ def test_listener_hands_redirects_to_deliver_and_ignores_stray_requests(runner: 
     try:
         assert url.endswith("/stytch-jupyter/callback")
         base = url.rsplit("/", 1)[0]
-        assert httpx.get(f"{base}/favicon.ico").status_code == 404
-        assert httpx.post(url).status_code == 405
-        assert httpx.get(url).status_code == 400  # no token
+        assert loopback.get(f"{base}/favicon.ico").status_code == 404
+        assert loopback.post(url).status_code == 405
+        assert loopback.get(url).status_code == 400  # no token
         assert seen == []
         flow = "f" * 22
-        page = httpx.get(f"{url}?flow={flow}&stytch_token_type=Magic_Links&token=tok-123")
+        page = loopback.get(f"{url}?flow={flow}&stytch_token_type=Magic_Links&token=tok-123")
         assert page.status_code == 200 and "tok-123" not in page.text
         assert "&lt;script&gt;" in page.text and "<script>" not in page.text
         assert page.headers["referrer-policy"] == "no-referrer"
@@ -71,7 +72,7 @@ def test_listener_hands_redirects_to_deliver_and_ignores_stray_requests(runner: 
         listener.close()
     assert not listener.running
     with pytest.raises(httpx.ConnectError):
-        httpx.get(url)
+        loopback.get(url)
 
 
 def test_listener_stops_by_itself_at_its_deadline(runner: Runner) -> None:
@@ -79,7 +80,7 @@ def test_listener_stops_by_itself_at_its_deadline(runner: Runner) -> None:
     url = listener.start()
     wait_for(lambda: not listener.running, what="the listener's deadline")
     with pytest.raises(httpx.ConnectError):
-        httpx.get(url)
+        loopback.get(url)
     listener.close()
 
 
@@ -111,7 +112,7 @@ def test_an_idle_connection_does_not_hold_up_the_real_click(runner: Runner) -> N
     idle = socket.create_connection(("127.0.0.1", port))  # a browser's preconnect
     try:
         wait_for(lambda: listener.connections == 1, what="the idle connection")
-        page = httpx.get(f"{url}?stytch_token_type=magic_links&token=tok", timeout=3)
+        page = loopback.get(f"{url}?stytch_token_type=magic_links&token=tok", timeout=3)
         assert page.status_code == 400 and "no" in page.text
     finally:
         idle.close()
@@ -130,6 +131,6 @@ def test_close_from_the_session_loop_lets_the_answer_go_out(runner: Runner) -> N
     listener = LoopbackListener(deliver, runner=runner, timeout=30)
     holder.append(listener)
     url = listener.start()
-    page = httpx.get(f"{url}?stytch_token_type=magic_links&token=tok", timeout=5)
+    page = loopback.get(f"{url}?stytch_token_type=magic_links&token=tok", timeout=5)
     assert page.status_code == 200 and "done" in page.text
     wait_for(lambda: not listener.running, what="the listener to stop")

@@ -11,6 +11,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from stytch_jupyter.session.redirect.mailbox import (
     hand_over,
 )
 from tests.conftest import EMAIL
+from tests.support import emulator_http as loopback
 from tests.support.waiting import wait_for
 
 
@@ -129,7 +131,7 @@ def test_magic_link_over_loopback_with_pkce(make_manager, emulator, caplog) -> N
     query = parse_qs(parts.query)
     assert query["flow"] == [flow.id] and query["stytch_token_type"] == ["magic_links"]
 
-    page = httpx.get(link, timeout=30)
+    page = loopback.get(link, timeout=30)
     assert page.status_code == 200 and "You're signed in" in page.text and EMAIL in page.text
     assert query["token"][0] not in page.text
     assert page.headers["cache-control"] == "no-store"
@@ -172,7 +174,7 @@ def test_a_captured_token_is_refused_without_the_verifier_from_another_process(
     stolen = json.loads(thief.stdout)
     assert stolen["status"] == 400 and stolen["body"]["error_type"].startswith("pkce")
     # The real redirect, with the kernel's verifier, still signs in.
-    assert httpx.get(link, timeout=30).status_code == 200
+    assert loopback.get(link, timeout=30).status_code == 200
     flow.wait(5)
     assert manager.status == "signed_in"
 
@@ -184,16 +186,16 @@ def test_wrong_flow_id_wrong_type_and_replay_are_refused_with_one_line(
     flow = manager.redirect.start_magic_link(EMAIL)
     link = emailed_link(emulator)
 
-    wrong_flow = httpx.get(with_query(link, flow="x" * 22), timeout=30)
+    wrong_flow = loopback.get(with_query(link, flow="x" * 22), timeout=30)
     assert wrong_flow.status_code == 400 and "no sign-in is waiting" in wrong_flow.text
-    wrong_type = httpx.get(with_query(link, stytch_token_type="oauth"), timeout=30)
+    wrong_type = loopback.get(with_query(link, stytch_token_type="oauth"), timeout=30)
     assert wrong_type.status_code == 400
     assert "expects a magic link token, not an OAuth one" in wrong_type.text
     # Neither changed anything: the flow waits, nobody is signed in, the token is unused.
     assert flow.state == "pending" and manager.status == "signed_out"
     assert manager.redirect.pending() == [flow]
 
-    assert httpx.get(link, timeout=30).status_code == 200
+    assert loopback.get(link, timeout=30).status_code == 200
     flow.wait(5)
     token_before = manager.session_token
     # A replay: through the ways back and through a paste alike.
@@ -227,7 +229,7 @@ def test_stytch_refusing_the_token_ends_the_flow_and_tells_the_browser(
     flow = manager.redirect.start_magic_link(EMAIL)
     link = emailed_link(emulator)
     emulator.add_fault(path_prefix="/sdk/v1/magic_links/authenticate", status=500)
-    page = httpx.get(link, timeout=30)
+    page = loopback.get(link, timeout=30)
     assert page.status_code == 400 and "Stytch did not accept" in page.text
     with pytest.raises(Exception) as failed:
         flow.wait(5)
@@ -256,7 +258,23 @@ def test_a_flow_expires_and_closes_its_listener(make_manager, emulator) -> None:
     assert flow.state == "expired"
     wait_for(lambda: open_listeners() == 0)
     with pytest.raises(httpx.ConnectError):
-        httpx.get(emailed_link(emulator), timeout=5)
+        loopback.get(emailed_link(emulator), timeout=5)
+
+
+async def _hold_the_loop(seconds: float) -> None:
+    time.sleep(seconds)  # blocks the session loop itself: nothing else runs there meanwhile
+
+
+def test_a_wait_that_expires_returns_once_the_listener_is_closed(make_manager) -> None:
+    manager = make_manager(redirect_timeout=0.3)
+    flow = manager.redirect.start_magic_link(EMAIL)
+    # The session loop is busy as the deadline passes, so the listener (which serves there)
+    # closes only once it is free: the wait must not return before that.
+    manager.submit(_hold_the_loop(flow.expires_in + 0.3))
+    with pytest.raises(TimeoutError):
+        flow.wait()
+    assert flow.state == "expired"
+    assert open_listeners() == 0
 
 
 def test_oauth_start_url_carries_the_challenge_never_the_verifier(make_manager, emulator) -> None:

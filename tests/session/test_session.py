@@ -27,7 +27,7 @@ from tests.support.waiting import wait_for
 def make_manager(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[..., SessionManager]]:
     made: list[SessionManager] = []
 
-    def make(**settings: Any) -> SessionManager:
+    def make(*, store_poll_interval: float = 0.1, **settings: Any) -> SessionManager:
         settings.setdefault("token_store", "file")
         settings.setdefault("data_dir", str(tmp_path / "data"))
         settings.setdefault("heartbeat_interval", 30.0)
@@ -35,7 +35,7 @@ def make_manager(emulator: Emulator, tmp_path: Path) -> Iterator[Callable[..., S
         # Stytch's mobile default: short enough for the emulator clock to expire it in a test.
         settings.setdefault("session_duration_minutes", 5)
         config = Stytch(api_url=emulator.api_url, public_token=emulator.public_token, **settings)
-        manager = SessionManager(config, store_poll_interval=0.1)
+        manager = SessionManager(config, store_poll_interval=store_poll_interval)
         made.append(manager)
         manager.start()
         return manager
@@ -259,15 +259,17 @@ def test_server_side_revoke_is_noticed_within_an_interval(make_manager, emulator
     [
         {"status": 500},
         {"status": 503},
-        {"status": 429, "retry_after": 1},
+        {"status": 429, "retry_after": 0.5},
         {"drop": True},
-        {"latency_ms": 3000},  # past the 2 s client timeout
+        {"latency_ms": 800},  # past the client timeout the test sets
     ],
     ids=["500", "503", "429", "dropped", "timeout"],
 )
 def test_recoverable_errors_during_beats_keep_the_session(make_manager, emulator, fault) -> None:
     manager = make_manager(heartbeat_interval=0.5)
     sign_in(manager, emulator)
+    if "latency_ms" in fault:
+        manager.config.timeout = 0.3  # each timed-out beat waits this out, twice
     session_id = manager.session.session_id
     emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", times=2, **fault)
     wait_for(lambda: manager.last_error != "", what="a failed beat")
@@ -292,7 +294,8 @@ def test_emulator_down_at_start_keeps_tokens_until_it_answers(make_manager, emul
     sign_in(first, emulator)
     first.close()
     emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", drop=True, times=3)
-    second = make_manager(heartbeat_interval=2)
+    # The backoff is capped at the interval: the shortest allowed keeps the retries short.
+    second = make_manager(heartbeat_interval=0.5)
     wait_for(lambda: second.last_error != "", what="the failed rehydration")
     assert second.status == "unconfirmed" and second.session_token is not None
     wait_for(lambda: second.status == "signed_in", timeout=20, what="the session to come back")
@@ -433,12 +436,16 @@ def test_a_stale_kernel_never_undoes_another_kernels_sign_in(make_manager, emula
 
 
 def test_a_write_landing_during_a_store_read_is_not_missed(make_manager, emulator) -> None:
-    watcher = make_manager()
-    watcher.store_sync.poll_interval = 3600  # the test makes each look itself
+    # The test makes each look itself: from the start, or a look of the watcher's own may
+    # land after the first change below and leave nothing for the test's looks to see.
+    watcher = make_manager(store_poll_interval=3600)
+    with pytest.raises(NotSignedInError):  # an operation waits for start-up to read the store
+        watcher.sessions.authenticate()
     signer = make_manager()
     sign_in(signer, emulator)  # a first change for the watcher to see
     emulator.create_user("late@example.com", password=PASSWORD)
-    store = watcher.store
+    store = watcher.run(watcher.store_sync.open_async())  # the one start-up opened, if it did
+    assert store is not None
     real_load = store.load
     landed: list[bool] = []
 
@@ -492,8 +499,8 @@ def test_a_failing_observer_breaks_nothing(make_manager, emulator, caplog) -> No
 def test_auto_extend_extends_before_the_expiry(make_manager, emulator) -> None:
     manager = make_manager(heartbeat_interval=900, auto_extend=True)
     sign_in(manager, emulator)  # 5 minutes
-    emulator.advance_clock(292)
-    manager.sessions.authenticate()  # 8 s left on the server's clock
+    emulator.advance_clock(297)
+    manager.sessions.authenticate()  # 3 s left on the server's clock: it extends at 1.5 s
     wait_for(
         lambda: (
             manager.session is not None and manager.session.expires_in(manager.server_now()) > 60

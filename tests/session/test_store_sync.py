@@ -488,3 +488,41 @@ def test_close_stops_polling_too(shared) -> None:
         assert task.cancelled()
 
     asyncio.run(main())
+
+
+def test_a_watched_file_is_told_of_each_change_once_after_the_store(shared, tmp_path) -> None:
+    a, b = Kernel(shared), Kernel(shared)
+    a.sync.poll_interval = 0.01
+    side = tmp_path / "side.ist"
+    heard: list[tuple[bool, int]] = []  # (exists, store changes heard by then)
+
+    def signature() -> tuple[int, int] | None:
+        try:
+            info = side.stat()
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_size
+
+    async def on_change() -> None:
+        heard.append((side.exists(), len(a.changes)))
+
+    side.write_text("there before")  # what is there when the watch begins is no change
+    a.sync.watch(signature, on_change)
+
+    async def main() -> None:
+        a.sync.load()
+        await a.sync.poll_watched()
+        assert heard == []
+        side.write_text("written elsewhere, longer")
+        b.sync.write(THEIRS)  # in one poll: the store is looked at first
+        a.sync.start_polling()
+        while not heard:
+            await asyncio.sleep(0.01)
+        side.unlink()
+        while len(heard) < 2:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # five more polls: nothing new, nothing told
+        a.sync.stop_polling()
+
+    asyncio.run(main())
+    assert heard == [(True, 1), (False, 1)]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
+from .emulator_http import loopback_client
 
 Reply = Callable[["_Handler"], None]
 
@@ -88,7 +88,11 @@ class HostileServer:
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # serve_forever looks for shutdown() every poll_interval (0.5 s by default): each test
+        # using a server waited that out at its end.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
         self.stopping = threading.Event()
 
     @property
@@ -137,9 +141,10 @@ def _upstream(handler: _Handler) -> tuple[int, dict[str, str], bytes]:
     if owner.upstream is None:
         return 404, {"Content-Type": "application/json"}, b'{"error_type":"no_upstream"}'
     keep = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "connection")}
-    answer = httpx.request(
-        handler.command, owner.upstream + handler.path, headers=keep, content=handler.body
-    )
+    with loopback_client() as http:
+        answer = http.request(
+            handler.command, owner.upstream + handler.path, headers=keep, content=handler.body
+        )
     kept = {"Content-Type": answer.headers.get("content-type", "application/json")}
     return answer.status_code, kept, answer.content
 

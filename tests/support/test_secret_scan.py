@@ -11,11 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import nbformat
 import pytest
 
 from stytch_jupyter.emulator import Emulator
+from tests.support.emulator_http import loopback_client
 from tests.support.secret_scan import (
     Finding,
     SecretScanError,
@@ -235,7 +235,7 @@ def test_a_missing_file_is_an_error_not_a_pass(tmp_path: Path) -> None:
 
 def test_collects_what_the_emulator_sent_and_finds_it(emulator: Emulator, tmp_path: Path) -> None:
     auth = (emulator.public_token, emulator.public_token)
-    with httpx.Client(base_url=emulator.api_url, auth=auth, trust_env=False) as client:
+    with loopback_client(emulator.api_url, auth=auth) as client:
         sent = client.post("/sdk/v1/otps/email/login_or_create", json={"email": "ada@example.com"})
         sent.raise_for_status()
         client.post(

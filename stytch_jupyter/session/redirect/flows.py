@@ -1,10 +1,11 @@
-"""Redirect flows (magic links, OAuth): one PKCE pair and one single-use id per sign-in.
+"""Redirect flows (magic links, OAuth, B2B SSO): one PKCE pair and one single-use id per sign-in.
 
 A flow is started with the PKCE challenge and a redirect URL that names it (``?flow=ID``); the
 token comes back by whichever way the flow chose (loopback, the Jupyter server, the relay page,
 a paste), and ``RedirectFlows.deliver`` checks it before anything happens: the flow must be
 pending here and expect that token type. Only then is the token authenticated, with the
-verifier, through the manager's ordinary sign-in calls. A refused token changes nothing.
+verifier, through the manager's ordinary sign-in calls (a flow started with ``start`` says
+which: the B2B ones name their own endpoint). A refused token changes nothing.
 The verifier never leaves this object: not in a URL, a repr, a log line or an exception.
 """
 
@@ -15,8 +16,8 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 from urllib.parse import urlencode
 
 from ...api.errors import StytchError
@@ -34,19 +35,29 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("stytch_jupyter")
 
-TokenType = Literal["magic_links", "oauth"]
+# Stytch's ``stytch_token_type`` values: consumer (magic_links, oauth) and B2B (§3.6 of the
+# API notes: multi_tenant_magic_links, discovery, sso, oauth, discovery_oauth).
+TokenType = Literal[
+    "magic_links", "oauth", "multi_tenant_magic_links", "discovery", "sso", "discovery_oauth"
+]
+R = TypeVar("R")
+# How a flow's token is redeemed: ``(token, verifier, session minutes)`` -> the response.
+Finish = Callable[[Secret, Secret, "int | None"], Awaitable[R]]
+# What the browser's page says once the response is in.
+Verdict = Callable[[Any], str]
 State = Literal["pending", "completing", "signed_in", "failed", "cancelled", "expired"]
 LOOPBACK_HOST = "127.0.0.1"
 _ORIGIN = re.compile(r"https?://[^/?#\s]+")
 _POLL = 0.1
+_CLOSE_SECONDS = 10.0  # a listener's close() gives up after 5 s: this is only a backstop
 
 
 class _Receiver(Protocol):
     def close(self) -> None: ...
 
 
-class RedirectFlow:
-    """One sign-in waiting for its redirect. ``url``: what to open (OAuth); ``wait()``."""
+class RedirectFlow(Generic[R]):
+    """One sign-in waiting for its redirect. ``url``: what to open (OAuth, SSO); ``wait()``."""
 
     def __init__(
         self,
@@ -55,15 +66,19 @@ class RedirectFlow:
         route: Route,
         duration: int | None,
         timeout: float,
+        finish: Finish[R] | None = None,
+        verdict: Verdict | None = None,
     ) -> None:
         self.id = secrets.token_urlsafe(16)
         self.token_type: TokenType = token_type
         self.route: Route = route
         self.redirect_url: str | None = None  # the URL Stytch sends the browser to
-        self.url: str | None = None  # the address to open (OAuth's start URL)
+        self.url: str | None = None  # the address to open (an OAuth or SSO start URL)
         self.state: State = "pending"
         self.error: BaseException | None = None
-        self.response: AuthenticateResponse | None = None
+        self.response: R | None = None
+        self.finish = finish  # None: the consumer magic link and OAuth calls
+        self.verdict = verdict
         self._pkce = PkcePair()
         self._duration = duration
         self._flows = flows
@@ -90,7 +105,7 @@ class RedirectFlow:
             f"route={self.route.name!r}, state={self.state!r})"
         )
 
-    def wait(self, timeout: float | None = None) -> AuthenticateResponse:
+    def wait(self, timeout: float | None = None) -> R:
         """The sign-in's response once its redirect came back and Stytch accepted it.
 
         Raises what Stytch raised, ``TimeoutError`` when nothing came in time (or the flow
@@ -100,6 +115,8 @@ class RedirectFlow:
         end = time.monotonic() + (self.expires_in if timeout is None else timeout)
         while not self._ended.wait(_POLL):
             if self._flows._expire_if_due(self):
+                # Its ways back are closing on another thread: return once they are closed.
+                self._ended.wait(_CLOSE_SECONDS)
                 break
             if time.monotonic() >= end:
                 raise TimeoutError("no redirect came back in time")
@@ -152,7 +169,7 @@ class RedirectFlows:
     def __init__(self, manager: SessionManager) -> None:
         self._manager = manager
         self._lock = threading.Lock()
-        self._flows: dict[str, RedirectFlow] = {}
+        self._flows: dict[str, RedirectFlow[Any]] = {}
         manager.observe(self._on_closed, names="closed")
 
     # -- starting ---------------------------------------------------------------------------
@@ -169,12 +186,14 @@ class RedirectFlows:
         route: RouteName | None = None,
         session_duration_minutes: int | None = None,
         notebook_origin: str | None = None,
-    ) -> RedirectFlow:
+    ) -> RedirectFlow[AuthenticateResponse]:
         """Email a PKCE magic link whose redirect comes back to this flow.
 
         ``notebook_origin``: the origin of the page that will open the link (a widget knows
         it); the relay page posts the token back to that origin only."""
-        flow = self._begin("magic_links", route, session_duration_minutes, notebook_origin)
+        flow: RedirectFlow[AuthenticateResponse] = self._begin(
+            "magic_links", route, session_duration_minutes, notebook_origin
+        )
         try:
             url = flow.redirect_url
             self._manager.magic_links.email.login_or_create(
@@ -197,7 +216,7 @@ class RedirectFlows:
         route: RouteName | None = None,
         session_duration_minutes: int | None = None,
         notebook_origin: str | None = None,
-    ) -> RedirectFlow:
+    ) -> RedirectFlow[AuthenticateResponse]:
         """A flow whose ``url`` starts the provider's sign-in in a browser."""
         from ...api.urls import oauth_start_url
 
@@ -207,7 +226,9 @@ class RedirectFlows:
                 "no Stytch public token: set STYTCH_PUBLIC_TOKEN or "
                 "%config Stytch.public_token = 'public-token-…'"
             )
-        flow = self._begin("oauth", route, session_duration_minutes, notebook_origin)
+        flow: RedirectFlow[AuthenticateResponse] = self._begin(
+            "oauth", route, session_duration_minutes, notebook_origin
+        )
         try:
             flow.url = oauth_start_url(
                 config.resolved_api_url,
@@ -224,30 +245,82 @@ class RedirectFlows:
             raise
         return flow
 
+    async def start_async(
+        self,
+        token_type: TokenType,
+        launch: Callable[[RedirectFlow[R]], Awaitable[object]],
+        finish: Finish[R],
+        *,
+        verdict: Verdict | None = None,
+        route: RouteName | None = None,
+        session_duration_minutes: int | None = None,
+        notebook_origin: str | None = None,
+        redirect_url: str | None = None,
+    ) -> RedirectFlow[R]:
+        """A flow of any kind (the B2B ones start here), on the session loop: its way back is
+        opened, then ``launch(flow)`` starts it with ``flow.code_challenge`` and
+        ``flow.redirect_url`` (sends the email, or sets ``flow.url``); the token that comes
+        back goes to ``finish(token, verifier, minutes)``, and ``verdict(response)`` is the
+        line the browser's page shows.
+
+        ``redirect_url``: a redirect URL of the caller's own; nothing here listens for it, so
+        the flow takes the paste route (the address it lands on is pasted)."""
+        flow: RedirectFlow[R] = self._begin(
+            token_type,
+            route,
+            session_duration_minutes,
+            notebook_origin,
+            finish=finish,
+            verdict=verdict,
+            redirect_url=redirect_url,
+        )
+        try:
+            await launch(flow)
+        except BaseException:
+            self._end(flow, "cancelled")
+            raise
+        return flow
+
     def _begin(
         self,
         token_type: TokenType,
         route: RouteName | None,
         minutes: int | None,
         notebook_origin: str | None = None,
-    ) -> RedirectFlow:
+        *,
+        finish: Finish[Any] | None = None,
+        verdict: Verdict | None = None,
+        redirect_url: str | None = None,
+    ) -> RedirectFlow[Any]:
         if notebook_origin is not None and not _ORIGIN.fullmatch(notebook_origin):
             raise ValueError("notebook_origin must be an origin such as https://hub.example.com")
         if self._manager.closed:
             raise SessionClosedError("this Stytch session object was closed: use the new one")
-        chosen = self.route(route)
+        if redirect_url is not None:
+            chosen = Route("paste", "a redirect URL of your own was given")
+        else:
+            chosen = self.route(route)
         # As in Stytch's SDKs, the newest start wins: an older flow of the same kind is dropped
         # (so a bare pasted token has one flow to go to).
         for older in self.pending():
             if older.token_type == token_type:
                 self._end(older, "cancelled")
-        flow = RedirectFlow(
-            self, token_type, chosen, minutes, self._manager.config.redirect_timeout
+        flow: RedirectFlow[Any] = RedirectFlow(
+            self,
+            token_type,
+            chosen,
+            minutes,
+            self._manager.config.redirect_timeout,
+            finish=finish,
+            verdict=verdict,
         )
         with self._lock:
             self._flows[flow.id] = flow
         try:
-            self._open_way_back(flow, notebook_origin)
+            if redirect_url is not None:
+                flow.redirect_url = redirect_url
+            else:
+                self._open_way_back(flow, notebook_origin)
         except BaseException:
             self._end(flow, "cancelled")
             raise
@@ -258,7 +331,7 @@ class RedirectFlows:
         flow._timer = timer
         return flow
 
-    def _open_way_back(self, flow: RedirectFlow, notebook_origin: str | None) -> None:
+    def _open_way_back(self, flow: RedirectFlow[Any], notebook_origin: str | None) -> None:
         # Both listeners serve on the session loop and sign in there (``deliver_async``).
         deliver, runner = self.deliver_async, self._manager
         base = flow.route.callback_url
@@ -293,7 +366,7 @@ class RedirectFlows:
 
     # -- coming back --------------------------------------------------------------------------
 
-    def pending(self) -> list[RedirectFlow]:
+    def pending(self) -> list[RedirectFlow[Any]]:
         with self._lock:
             flows = list(self._flows.values())
         return [flow for flow in flows if not self._expire_if_due(flow) and flow.pending]
@@ -301,7 +374,11 @@ class RedirectFlows:
     def deliver(self, redirect: Redirect) -> tuple[bool, str]:
         """For the ways back: ``(signed in?, a line for the browser)``; never raises."""
         try:
-            return self._verdict(self.complete(redirect))
+            flow = self._claim(redirect)
+        except Exception as exc:
+            return self._refusal(exc)
+        try:
+            return self._verdict(flow, self._complete(flow, redirect))
         except Exception as exc:
             return self._refusal(exc)
 
@@ -309,12 +386,18 @@ class RedirectFlows:
         """``deliver`` for a way back that serves on the session loop: it signs in right there,
         with no hop to another thread and back."""
         try:
-            return self._verdict(await self.complete_async(redirect))
+            flow = self._claim(redirect)
+        except Exception as exc:
+            return self._refusal(exc)
+        try:
+            return self._verdict(flow, await self._complete_async(flow, redirect))
         except Exception as exc:
             return self._refusal(exc)
 
     @staticmethod
-    def _verdict(response: AuthenticateResponse) -> tuple[bool, str]:
+    def _verdict(flow: RedirectFlow[Any], response: Any) -> tuple[bool, str]:
+        if flow.verdict is not None:
+            return True, flow.verdict(response)
         who = response.user.email or response.user.user_id
         return True, f"Signed in as {who}. Return to your notebook."
 
@@ -330,26 +413,31 @@ class RedirectFlows:
         logger.error("a redirect sign-in failed (%s)", type(exc).__name__, exc_info=exc)
         return False, "The sign-in failed in the notebook. Return to it and try again."
 
-    def complete(self, redirect: Redirect) -> AuthenticateResponse:
+    def complete(self, redirect: Redirect) -> Any:
         """Authenticate a redirect's token for the flow it names (or the one pending flow, for
-        a bare token or a link without ``flow=``). ``RedirectRefusedError``: nothing happened."""
-        flow = self._claim(redirect)
+        a bare token or a link without ``flow=``). ``RedirectRefusedError``: nothing happened.
+        The response is the flow's kind's (a consumer or a B2B one)."""
+        return self._complete(self._claim(redirect), redirect)
+
+    def _complete(self, flow: RedirectFlow[Any], redirect: Redirect) -> Any:
         try:
             response = self._manager.run(self._authenticate(flow, redirect.token))
         except BaseException as exc:
             raise self._failed(flow, exc) from None
         return self._signed_in(flow, response)
 
-    async def complete_async(self, redirect: Redirect) -> AuthenticateResponse:
+    async def complete_async(self, redirect: Redirect) -> Any:
         """``complete``, on the session loop (where the loopback and mailbox serve)."""
-        flow = self._claim(redirect)
+        return await self._complete_async(self._claim(redirect), redirect)
+
+    async def _complete_async(self, flow: RedirectFlow[Any], redirect: Redirect) -> Any:
         try:
             response = await self._authenticate(flow, redirect.token)
         except BaseException as exc:
             raise self._failed(flow, exc) from None
         return self._signed_in(flow, response)
 
-    def _failed(self, flow: RedirectFlow, exc: BaseException) -> BaseException:
+    def _failed(self, flow: RedirectFlow[Any], exc: BaseException) -> BaseException:
         # Its traceback's frames hold the token and the verifier as locals (a verbose
         # traceback prints them): the error travels on without them.
         exc.__cause__ = exc.__context__ = None
@@ -357,20 +445,18 @@ class RedirectFlows:
         self._end(flow, "failed")
         return flow.error
 
-    def _signed_in(
-        self, flow: RedirectFlow, response: AuthenticateResponse
-    ) -> AuthenticateResponse:
+    def _signed_in(self, flow: RedirectFlow[Any], response: Any) -> Any:
         flow.response = response
         self._end(flow, "signed_in")
         return response
 
-    def resume(self, text: str | Secret) -> AuthenticateResponse:
+    def resume(self, text: str | Secret) -> Any:
         """Finish a pending flow with a pasted link (or its bare token)."""
         redirect = parse_redirect(text.reveal() if isinstance(text, Secret) else text)
         del text  # a verbose traceback would show it: the link carries the token
         return self.complete(redirect)
 
-    def _claim(self, redirect: Redirect) -> RedirectFlow:
+    def _claim(self, redirect: Redirect) -> RedirectFlow[Any]:
         with self._lock:
             if redirect.flow_id is not None:
                 flow = self._flows.get(redirect.flow_id)
@@ -400,10 +486,12 @@ class RedirectFlows:
             flow.state = "completing"
             return flow
 
-    async def _authenticate(self, flow: RedirectFlow, token: str) -> AuthenticateResponse:
+    async def _authenticate(self, flow: RedirectFlow[Any], token: str) -> Any:
         # Secrets from here on: a verbose traceback shows them as Secret(…), not their value.
         # Run on the session loop: the ``_async`` twins await the sign-in in place there.
         verifier = Secret(flow._pkce.verifier)
+        if flow.finish is not None:
+            return await flow.finish(Secret(token), verifier, flow._duration)
         manager = self._manager
         if flow.token_type == "magic_links":
             return await manager.magic_links.authenticate_async(
@@ -416,16 +504,16 @@ class RedirectFlows:
     # -- ending ------------------------------------------------------------------------------
 
     @staticmethod
-    def _expired(flow: RedirectFlow) -> bool:
+    def _expired(flow: RedirectFlow[Any]) -> bool:
         return flow.state == "pending" and flow.expires_in <= 0
 
-    def _expire_if_due(self, flow: RedirectFlow) -> bool:
+    def _expire_if_due(self, flow: RedirectFlow[Any]) -> bool:
         if self._expired(flow):
             self._end(flow, "expired")
             return True
         return False
 
-    def _end(self, flow: RedirectFlow, state: State) -> None:
+    def _end(self, flow: RedirectFlow[Any], state: State) -> None:
         with self._lock:
             if self._flows.get(flow.id) is flow:
                 del self._flows[flow.id]

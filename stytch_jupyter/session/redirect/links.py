@@ -13,9 +13,18 @@ from ..errors import RedirectError
 
 FLOW_PARAM = "flow"
 CALLBACK_PATH = "/stytch-jupyter/callback"
-TOKEN_TYPES = ("magic_links", "oauth")
+TOKEN_TYPES = (
+    "magic_links", "oauth", "multi_tenant_magic_links", "discovery", "sso", "discovery_oauth"
+)  # fmt: skip
 # The words a person may know a token type by; Stytch's own names first.
-_TYPE_NAMES = {"magic_links": "a magic link", "oauth": "an OAuth"}
+_TYPE_NAMES = {
+    "magic_links": "a magic link",
+    "oauth": "an OAuth",
+    "multi_tenant_magic_links": "an organization's magic link",
+    "discovery": "a discovery magic link",
+    "sso": "an SSO",
+    "discovery_oauth": "a discovery OAuth",
+}
 _FLOW_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _MAX_TOKEN = 512
 
