@@ -2,16 +2,22 @@
 
 An emulator runs in its own process. Each round starts a PKCE magic-link flow and takes the
 emailed link; the timer starts when the redirect is handed to the way back (the "browser"'s
-HTTP GET of the loopback callback, connection included, or the server's mailbox handover) and
-stops when the session manager's ``status`` turns ``signed_in``. Interleaved with it, each on a
-fresh link and the same request body (token, code_verifier, session_duration_minutes=5):
+HTTP GET of the loopback callback, connection included; or, for the server route, as the
+Jupyter server's handler starts its mailbox handover, on a loop already running as the
+server's is) and stops when the session manager's ``status`` turns ``signed_in``. Interleaved
+with it, each on a fresh link and the same request body (token, code_verifier,
+session_duration_minutes=5):
 
 - bare: one ``httpx.Client`` POST of ``magic_links/authenticate`` (a reused client): the
   issue's baseline, and the target's denominator;
 - bare async: the same POST through a reused ``httpx.AsyncClient``, timed on a loop thread of
   its own: what the same request costs on asyncio, which is where the manager's requests run;
 - own: the manager's ``magic_links.authenticate(token, code_verifier=…)`` called directly (the
-  floor every way back ends on, store write included).
+  floor every way back ends on, store write included: the call returns once it is written).
+
+``signed_in`` is published once the new session is queued for the store, and the store is
+written right after (write-behind, see CONTRIBUTING's design rules): with the ``file`` store the
+fsync is no longer inside the redirect's window, but it is inside ``own``.
 
 Per token store (``--store``, default both): ``file`` is what the default ``auto`` store writes
 on a machine without a keyring (with one, only the key lives there: each sign-in still writes
@@ -24,7 +30,6 @@ Prints medians and ratios per store and way back. Target: redirect / bare <= 1.5
 from __future__ import annotations
 
 import argparse
-import asyncio
 import shutil
 import statistics
 import sys
@@ -43,7 +48,7 @@ from stytch_jupyter.emulator.control import EmulatorControl
 from stytch_jupyter.emulator.defaults import DEFAULT_PUBLIC_TOKEN
 from stytch_jupyter.session import SessionManager
 from stytch_jupyter.session.loop import LoopThread
-from stytch_jupyter.session.redirect import PkcePair, parse_redirect
+from stytch_jupyter.session.redirect import PkcePair, Redirect, parse_redirect
 from stytch_jupyter.session.redirect.mailbox import CALLBACK_URL_ENV, MAILBOX_ENV, hand_over
 
 try:
@@ -77,7 +82,11 @@ def signed_in_clock(manager: SessionManager) -> Callable[[], float]:
 
 
 def one_redirect(
-    manager: SessionManager, control: EmulatorControl, route: str, browser: httpx.Client
+    manager: SessionManager,
+    control: EmulatorControl,
+    route: str,
+    browser: httpx.Client,
+    server: LoopThread,
 ) -> float:
     # Each round starts signed out, so the flow's sign-in is what flips the status.
     manager.sessions.revoke(force_clear=True) if manager.signed_in else None
@@ -89,11 +98,16 @@ def one_redirect(
         browser.get(link).raise_for_status()  # a new connection: a new port per flow
     else:
         assert flow.route.mailbox is not None
-        redirect = parse_redirect(link)
-        start = time.perf_counter()
-        ok, message = asyncio.run(hand_over(flow.route.mailbox, redirect))
+        start, (ok, message) = server.run(timed_hand_over(flow.route.mailbox, parse_redirect(link)))
         assert ok, message
     return done() - start
+
+
+async def timed_hand_over(mailbox: Path, redirect: Redirect) -> tuple[float, tuple[bool, str]]:
+    """The Jupyter server's handler, on a loop already running (as the server's is): the clock
+    starts as the redirect reaches it."""
+    start = time.perf_counter()
+    return start, await hand_over(mailbox, redirect)
 
 
 def fresh_link(bare: httpx.Client, control: EmulatorControl, api_url: str) -> tuple[str, PkcePair]:
@@ -167,6 +181,7 @@ def measure(store: str, api_url: str, control: EmulatorControl, args: argparse.N
     manager = SessionManager(config)
     manager.start()
     bare_async = BareAsync(api_url)
+    server = LoopThread("bench-jupyter-server")  # where the server's handler runs
     auth = (DEFAULT_PUBLIC_TOKEN, DEFAULT_PUBLIC_TOKEN)
     try:
         # One "browser" for the run, as a real one keeps its TLS settings: a fresh httpx.Client
@@ -181,7 +196,7 @@ def measure(store: str, api_url: str, control: EmulatorControl, args: argparse.N
                 took: dict[str, list[float]] = {"way": [], "own": [], "bare": [], "async": []}
                 for i in range(args.warmup + args.runs):
                     calls: list[tuple[Callable[[], float], str]] = [
-                        (lambda r=route: one_redirect(manager, control, r, browser), "way"),  # type: ignore[misc]
+                        (lambda r=route: one_redirect(manager, control, r, browser, server), "way"),  # type: ignore[misc]
                         (lambda: one_direct(manager, bare, control, api_url), "own"),
                         (lambda: one_bare(bare, control, api_url), "bare"),
                         (lambda: bare_async.one(bare, control, api_url), "async"),
@@ -207,6 +222,7 @@ def measure(store: str, api_url: str, control: EmulatorControl, args: argparse.N
                 )
     finally:
         bare_async.close()
+        server.stop()
         manager.close()
         shutil.rmtree(data_dir, ignore_errors=True)
     return worst

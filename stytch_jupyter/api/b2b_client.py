@@ -20,6 +20,7 @@ from .b2b_models import (
     Member,
     Organization,
 )
+from .bootstrap import bootstrap, project_vertical
 from .errors import StytchResponseError
 from .models import DEFAULT_SESSION_MINUTES, validate_duration_minutes
 from .secret import Secret, reveal
@@ -558,26 +559,11 @@ class B2BClient:
         )
 
 
-async def project_vertical(client: StytchClient) -> str | None:
-    """``"b2b"`` or ``"consumer"``, as the project's bootstrap reports it (None if it does not
-    say: the field is ``B2B`` or ``CONSUMER`` in Stytch's bootstrap)."""
-    data = await _bootstrap(client)
-    vertical = data.get("vertical")
-    if not isinstance(vertical, str) or vertical.upper() not in ("B2B", "CONSUMER"):
-        return None
-    return vertical.lower()
-
-
 async def project_allows_organization_creation(client: StytchClient) -> bool:
     """Whether people may create organizations from a discovery (bootstrap's
     ``create_organization_enabled``; a project that does not say is taken to refuse)."""
-    data = await _bootstrap(client)
+    data = await bootstrap(client)
     return data.get("create_organization_enabled") is True
-
-
-async def _bootstrap(client: StytchClient) -> Mapping[str, Any]:
-    _, data = await client.request("GET", f"projects/bootstrap/{client.public_token}")
-    return data
 
 
 def _member(organization_id: str, member_id: str) -> dict[str, Any]:

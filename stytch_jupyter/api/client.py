@@ -10,8 +10,10 @@ import asyncio
 import base64
 import json
 import math
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.request import getproxies
 
 import httpx
 
@@ -21,13 +23,6 @@ from .errors import (
     StytchNetworkError,
     StytchResponseError,
     StytchTimeoutError,
-)
-from .factor_models import (
-    OAuthAuthenticateResponse,
-    PasswordStrength,
-    TOTPAuthenticateResponse,
-    TOTPCreated,
-    TOTPRecoveryCodes,
 )
 from .limits import MAX_REPLY_BYTES, MAX_RETRY_AFTER_SECONDS
 from .models import (
@@ -39,7 +34,17 @@ from .models import (
 )
 from .sdk_client_header import SDK_IDENTIFIER, sdk_client_header
 from .secret import Secret, reveal
+from .transport import AsyncioTransport
 from .urls import api_url_for, check_api_url, is_loopback
+
+if TYPE_CHECKING:  # imported by the calls that return them: a session check needs none
+    from .factor_models import (
+        OAuthAuthenticateResponse,
+        PasswordStrength,
+        TOTPAuthenticateResponse,
+        TOTPCreated,
+        TOTPRecoveryCodes,
+    )
 
 T = TypeVar("T")
 
@@ -129,6 +134,21 @@ def _parse_json(content: bytes) -> Any:
         return None
 
 
+def _proxy_in_environment() -> bool:
+    # What httpx reads for its proxy mounts (HTTP(S)_PROXY, ALL_PROXY, the OS's settings).
+    proxies = getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+
+
+async def _within(awaitable: Awaitable[T], seconds: float) -> T:
+    # A deadline on the caller's own task: no task of its own per call, as wait_for makes
+    # before Python 3.12 (an extra turn of the loop on every request).
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await awaitable
+    return await asyncio.wait_for(awaitable, seconds)
+
+
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -169,6 +189,12 @@ class StytchClient:
         }
         self._public_auth = {"Authorization": _basic(public_token, public_token)}
         self._http: httpx.AsyncClient | None = None
+        # The asyncio transport of ``_http`` (None when httpx's own runs, behind a proxy, or
+        # one was handed in), sent to without the client's layers, with what they would add.
+        self._direct: AsyncioTransport | None = None
+        self._direct_owner: httpx.AsyncClient | None = None
+        self._direct_headers = {"Accept-Encoding": "gzip, deflate", **self._headers}
+        self._timeouts = httpx.Timeout(self.timeout).as_dict()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._mailbox_url: str | None = None
 
@@ -183,15 +209,22 @@ class StytchClient:
         # second asyncio.run) gets a fresh pool, since connections cannot cross loops.
         loop = asyncio.get_running_loop()
         if self._http is None or self._loop is not loop or self._http.is_closed:
-            self._http = httpx.AsyncClient(
+            # A proxy from the environment must not capture loopback (the emulator).
+            trust_env = not self._loopback
+            transport = self._transport
+            self._direct = None
+            if transport is None and not (trust_env and _proxy_in_environment()):
+                # Direct connections run on asyncio itself (transport.py); through a proxy,
+                # httpx's own transport does what the environment asks.
+                transport = self._direct = AsyncioTransport(trust_env=trust_env)
+            self._http = self._direct_owner = httpx.AsyncClient(
                 headers=self._headers,
                 timeout=self.timeout,
                 follow_redirects=False,
-                transport=self._transport,
-                # A proxy from the environment must not capture loopback (the emulator).
-                trust_env=not self._loopback,
-                # Over plain http there is no certificate to check; httpx would still load the
-                # CA bundle for every client (25-40 ms of CPU on each manager's first request).
+                transport=transport,
+                trust_env=trust_env,
+                # (httpx's transport, behind a proxy) Over plain http there is no certificate
+                # to check; httpx would still load the CA bundle for the client.
                 verify=httpx.URL(self.api_url).scheme == "https",
             )
             self._loop = loop
@@ -257,7 +290,7 @@ class StytchClient:
             # One deadline for the whole exchange: a server trickling a byte per second
             # must not hold a call (or the heartbeat) past ``timeout``, as httpx's per-read
             # timeouts alone would.
-            status, headers, content = await asyncio.wait_for(
+            status, headers, content = await _within(
                 self._exchange(where, method, path, body, session_token), self.timeout
             )
         except (httpx.TimeoutException, asyncio.TimeoutError) as exc:
@@ -295,10 +328,25 @@ class StytchClient:
         self, where: str, method: str, path: str, body: bytes | None, session_token: str | None
     ) -> tuple[int, httpx.Headers, bytes]:
         """Send, then read the body up to ``MAX_REPLY_BYTES``: a huge reply is never held."""
-        request = self._client().build_request(
-            method, self._urls[path], content=body, headers=self.auth_header(session_token)
-        )
-        response = await self._client().send(request, stream=True)
+        http = self._client()
+        direct = self._direct
+        if direct is not None and http is self._direct_owner:
+            # Straight to the asyncio transport: what httpx's client adds on the way (auth
+            # flow, redirects, cookie jar, event hooks) is nothing this API uses.
+            request = httpx.Request(
+                method,
+                self._urls[path],
+                content=body,
+                headers={**self._direct_headers, **self.auth_header(session_token)},
+                extensions={"timeout": self._timeouts},
+            )
+            response = await direct.handle_async_request(request)
+            response.request = request
+        else:
+            request = http.build_request(
+                method, self._urls[path], content=body, headers=self.auth_header(session_token)
+            )
+            response = await http.send(request, stream=True)
         try:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
@@ -554,6 +602,8 @@ class StytchClient:
         status, data = await self._call(
             "POST", path, _encode(body), _optional_token(session_token), secrets
         )
+        from .factor_models import OAuthAuthenticateResponse
+
         return self._parse(f"POST {path}", status, OAuthAuthenticateResponse.from_dict, data)
 
     async def users_me(self, session_token: str) -> User:
@@ -591,6 +641,8 @@ class StytchClient:
             body["email"] = _require_text(email, "email").strip()
         path = "passwords/strength_check"
         status, data = await self._call("POST", path, _encode(body), None, (password,))
+        from .factor_models import PasswordStrength
+
         return self._parse(f"POST {path}", status, PasswordStrength.from_dict, data)
 
     async def passwords_email_reset_start(
@@ -703,6 +755,8 @@ class StytchClient:
         if expiration_minutes is not None:
             body["expiration_minutes"] = _positive_minutes(expiration_minutes, "expiration")
         status, data = await self._call("POST", "totps", _encode(body), session_token)
+        from .factor_models import TOTPCreated
+
         created = self._parse("POST totps", status, TOTPCreated.from_dict, data)
         return created
 
@@ -718,6 +772,8 @@ class StytchClient:
         }
         path = "totps/authenticate"
         status, data = await self._call("POST", path, _encode(body), session_token, (code,))
+        from .factor_models import TOTPAuthenticateResponse
+
         return self._parse(f"POST {path}", status, TOTPAuthenticateResponse.from_dict, data)
 
     async def totps_recover(
@@ -732,6 +788,8 @@ class StytchClient:
         }
         path = "totps/recover"
         status, data = await self._call("POST", path, _encode(body), session_token, (code,))
+        from .factor_models import TOTPAuthenticateResponse
+
         return self._parse(f"POST {path}", status, TOTPAuthenticateResponse.from_dict, data)
 
     async def totps_recovery_codes(self, session_token: str) -> tuple[TOTPRecoveryCodes, ...]:
@@ -739,6 +797,8 @@ class StytchClient:
         _require_text(session_token, "session_token")
         path = "totps/recovery_codes"
         status, data = await self._call("POST", path, _EMPTY_BODY, session_token)
+        from .factor_models import TOTPRecoveryCodes
+
         return self._parse(f"POST {path}", status, TOTPRecoveryCodes.list_from_dict, data)
 
     # -- users -------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """``SessionManager``: one Stytch session, kept the way Stytch's mobile SDKs keep theirs.
 
 State lives in traits (observable from cells and widgets). Every change happens on the
-session loop thread, under one lock. A new session or a sign-out is written to the token
-store before anyone is told; a fresh JWT for the same session is written just after.
+session loop thread, under one lock. A sign-out is written to the token store before anyone
+is told. A new session is queued for the store first, shown on the traits, then written; the
+sign-in call returns, and auth-change callbacks run, once it is written. A fresh JWT for the
+same session is written just after the news.
 
 The manager keeps the traits, the transitions between states and the operations. Its parts
 each have a module: the heartbeat (``heartbeat.py``), the shared store (``store_sync.py``), what
@@ -221,14 +223,21 @@ class SessionManager(HasTraits):
         self.config.observe(self._on_config_change)
 
     async def _start(self) -> None:
-        if self.status == "unconfirmed":  # a stored session: open the store meanwhile
-            self._sync.prepare()
+        from ..api import tls
+
+        # First, so it is ready for the first https connection: the TLS context (~30 ms of
+        # OpenSSL that holds no GIL) builds on the store's worker while this thread imports
+        # httpx. The stored tokens are read there next: they do not depend on the project's
+        # kind, so the bootstrap's answer is not waited for to read them.
+        if self.config.public_token:  # without one, no request (and no worker thread) yet
+            tls.prepare(run=self._sync.submit_to_worker)
+        stored = asyncio.ensure_future(self._sync.load_async())
         if self._vertical_pending:
             # A task of its own: close() cancels it (and waits) rather than leave a request
             # half-open on a loop that is stopping.
             self._resolving = asyncio.ensure_future(self._resolve_vertical())
             await self._resolving
-        await self._load_stored_tokens()
+        await self._load_stored_tokens(await stored)
         self._heartbeat.start()
         if self.vertical.name == "b2b":
             self._follow_intermediate()
@@ -236,7 +245,7 @@ class SessionManager(HasTraits):
 
     async def _resolve_vertical(self) -> None:
         """``Stytch.vertical = "auto"``: ask the project's bootstrap whether it is B2B."""
-        from ..api.b2b_client import project_vertical
+        from ..api.bootstrap import project_vertical
 
         if not self.config.public_token:
             return  # asked once a public token is set (see _reconfigure)
@@ -409,8 +418,10 @@ class SessionManager(HasTraits):
             logger.warning("stytch: %s", exc)
         self._note_error(exc)
 
-    async def _load_stored_tokens(self) -> None:
-        tokens = await self._sync.load_async()
+    async def _load_stored_tokens(self, tokens: SessionTokens | None = None) -> None:
+        """Hold the stored session (``tokens``, when the caller has read them already)."""
+        if tokens is None:
+            tokens = await self._sync.load_async()
         if tokens is not None:
             self._adopt_unconfirmed(tokens)
         elif self.vertical.name == "b2b" and await self._resume_intermediate():
@@ -446,10 +457,15 @@ class SessionManager(HasTraits):
         previous = self.session_token.value if self.session_token else None
         tokens = outcome.tokens
         same_session = previous == tokens.opaque
-        # A new session is stored before anyone hears of it (the write runs off the loop, so
-        # requests and the heartbeat go on meanwhile). A check of the same session only brings
-        # a fresh JWT: that write follows the news, off the waiting caller's path.
-        stored = same_session or await self._sync.write_async(tokens)
+        # A new session is queued for the store before the traits show it, and written right
+        # after, on the store's worker (write-behind, as Android's apply()): a sign-out or
+        # refresh that follows is queued behind it, and a crash before the write loses only
+        # what a crash a moment earlier would. The sign-in the caller awaits, and the
+        # auth-change callbacks, come only once the write is done (a failed one: last_error).
+        # While the store is not open yet, it is written first. A check of the same session
+        # only brings a fresh JWT: that write follows the news, off the waiting caller's path.
+        writing = None if same_session else self._sync.queue_write(tokens)
+        stored = same_session or writing is not None or await self._sync.write_async(tokens)
         half_way = not same_session and self.intermediate_session_token is not None
         with self._lock:
             if generation is not None and generation != self._generation:
@@ -477,6 +493,11 @@ class SessionManager(HasTraits):
         self._arm_expiry()
         self._heartbeat.reset_failures()
         self._heartbeat.wake()
+        if writing is not None:
+            # Shielded: a caller that gives up (Ctrl-C) must not take the queued write with it.
+            await asyncio.shield(writing)
+        # Auth-change callbacks may hand the session to other processes: they hear of it once
+        # it is stored (the traits above showed it already).
         self._announce()
         return True
 

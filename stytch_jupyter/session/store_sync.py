@@ -152,6 +152,11 @@ class StoreSync:
         """End the worker thread once the writes already asked for are done."""
         self._worker.stop()
 
+    def submit_to_worker(self, fn: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Run ``fn`` on the store's worker thread, after the store calls already asked for
+        (blocking work that must not hold the session loop: the TLS context's build)."""
+        return self._worker.submit(fn)
+
     async def _off_loop(self, fn: Callable[[], T]) -> tuple[bool, Any]:
         """Run ``fn`` on the worker; (True, result) or (False, the store error it raised)."""
 
@@ -235,13 +240,34 @@ class StoreSync:
         store = await self.open_async()
         if store is None:
             return self._config.public_token == "" or self._failing is None
+        return await self._written(self._submit_write(store, tokens, replacing))
 
-        def save() -> Hashable | None:
-            if tokens is None:
-                return store.clear(replacing=replacing)
-            return store.save(tokens, replacing=replacing)
+    def queue_write(self, tokens: SessionTokens) -> asyncio.Task[bool] | None:
+        """Queue a write of ``tokens`` on the worker now, behind the calls already asked for and
+        ahead of every later one; the task says (as ``write_async``) whether it worked. None
+        while the store is not open yet: then ``write_async`` it (it opens the store first)."""
+        store = self._store
+        if store is None:
+            return None
+        return asyncio.get_running_loop().create_task(
+            self._written(self._submit_write(store, tokens, None)), name="stytch-store-write"
+        )
 
-        ok, value = await self._off_loop(save)
+    def _submit_write(
+        self, store: TokenStore, tokens: SessionTokens | None, replacing: str | None
+    ) -> concurrent.futures.Future[tuple[bool, Any]]:
+        def save() -> tuple[bool, Any]:
+            try:
+                if tokens is None:
+                    return True, store.clear(replacing=replacing)
+                return True, store.save(tokens, replacing=replacing)
+            except (TokenStoreError, StoreChanged) as exc:
+                return False, exc
+
+        return self._worker.submit(save)
+
+    async def _written(self, submitted: concurrent.futures.Future[tuple[bool, Any]]) -> bool:
+        ok, value = await asyncio.wrap_future(submitted)
         if ok:
             self._signature = value
         elif isinstance(value, StoreChanged):

@@ -1,8 +1,10 @@
 """What every request costs beyond its bytes: here, that it touches no import machinery.
 
-httpcore names the running event loop through ``import sniffio`` on each async request (four
-times). Without sniffio installed, each is a failed import that walks every sys.path entry:
-real file-system work on the session loop, per request. The dependency keeps it a dict lookup.
+A lazy import inside the request path would be real file-system work on the session loop, per
+request. This is the direct path (the asyncio transport). Behind a proxy, httpx's transport
+runs, and httpcore names the loop through ``import sniffio`` on each async request (four
+times): without sniffio installed each is a failed import that walks every sys.path entry, so
+the dependency stays, keeping it a dict lookup.
 """
 
 from __future__ import annotations

@@ -1,0 +1,43 @@
+"""What a consumer session pulls in, in a fresh process: start (the bootstrap asks the project's
+kind), sign in, check. No anyio or sniffio (the asyncio transport), no B2B models, no factor
+models: each is tens of milliseconds a kernel's first sign-in would wait for."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from stytch_jupyter.emulator import Emulator
+from tests.conftest import EMAIL, PASSWORD
+
+NOT_IMPORTED = (
+    "sniffio",
+    "anyio._backends",
+    "anyio._core",
+    "anyio.streams",
+    "httpcore._backends.anyio",
+    "stytch_jupyter.api.b2b_models",
+    "stytch_jupyter.api.b2b_client",
+    "stytch_jupyter.api.factor_models",
+)
+
+
+def test_a_consumer_session_imports_nothing_it_does_not_use(emulator: Emulator) -> None:
+    emulator.create_user(EMAIL, password=PASSWORD)
+    code = f"""
+import sys
+from stytch_jupyter.config import Stytch
+from stytch_jupyter.session import SessionManager
+
+config = Stytch(api_url={emulator.api_url!r}, public_token={emulator.public_token!r},
+                token_store="memory")
+with SessionManager(config) as manager:
+    assert manager.wait_for_vertical(30) and manager.vertical.name == "consumer"
+    manager.passwords.authenticate({EMAIL!r}, {PASSWORD!r})
+    manager.sessions.authenticate()
+    assert manager.status == "signed_in", manager.status
+print(sorted(m for m in sys.modules if m.startswith({NOT_IMPORTED!r})))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
