@@ -5,7 +5,7 @@
                                        then pick one by number
   login otp|magic-link|password --email E --org ORG
                                        sign in to one organization (id or slug)
-  login sso --org SLUG | --connection ID [--paste]
+  login sso --org SLUG | --connection ID [--paste] [--no-browser]
                                        single sign-on: open the address; the redirect comes
                                        back to the kernel (or paste the address it lands on)
   login resume                         paste the address a sign-in redirect opened
@@ -76,6 +76,11 @@ def add_b2b_arguments(
         "--redirect-url", metavar="URL", help="where the sign-in lands (default: the project's)"
     )
     sso.add_argument("--paste", action="store_true", help=PASTE_HELP)
+    sso.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="do not open the address in this machine's browser",
+    )
     sso.add_argument("--duration", type=_duration, metavar="D", help="session length")
     sub.add_parser("orgs", help="B2B: your organizations, and the one you are in")
     switch = sub.add_parser("switch", help="B2B: move the session to another organization")
@@ -215,8 +220,14 @@ class B2BCommands:
             signup_redirect_url=args.redirect_url,
             route=_route(args),
             session_duration_minutes=args.duration,
+            open_browser=False if args.no_browser else None,
         )
-        _say(f"Sign in with SSO: open {flow.url}")
+        opened = flow.browser is not None and flow.browser.opened
+        _say(
+            "Sign in with SSO"
+            + (" (opened in your browser; if it did not open, open this)" if opened else "")
+            + f": {flow.url}"
+        )
         return self._after(self._finish(flow, "that address"))
 
     def _pick(self, count: int) -> int:

@@ -642,6 +642,7 @@ class _Redirected(_Namespace):
         session_duration_minutes: int | None,
         notebook_origin: str | None,
         redirect_url: str | None,
+        open_browser: bool | None = False,
     ) -> RedirectFlow[Any]:
         client: StytchClient = self._ops.client()
         if session_duration_minutes is not None:
@@ -667,6 +668,7 @@ class _Redirected(_Namespace):
             notebook_origin=notebook_origin,
             redirect_url=redirect_url,
         )
+        self._flows().offer_browser(flow, open_browser)
         return flow
 
 
@@ -681,11 +683,15 @@ class B2BSSO(_Redirected):
         route: RouteName | None = None,
         session_duration_minutes: int | None = None,
         notebook_origin: str | None = None,
+        open_browser: bool | None = None,
     ) -> RedirectFlow[B2BAuthenticateResponse]:
         """Single sign-on with a connection (or an organization's default one, by slug): open
         the returned flow's ``url``; the redirect (``stytch_token_type=sso``) comes back to it
         by the way back chosen now, and ``flow.wait()`` waits for the sign-in (or paste the
-        address it lands on: ``stytch.redirect.resume(link)``)."""
+        address it lands on: ``stytch.redirect.resume(link)``).
+
+        ``open_browser``: None (the default) opens ``url`` in this machine's browser when the
+        kernel is local and ``Stytch.open_browser`` is on; True always tries, False never."""
         if bool(connection_id) == bool(organization_slug):
             raise ValueError("give connection_id or organization_slug (one of them)")
         flow: RedirectFlow[B2BAuthenticateResponse] = await self._start_flow(
@@ -703,6 +709,7 @@ class B2BSSO(_Redirected):
             session_duration_minutes=session_duration_minutes,
             notebook_origin=notebook_origin,
             redirect_url=login_redirect_url or signup_redirect_url,
+            open_browser=open_browser,
         )
         return flow
 
@@ -743,9 +750,11 @@ class _OAuthDiscovery(_Redirected):
         discovery_redirect_url: str | None = None,
         route: RouteName | None = None,
         notebook_origin: str | None = None,
+        open_browser: bool | None = None,
     ) -> RedirectFlow[DiscoveryResponse]:
         """Find your organizations through ``provider``'s sign-in: open the flow's ``url``;
-        its redirect (``stytch_token_type=discovery_oauth``) comes back to the flow."""
+        its redirect (``stytch_token_type=discovery_oauth``) comes back to the flow
+        (``open_browser`` as for ``stytch.sso.start``)."""
         flow: RedirectFlow[DiscoveryResponse] = await self._start_flow(
             "discovery_oauth",
             f"/v1/b2b/public/oauth/{_provider(provider)}/discovery/start",
@@ -756,6 +765,7 @@ class _OAuthDiscovery(_Redirected):
             session_duration_minutes=None,
             notebook_origin=notebook_origin,
             redirect_url=discovery_redirect_url,
+            open_browser=open_browser,
         )
         return flow
 
@@ -798,9 +808,11 @@ class B2BOAuth(_Redirected):
         route: RouteName | None = None,
         session_duration_minutes: int | None = None,
         notebook_origin: str | None = None,
+        open_browser: bool | None = None,
     ) -> RedirectFlow[B2BAuthenticateResponse]:
         """Sign in to an organization (id, or slug) with ``provider``: open the flow's
-        ``url``; its redirect (``stytch_token_type=oauth``) comes back to the flow."""
+        ``url``; its redirect (``stytch_token_type=oauth``) comes back to the flow
+        (``open_browser`` as for ``stytch.sso.start``)."""
         if bool(organization_id) == bool(organization_slug):
             raise ValueError("give organization_id or organization_slug (one of them)")
         flow: RedirectFlow[B2BAuthenticateResponse] = await self._start_flow(
@@ -818,6 +830,7 @@ class B2BOAuth(_Redirected):
             session_duration_minutes=session_duration_minutes,
             notebook_origin=notebook_origin,
             redirect_url=login_redirect_url or signup_redirect_url,
+            open_browser=open_browser,
         )
         return flow
 

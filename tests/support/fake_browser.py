@@ -6,7 +6,7 @@ ever opens a window on a developer's screen (tests/conftest.py points ``$BROWSER
 - ``SJ_TEST_BROWSER_LOG``: a file to which each opened URL is appended, one line each, then
   what became of it (``landed STATUS PATH``; never the redirect's query, which holds a token).
 - ``SJ_TEST_BROWSER_APPROVE_AS``: an email. The URL is followed over HTTP as a person would:
-  the emulator's OAuth consent page, "Approve" as that user, then the redirect it sends the
+  the emulator's OAuth or SSO consent page, "Approve" as that user, then the redirect it sends the
   browser to (a kernel's loopback callback), whose page is read to the end.
 """
 
@@ -33,13 +33,16 @@ def follow(url: str, email: str) -> str:
     import httpx
 
     with httpx.Client(timeout=30.0, trust_env=False) as http:
-        page = http.get(url)
-        flow = re.search(r'name="flow" value="([^"]+)"', page.text)
+        # A start URL answers the consent page itself (OAuth) or redirects to it (B2B SSO).
+        page = http.get(url, follow_redirects=True)
         action = re.search(r'<form method="post" action="([^"]+)"', page.text)
-        if page.status_code != 200 or flow is None or action is None:
+        if page.status_code != 200 or action is None:
             return f"no consent page ({page.status_code})"
-        form = {"flow": html.unescape(flow.group(1)), "decision": "approve", "email": email}
-        answer = http.post(urljoin(url, html.unescape(action.group(1))), data=form)
+        form = {"decision": "approve", "email": email}
+        flow = re.search(r'name="flow" value="([^"]+)"', page.text)
+        if flow is not None:
+            form["flow"] = html.unescape(flow.group(1))
+        answer = http.post(urljoin(str(page.url), html.unescape(action.group(1))), data=form)
         if answer.status_code != 303:
             return f"consent refused ({answer.status_code})"
         back = answer.headers["location"]

@@ -262,11 +262,21 @@ class RedirectFlows:
         except BaseException:
             self._end(flow, "cancelled")
             raise
-        if open_browser is False or (open_browser is None and not config.open_browser):
+        self.offer_browser(flow, open_browser)
+        return flow
+
+    def offer_browser(self, flow: RedirectFlow[Any], open_browser: bool | None) -> None:
+        """Open ``flow.url`` in this machine's browser where that is wanted; ``flow.browser``
+        says whether it was, and why (``open_browser`` None: when ``Stytch.open_browser`` is on
+        and the kernel is local; True: always try; False: never)."""
+        if flow.url is None:
+            return  # an emailed link: there is nothing to open here
+        if open_browser is False or (
+            open_browser is None and not self._manager.config.open_browser
+        ):
             flow.browser = BrowserOpening(False, "not asked to open a browser")
         else:  # None: only where the kernel is local
             flow.browser = open_in_browser(flow.url, asked=open_browser is True)
-        return flow
 
     async def start_async(
         self,
