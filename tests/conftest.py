@@ -36,3 +36,18 @@ def emulator() -> Iterator[Emulator]:
     """A fresh emulator on a free loopback port, stopped (thread joined, port freed) after."""
     with Emulator() as running:
         yield running
+
+
+@pytest.fixture
+def browser_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """What the stand-in browser (tests/support/fake_browser.py) was asked to open; the kernel
+    counts as local, so a sign-in start may open one."""
+    from stytch_jupyter.session.locality import MARKER_ENVS, REMOTE_ENV
+    from tests.support.fake_browser import LOG_ENV
+
+    for name in MARKER_ENVS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(REMOTE_ENV, "0")
+    log = tmp_path / "browser.log"
+    monkeypatch.setenv(LOG_ENV, str(log))
+    return log

@@ -519,28 +519,10 @@ def test_pkce_a_captured_sso_token_is_useless_without_the_flows_verifier(tmp_pat
                 mine.redirect.resume(landed)  # once only
 
 
-@pytest.fixture
-def local_browser_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """What the tests' stand-in ``$BROWSER`` was asked to open; the kernel counts as local."""
-    from stytch_jupyter.session.locality import MARKER_ENVS, REMOTE_ENV
-    from tests.support.fake_browser import LOG_ENV
-
-    for name in MARKER_ENVS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(REMOTE_ENV, "0")
-    log = tmp_path / "browser.log"
-    monkeypatch.setenv(LOG_ENV, str(log))
-    return log
-
-
-def opened_lines(log: Path) -> list[str]:
-    return log.read_text().splitlines() if log.exists() else []
-
-
 def test_sso_start_opens_the_browser_of_a_local_kernel_and_its_redirect_signs_in(
-    make_manager, b2b, local_browser_log: Path, monkeypatch: pytest.MonkeyPatch
+    make_manager, b2b, browser_log: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.support.fake_browser import APPROVE_ENV
+    from tests.support.fake_browser import APPROVE_ENV, logged
 
     b2b.create_organization("Acme", "acme", sso_connections=[{"kind": "saml"}])
     monkeypatch.setenv(APPROVE_ENV, EMAIL)
@@ -551,15 +533,17 @@ def test_sso_start_opens_the_browser_of_a_local_kernel_and_its_redirect_signs_in
     flow.wait(30)
     assert manager.status == "signed_in"
     assert manager.member.email_address == EMAIL
-    wait_for(lambda: len(opened_lines(local_browser_log)) == 2)
-    opened, landed = opened_lines(local_browser_log)
+    wait_for(lambda: len(logged(browser_log)) == 2)
+    opened, landed = logged(browser_log)
     assert opened == f"opened {flow.url}"
     assert landed == "landed 200 /stytch-jupyter/callback signed_in=True"
 
 
 def test_b2b_oauth_starts_open_nothing_when_asked_not_to(
-    make_manager, b2b, local_browser_log: Path
+    make_manager, b2b, browser_log: Path
 ) -> None:
+    from tests.support.fake_browser import logged
+
     b2b.create_organization("Acme", "acme")
     manager = make_manager(token_store="memory")
     flows = [
@@ -569,4 +553,4 @@ def test_b2b_oauth_starts_open_nothing_when_asked_not_to(
     assert all(f.browser is not None and not f.browser.opened for f in flows)
     opened = manager.oauth.discovery.start("github")
     assert opened.browser is not None and opened.browser.opened
-    wait_for(lambda: opened_lines(local_browser_log) == [f"opened {opened.url}"])
+    wait_for(lambda: logged(browser_log) == [f"opened {opened.url}"])

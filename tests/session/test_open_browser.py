@@ -13,26 +13,11 @@ import pytest
 from stytch_jupyter.config import Stytch
 from stytch_jupyter.emulator import Emulator
 from stytch_jupyter.session import SessionManager
-from stytch_jupyter.session.locality import MARKER_ENVS, REMOTE_ENV
+from stytch_jupyter.session.locality import REMOTE_ENV
 from stytch_jupyter.session.redirect.browser import may_open
 from tests.conftest import EMAIL
-from tests.support.fake_browser import APPROVE_ENV, LOG_ENV
+from tests.support.fake_browser import APPROVE_ENV, logged
 from tests.support.waiting import wait_for
-
-
-@pytest.fixture
-def browser_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """What the stand-in browser was asked to open; the kernel counts as local."""
-    for name in MARKER_ENVS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(REMOTE_ENV, "0")
-    log = tmp_path / "browser.log"
-    monkeypatch.setenv(LOG_ENV, str(log))
-    return log
-
-
-def lines(log: Path) -> list[str]:
-    return log.read_text().splitlines() if log.exists() else []
 
 
 @pytest.fixture
@@ -96,8 +81,8 @@ def test_oauth_start_opens_the_browser_and_its_redirect_signs_in(
     response = flow.wait(30)
     assert manager.status == "signed_in"
     assert response.user.email == EMAIL
-    wait_for(lambda: len(lines(browser_log)) == 2)
-    opened, landed = lines(browser_log)
+    wait_for(lambda: len(logged(browser_log)) == 2)
+    opened, landed = logged(browser_log)
     assert opened == f"opened {flow.url}"
     assert landed == "landed 200 /stytch-jupyter/callback signed_in=True"
 
@@ -115,7 +100,7 @@ def test_a_remote_kernel_opens_nothing_unless_asked(
     # Asked for, it opens whatever the kernel looks like.
     asked = manager.oauth.start("github", open_browser=True)
     assert asked.browser is not None and asked.browser.opened
-    wait_for(lambda: lines(browser_log) == [f"opened {asked.url}"])
+    wait_for(lambda: logged(browser_log) == [f"opened {asked.url}"])
 
 
 def test_open_browser_off_or_false_opens_nothing(
@@ -130,4 +115,4 @@ def test_open_browser_off_or_false_opens_nothing(
     opened = manager.oauth.start("github")
     assert opened.browser is not None and opened.browser.opened
     # Only the last one reached the browser.
-    wait_for(lambda: lines(browser_log) == [f"opened {opened.url}"])
+    wait_for(lambda: logged(browser_log) == [f"opened {opened.url}"])

@@ -22,6 +22,11 @@ LOG_ENV = "SJ_TEST_BROWSER_LOG"
 APPROVE_ENV = "SJ_TEST_BROWSER_APPROVE_AS"
 
 
+def logged(log: str | os.PathLike[str]) -> list[str]:
+    """The lines the stand-in browser wrote to ``log`` so far (none before it first ran)."""
+    return open(log, encoding="utf-8").read().splitlines() if os.path.exists(log) else []
+
+
 def note(line: str) -> None:
     log = os.environ.get(LOG_ENV)
     if log:
