@@ -77,8 +77,12 @@ def test_signed_in_shows_while_the_write_waits_and_the_call_returns_after_it(
     heard: list[object] = []
     manager.on_auth_change(heard.append)
     call, result = in_thread(lambda: manager.passwords.authenticate(EMAIL, PASSWORD))
-    wait_for(lambda: manager.status == "signed_in", what="the traits to show the session")
-    assert store.saving.is_set() and store.inner.load() is None  # queued, not yet written
+    # The gate is shut, so once the write is waiting at it, both must hold at the same time.
+    wait_for(
+        lambda: manager.status == "signed_in" and store.saving.is_set(),
+        what="the traits to show the session while its write waits",
+    )
+    assert store.inner.load() is None  # queued, not yet written
     assert call.is_alive() and not result  # the sign-in call waits for the write
     assert heard == []  # so do the auth-change callbacks
     store.gate.set()

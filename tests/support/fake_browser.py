@@ -16,6 +16,7 @@ import html
 import os
 import re
 import sys
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 LOG_ENV = "SJ_TEST_BROWSER_LOG"
@@ -24,7 +25,8 @@ APPROVE_ENV = "SJ_TEST_BROWSER_APPROVE_AS"
 
 def logged(log: str | os.PathLike[str]) -> list[str]:
     """The lines the stand-in browser wrote to ``log`` so far (none before it first ran)."""
-    return open(log, encoding="utf-8").read().splitlines() if os.path.exists(log) else []
+    path = Path(log)
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
 
 
 def note(line: str) -> None:
