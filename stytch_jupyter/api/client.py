@@ -257,6 +257,8 @@ class StytchClient:
     async def aclose(self) -> None:
         """Close the connection pool. Safe to call twice; the client reopens on next use."""
         http, owner, self._http, self._loop = self._http, self._loop, None, None
+        # Nothing else may hold the pool: one whose loop has ended is then freed right here.
+        self._direct = self._direct_owner = None
         if http is None or http.is_closed:
             return
         if owner is asyncio.get_running_loop():

@@ -12,6 +12,7 @@ import gc
 import json
 import socket
 import threading
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -338,10 +339,13 @@ def test_constructed_on_one_thread_used_on_another_loop(emu: Emulator) -> None:
     # A second loop (asyncio.run again) gets its own connection pool instead of a dead one.
     again = asyncio.run(client.sessions_authenticate(results[0].session_token))
     assert again.session.session_id == results[0].session.session_id
-    # Closing from yet another loop, after the owning one has ended, is quiet.
+    # Closing from yet another loop, after the owning one has ended, is quiet, and lets the
+    # pool go: its sockets are collected here, not in whichever test runs next.
+    pool = weakref.ref(client._http)
     asyncio.run(client.aclose())
     assert client._http is None
     gc.collect()
+    assert pool() is None
 
 
 def test_aclose_from_another_loop_closes_on_the_owner(emu: Emulator) -> None:
