@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from stytch_jupyter.emulator import Emulator
+# pytest keeps the modules it rewrites (for its assert messages) only where bytecode may be
+# written: under PYTHONDONTWRITEBYTECODE every worker rewrote every test module on every run,
+# some 8 s of each worker's collection on two cores. The package's own bytecode is then kept
+# too (before it is imported below), which the kernels the tests start read back. All of it
+# goes to __pycache__ folders, which git ignores.
+sys.dont_write_bytecode = False
+
+from stytch_jupyter.emulator import Emulator  # noqa: E402
 
 EMAIL = "ada@example.com"
 PASSWORD = "correct horse battery staple"
