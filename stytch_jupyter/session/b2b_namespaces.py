@@ -193,14 +193,33 @@ class _Namespace:
         redirect = Redirect(token.reveal() if isinstance(token, Secret) else token, token_type)
         return await self._flows().complete_async(redirect)
 
-    async def _magic_link_sign_in(
-        self, token: str | Secret, minutes: int | None, verifier: Any
+    async def _redeem(
+        self,
+        token_type: TokenType,
+        token: str | Secret,
+        verifier: Any,
+        redeem: Callable[[], Awaitable[Any]],
+    ) -> Any:
+        """A redirect's token: with no verifier given, the flow of a start made here redeems
+        it (it holds the verifier); else ``redeem()`` sends it with the verifier given."""
+        if verifier is None and self._pending(token_type):
+            return await self._through_flow(token_type, token)
+        return await redeem()
+
+    async def _member_sign_in(
+        self,
+        authenticate: Callable[..., Awaitable[B2BAuthenticateResponse]],
+        token: str | Secret,
+        minutes: int | None,
+        verifier: Any,
     ) -> B2BAuthenticateResponse:
+        """A redirect token's sign-in (``authenticate``: a ``B2BClient`` method such as
+        ``B2BClient.sso_authenticate``), finishing a half-way sign-in when one is held."""
         duration = self._ops.duration(minutes)
         ist = self._ist()
         response: B2BAuthenticateResponse = await self._sign_in(
-            lambda b2b: b2b.magic_links_authenticate(
-                token, duration, pkce_code_verifier=verifier, intermediate_session_token=ist
+            lambda b2b: authenticate(
+                b2b, token, duration, pkce_code_verifier=verifier, intermediate_session_token=ist
             )
         )
         return response
@@ -328,7 +347,9 @@ class _MagicLinkEmail(_Namespace):
         flow: RedirectFlow[B2BAuthenticateResponse] = await self._flows().start_async(
             "multi_tenant_magic_links",
             launch,
-            lambda token, verifier, minutes: self._magic_link_sign_in(token, minutes, verifier),
+            lambda token, verifier, minutes: self._member_sign_in(
+                B2BClient.magic_links_authenticate, token, minutes, verifier
+            ),
             verdict=verdict,
             route=route,
             session_duration_minutes=session_duration_minutes,
@@ -344,13 +365,13 @@ class _MagicLinkDiscovery(_Namespace):
     async def _authenticate(
         self, discovery_magic_links_token: str | Secret, *, pkce_code_verifier: Any = None
     ) -> DiscoveryResponse:
-        if pkce_code_verifier is None and self._pending("discovery"):
-            # The link of a discovery.send here: its flow holds the verifier.
-            found: DiscoveryResponse = await self._through_flow(
-                "discovery", discovery_magic_links_token
-            )
-            return found
-        return await self._discovery_link_sign_in(discovery_magic_links_token, pkce_code_verifier)
+        found: DiscoveryResponse = await self._redeem(
+            "discovery",
+            discovery_magic_links_token,
+            pkce_code_verifier,
+            lambda: self._discovery_link_sign_in(discovery_magic_links_token, pkce_code_verifier),
+        )
+        return found
 
     authenticate, authenticate_async = _twin("discovery_magic_links_token", "pkce_code_verifier")(
         _authenticate
@@ -370,14 +391,18 @@ class B2BMagicLinks(_Namespace):
         *,
         pkce_code_verifier: Any = None,
     ) -> B2BAuthenticateResponse:
-        if pkce_code_verifier is None and self._pending("multi_tenant_magic_links"):
-            signed: B2BAuthenticateResponse = await self._through_flow(
-                "multi_tenant_magic_links", magic_links_token
-            )
-            return signed
-        return await self._magic_link_sign_in(
-            magic_links_token, session_duration_minutes, pkce_code_verifier
+        signed: B2BAuthenticateResponse = await self._redeem(
+            "multi_tenant_magic_links",
+            magic_links_token,
+            pkce_code_verifier,
+            lambda: self._member_sign_in(
+                B2BClient.magic_links_authenticate,
+                magic_links_token,
+                session_duration_minutes,
+                pkce_code_verifier,
+            ),
         )
+        return signed
 
     authenticate, authenticate_async = _twin("magic_links_token", "pkce_code_verifier")(
         _authenticate
@@ -704,7 +729,9 @@ class B2BSSO(_Redirected):
                 "signup_redirect_url": signup_redirect_url,
             },
             ("login_redirect_url", "signup_redirect_url"),
-            lambda token, verifier, minutes: self._sso_sign_in(token, minutes, verifier),
+            lambda token, verifier, minutes: self._member_sign_in(
+                B2BClient.sso_authenticate, token, minutes, verifier
+            ),
             route=route,
             session_duration_minutes=session_duration_minutes,
             notebook_origin=notebook_origin,
@@ -722,22 +749,15 @@ class B2BSSO(_Redirected):
         *,
         pkce_code_verifier: Any = None,
     ) -> B2BAuthenticateResponse:
-        if pkce_code_verifier is None and self._pending("sso"):
-            signed: B2BAuthenticateResponse = await self._through_flow("sso", sso_token)
-            return signed
-        return await self._sso_sign_in(sso_token, session_duration_minutes, pkce_code_verifier)
-
-    async def _sso_sign_in(
-        self, sso_token: str | Secret, minutes: int | None, verifier: Any
-    ) -> B2BAuthenticateResponse:
-        duration = self._ops.duration(minutes)
-        ist = self._ist()
-        response: B2BAuthenticateResponse = await self._sign_in(
-            lambda b2b: b2b.sso_authenticate(
-                sso_token, duration, pkce_code_verifier=verifier, intermediate_session_token=ist
-            )
+        signed: B2BAuthenticateResponse = await self._redeem(
+            "sso",
+            sso_token,
+            pkce_code_verifier,
+            lambda: self._member_sign_in(
+                B2BClient.sso_authenticate, sso_token, session_duration_minutes, pkce_code_verifier
+            ),
         )
-        return response
+        return signed
 
     authenticate, authenticate_async = _twin("sso_token", "pkce_code_verifier")(_authenticate)
 
@@ -774,12 +794,13 @@ class _OAuthDiscovery(_Redirected):
     async def _authenticate(
         self, discovery_oauth_token: str | Secret, *, pkce_code_verifier: Any = None
     ) -> DiscoveryResponse:
-        if pkce_code_verifier is None and self._pending("discovery_oauth"):
-            found: DiscoveryResponse = await self._through_flow(
-                "discovery_oauth", discovery_oauth_token
-            )
-            return found
-        return await self._discovery_sign_in(discovery_oauth_token, pkce_code_verifier)
+        found: DiscoveryResponse = await self._redeem(
+            "discovery_oauth",
+            discovery_oauth_token,
+            pkce_code_verifier,
+            lambda: self._discovery_sign_in(discovery_oauth_token, pkce_code_verifier),
+        )
+        return found
 
     async def _discovery_sign_in(self, token: str | Secret, verifier: Any) -> DiscoveryResponse:
         response: DiscoveryResponse = await self._sign_in(
@@ -825,7 +846,9 @@ class B2BOAuth(_Redirected):
                 "signup_redirect_url": signup_redirect_url,
             },
             ("login_redirect_url", "signup_redirect_url"),
-            lambda token, verifier, minutes: self._oauth_sign_in(token, minutes, verifier),
+            lambda token, verifier, minutes: self._member_sign_in(
+                B2BClient.oauth_authenticate, token, minutes, verifier
+            ),
             route=route,
             session_duration_minutes=session_duration_minutes,
             notebook_origin=notebook_origin,
@@ -843,22 +866,18 @@ class B2BOAuth(_Redirected):
         *,
         pkce_code_verifier: Any = None,
     ) -> B2BAuthenticateResponse:
-        if pkce_code_verifier is None and self._pending("oauth"):
-            signed: B2BAuthenticateResponse = await self._through_flow("oauth", oauth_token)
-            return signed
-        return await self._oauth_sign_in(oauth_token, session_duration_minutes, pkce_code_verifier)
-
-    async def _oauth_sign_in(
-        self, oauth_token: str | Secret, minutes: int | None, verifier: Any
-    ) -> B2BAuthenticateResponse:
-        duration = self._ops.duration(minutes)
-        ist = self._ist()
-        response: B2BAuthenticateResponse = await self._sign_in(
-            lambda b2b: b2b.oauth_authenticate(
-                oauth_token, duration, pkce_code_verifier=verifier, intermediate_session_token=ist
-            )
+        signed: B2BAuthenticateResponse = await self._redeem(
+            "oauth",
+            oauth_token,
+            pkce_code_verifier,
+            lambda: self._member_sign_in(
+                B2BClient.oauth_authenticate,
+                oauth_token,
+                session_duration_minutes,
+                pkce_code_verifier,
+            ),
         )
-        return response
+        return signed
 
     authenticate, authenticate_async = _twin("oauth_token", "pkce_code_verifier")(_authenticate)
 
