@@ -297,3 +297,37 @@ def test_an_open_started_early_and_the_write_share_one_probe(
     assert errors == []
     assert select.calls().count("get probe") == 1
     assert children_of(os.getpid()) == set()
+
+
+def test_prepare_opens_ahead_only_a_store_that_asks_the_keyring(
+    select: Selected, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    use(monkeypatch, "Chatty")
+    errors: list[Exception] = []
+
+    def sync_for(token_store: str) -> StoreSync:
+        config = Stytch(public_token=PUBLIC_TOKEN, token_store=token_store, data_dir=str(tmp_path))
+        return StoreSync(config, on_change=lambda tokens: None, on_error=errors.append)
+
+    asks, plain = sync_for("keyring"), sync_for("file")
+
+    async def main() -> None:
+        asks.prepare()  # returns at once: the open runs on the store's worker
+        plain.prepare()
+        await asyncio.sleep(0)  # each open asked for is on its worker now
+        # Work queued behind an open ends after it, and its result is back on the loop first.
+        for sync in (asks, plain):
+            await asyncio.wrap_future(sync.submit_to_worker(lambda: None))
+        await asyncio.sleep(0)
+        assert asks.store is not None and "keyring" in asks.store.description.lower()
+        assert plain.store is None  # a file store's open is cheap: it waits for its first use
+
+    try:
+        asyncio.run(main())
+        assert children_of(os.getpid()) != set()  # the keyring's helper started ahead
+    finally:
+        asks.close()
+        plain.close()
+    assert children_of(os.getpid()) == set()  # close() ended the helper
+    assert errors == []
+    assert errors == []

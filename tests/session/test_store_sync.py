@@ -395,10 +395,26 @@ def test_async_open_of_a_bad_store_reports_and_a_failing_write_says_so(tmp_path:
     assert len(b.errors) == 2 and all(isinstance(e, TokenStoreError) for e in b.errors)
 
 
-def test_async_write_without_a_public_token_is_no_failure() -> None:
-    a = Kernel(None, Stytch(public_token="", token_store="memory"))
+@pytest.mark.parametrize("token_store", ["memory", "file"])
+def test_async_write_without_a_public_token_is_no_failure(tmp_path: Path, token_store: str) -> None:
+    config = Stytch(public_token="", token_store=token_store, data_dir=str(tmp_path))
+    a = Kernel(None, config)
     assert asyncio.run(a.sync.write_async(MINE)) is True
-    assert a.errors == []
+    assert a.errors == [] and a.sync.store is None  # nothing to open, nothing stored
+
+
+def test_a_public_token_cleared_after_a_failure_writes_nothing_and_fails_nothing() -> None:
+    config = Stytch(public_token="   ", token_store="file")
+    a = Kernel(None, config)
+    assert asyncio.run(a.sync.write_async(MINE)) is False  # a blank token: the store fails
+    assert a.sync.failing is not None
+    config.public_token = ""  # none at all: nothing is stored, and that is no failure
+    assert asyncio.run(a.sync.write_async(MINE)) is True
+
+
+def test_the_store_worker_runs_what_it_is_given() -> None:
+    a = Kernel(MemoryTokenStore())
+    assert a.sync.submit_to_worker(lambda: 42).result(5) == 42
 
 
 def test_the_worker_runs_calls_in_order_and_refuses_work_once_stopped() -> None:
@@ -425,8 +441,9 @@ def test_may_hold_session_reads_a_folder_listing_or_the_open_store(tmp_path: Pat
     file_store(data).save(MINE)
     assert fresh.sync.may_hold_session() is True  # a listing says so, nothing opened
     assert fresh.sync.store is None
-    memory = Kernel(None, Stytch(public_token=PUBLIC_TOKEN, token_store="memory"))
-    assert memory.sync.may_hold_session() is False
+    # A memory store holds nothing at start, whatever its data_dir's folder holds.
+    memory_config = Stytch(public_token=PUBLIC_TOKEN, token_store="memory", data_dir=str(data))
+    assert Kernel(None, memory_config).sync.may_hold_session() is False
     blank = Kernel(None, Stytch(public_token="  ", token_store="file", data_dir=str(data)))
     assert blank.sync.may_hold_session() is False
     given = MemoryTokenStore()
@@ -468,7 +485,10 @@ def test_reopen_while_opening_opens_what_the_settings_now_say(tmp_path: Path) ->
 
     async def main() -> None:
         opening = asyncio.ensure_future(a.sync.open_async())
-        await asyncio.sleep(0)  # the first open is on the worker now
+        for _ in range(2):  # the call's task, then the open's own: on the worker now
+            await asyncio.sleep(0)
+        # Held here until the worker has opened the memory store: its answer waits on the loop.
+        a.sync.submit_to_worker(lambda: None).result(5)
         config.token_store = "file"
         a.sync.reopen()
         return await opening
