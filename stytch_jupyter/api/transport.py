@@ -26,9 +26,16 @@ import httpx
 
 from . import tls
 
-# As httpx's defaults: an idle connection is dropped after this long, and at most this many wait.
-KEEPALIVE_EXPIRY = 5.0
+# An idle connection is dropped after this long, and at most this many wait (httpx: 5 s, 10).
+# A second under the 5 s after which uvicorn (the emulator's server) and Node close idle
+# connections, so a request rarely goes out on one the server is closing.
+KEEPALIVE_EXPIRY = 4.0
 MAX_IDLE = 10
+# A server may close an idle connection just as a request goes out on it (uvicorn, the
+# emulator's server, closes them after 5 s, httpx's own keep-alive expiry). A request of these
+# methods that got no byte of reply on a reused connection is sent once more on a new one, as
+# browsers and Go's net/http do; any other request (a POST: a sign-in) is not replayed.
+REPLAYABLE = frozenset({"GET", "HEAD", "OPTIONS"})
 # h11's cap on a reply's status line and headers: a server sending endless headers is refused.
 MAX_HEAD_BYTES = 64 * 1024
 _READ_SIZE = 64 * 1024
@@ -44,6 +51,7 @@ class _Wire(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self._loop = asyncio.get_running_loop()
         self._buffer = bytearray()
+        self.received = 0  # bytes in so far, the connection's whole life
         self._closed = False
         self._error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
@@ -57,6 +65,7 @@ class _Wire(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
+        self.received += len(data)
         self._wake()
 
     def eof_received(self) -> bool:
@@ -197,9 +206,23 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
             raise httpx.UnsupportedProtocol(f"request URL has an unsupported scheme {scheme!r}")
         origin = (scheme, url.raw_host, url.port or _PORTS[scheme])
         timeouts = request.extensions.get("timeout", {})
-        connection = self._take_idle(origin) or await self._connect(origin, timeouts)
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        body = b"".join([part async for part in request.stream])
+        connection = self._take_idle(origin)
+        if connection is not None:
+            received = connection.wire.received
+            try:
+                return await self._send(connection, request, body, timeouts)
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+                self.drop(connection)
+                if request.method not in REPLAYABLE or connection.wire.received != received:
+                    raise
+            except BaseException:
+                self.drop(connection)
+                raise
+        connection = await self._connect(origin, timeouts)
         try:
-            return await self._send(connection, request, timeouts)
+            return await self._send(connection, request, body, timeouts)
         except BaseException:
             self.drop(connection)
             raise
@@ -244,10 +267,12 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         return connection
 
     async def _send(
-        self, connection: _Connection, request: httpx.Request, timeouts: dict[str, Any]
+        self,
+        connection: _Connection,
+        request: httpx.Request,
+        body: bytes,
+        timeouts: dict[str, Any],
     ) -> httpx.Response:
-        assert isinstance(request.stream, httpx.AsyncByteStream)
-        body = b"".join([part async for part in request.stream])
         protocol = connection.h11
         try:
             head = protocol.send(

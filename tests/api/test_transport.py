@@ -171,6 +171,38 @@ def test_an_idle_connection_the_server_closed_is_not_reused(server: ScriptedServ
     assert server.connections == 2
 
 
+def closes_the_second_request(conn: socket.socket, n: int) -> bool:
+    """The keep-alive race as the client meets it: the server closes the idle connection just
+    as the next request arrives on it, with no byte of reply."""
+    return n != 2 and keep_alive(conn, n)
+
+
+@pytest.mark.parametrize("server", [closes_the_second_request], indirect=True)
+def test_a_get_the_server_closed_on_a_reused_connection_is_sent_again(
+    server: ScriptedServer,
+) -> None:
+    async def run() -> list[int]:
+        async with httpx.AsyncClient(transport=AsyncioTransport()) as client:
+            url = f"http://127.0.0.1:{server.port}/"
+            return [(await client.get(url)).status_code for _ in range(2)]
+
+    assert asyncio.run(run()) == [200, 200]
+    assert len(server.requests) == 3 and server.connections == 2  # once more, on a new one
+
+
+@pytest.mark.parametrize("server", [closes_the_second_request], indirect=True)
+def test_a_post_the_server_closed_is_not_sent_again(server: ScriptedServer) -> None:
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=AsyncioTransport()) as client:
+            url = f"http://127.0.0.1:{server.port}/"
+            assert (await client.post(url, json={})).status_code == 200
+            with pytest.raises(httpx.RemoteProtocolError):
+                await client.post(url, json={})  # a sign-in may have happened: not replayed
+
+    asyncio.run(run())
+    assert len(server.requests) == 2
+
+
 def cut_short(conn: socket.socket, n: int) -> bool:
     if n == 1:
         conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"data"')
