@@ -31,10 +31,9 @@ from . import tls
 # connections, so a request rarely goes out on one the server is closing.
 KEEPALIVE_EXPIRY = 4.0
 MAX_IDLE = 10
-# A server may close an idle connection just as a request goes out on it (uvicorn, the
-# emulator's server, closes them after 5 s, httpx's own keep-alive expiry). A request of these
-# methods that got no byte of reply on a reused connection is sent once more on a new one, as
-# browsers and Go's net/http do; any other request (a POST: a sign-in) is not replayed.
+# A server may still close an idle connection just as a request goes out on it. A request of
+# these methods that got no byte of reply on a reused connection is sent once more on a new
+# one, as browsers do; any other (a POST: a sign-in may have happened) is not replayed.
 REPLAYABLE = frozenset({"GET", "HEAD", "OPTIONS"})
 # h11's cap on a reply's status line and headers: a server sending endless headers is refused.
 MAX_HEAD_BYTES = 64 * 1024

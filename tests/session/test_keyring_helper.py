@@ -330,4 +330,3 @@ def test_prepare_opens_ahead_only_a_store_that_asks_the_keyring(
         plain.close()
     assert children_of(os.getpid()) == set()  # close() ended the helper
     assert errors == []
-    assert errors == []
