@@ -197,6 +197,8 @@ class StytchClient:
         self._timeouts = httpx.Timeout(self.timeout).as_dict()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._mailbox_url: str | None = None
+        self._in_flight = 0  # exchanges on the wire, for aclose_when_idle
+        self._idle_waiters: list[asyncio.Future[None]] = []
 
     def __repr__(self) -> str:
         # The public token is public (it ships in every web page that uses Stytch).
@@ -269,6 +271,26 @@ class StytchClient:
             await asyncio.wrap_future(closing)
         # Else its loop has ended; nothing can run there any more and the sockets go with it.
 
+    async def aclose_when_idle(self) -> None:
+        """Close the pool once the requests in flight have ended (each ends within ``timeout``),
+        so that a reply already on its way is not cut off: what a settings change wants. Being
+        cancelled closes at once."""
+        try:
+            while self._in_flight and self._loop is asyncio.get_running_loop():
+                waiter = asyncio.get_running_loop().create_future()
+                self._idle_waiters.append(waiter)
+                await waiter
+        finally:
+            await self.aclose()
+
+    def _exchange_ended(self) -> None:
+        self._in_flight -= 1
+        if not self._in_flight:
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
     async def __aenter__(self) -> StytchClient:
         return self
 
@@ -288,6 +310,7 @@ class StytchClient:
         """One request; returns the HTTP status and the ``data`` object of a 2xx reply."""
         secrets = (*secrets, session_token or "")
         where = f"{method} {path}"
+        self._in_flight += 1
         try:
             # One deadline for the whole exchange: a server trickling a byte per second
             # must not hold a call (or the heartbeat) past ``timeout``, as httpx's per-read
@@ -309,6 +332,8 @@ class StytchClient:
             raise StytchNetworkError(
                 f"{where}: could not talk to {self.api_url} ({type(exc).__name__}: {cause})"
             ) from None
+        finally:
+            self._exchange_ended()
         self._note_server(headers)
         payload = _parse_json(content)
         if 200 <= status < 300:

@@ -125,6 +125,7 @@ class SessionManager(HasTraits):
             self._vertical_known.set()
         self._starting: concurrent.futures.Future[None] | None = None
         self._resolving: asyncio.Future[None] | None = None
+        self._retiring: set[asyncio.Future[None]] = set()  # old clients, closing once idle
         self._sync = StoreSync(
             self.config,
             store=store,
@@ -283,6 +284,10 @@ class SessionManager(HasTraits):
                 await resolving
         self._heartbeat.stop()
         self._sync.stop_polling()
+        for retiring in list(self._retiring):
+            retiring.cancel()  # closes its client now
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await retiring
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -835,7 +840,11 @@ class SessionManager(HasTraits):
     async def _reconfigure(self, name: str) -> None:
         client, self._client = self._client, None  # the next request builds one afresh
         if client is not None:
-            await client.aclose()
+            # Replies already on their way (the bootstrap's, a beat's) still arrive: the old
+            # client closes once they have, or at shutdown.
+            retiring = asyncio.ensure_future(client.aclose_when_idle())
+            self._retiring.add(retiring)
+            retiring.add_done_callback(self._retiring.discard)
         if name == "public_token" and self._vertical_pending:
             await self._resolve_vertical()
         if name == "public_token" and self._sync.configurable:

@@ -319,6 +319,41 @@ async def test_one_http_client_reused(client: StytchClient, emu: Emulator) -> No
     await client.aclose()  # twice is fine
 
 
+async def test_aclose_when_idle_lets_a_reply_on_its_way_arrive(
+    client: StytchClient, emu: Emulator
+) -> None:
+    first = await sign_in(client, emu)
+    emu.add_fault(path_prefix="/sdk/v1/sessions/authenticate", latency_ms=300)
+    asked = asyncio.ensure_future(client.sessions_authenticate(first.session_token))
+    await asyncio.sleep(0.1)  # on the wire
+    http = client._http
+    assert http is not None
+    await client.aclose_when_idle()
+    assert asked.done() and http.is_closed  # closed only once the reply was in
+    assert (await asked).session.session_id == first.session.session_id
+    await client.aclose_when_idle()  # with nothing open: at once, twice is fine
+
+
+async def test_aclose_when_idle_cancelled_closes_at_once(
+    client: StytchClient, emu: Emulator
+) -> None:
+    first = await sign_in(client, emu)
+    emu.add_fault(path_prefix="/sdk/v1/sessions/authenticate", latency_ms=2000)
+    asked = asyncio.ensure_future(client.sessions_authenticate(first.session_token))
+    await asyncio.sleep(0.1)
+    http = client._http
+    assert http is not None
+    closing = asyncio.ensure_future(client.aclose_when_idle())
+    await asyncio.sleep(0.05)
+    assert not closing.done()  # waiting for the slow reply
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    assert http.is_closed
+    with pytest.raises(StytchNetworkError):
+        await asked  # cut, and said as a network error
+
+
 # The pool of a loop that has ended cannot be closed any more (nothing runs there): its sockets
 # go with the garbage collector, collected here so that their warnings stay with this test.
 @pytest.mark.filterwarnings("ignore::ResourceWarning")

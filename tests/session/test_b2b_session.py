@@ -301,6 +301,31 @@ def test_auto_vertical_comes_from_the_bootstrap(b2b, tmp_path) -> None:
             assert not hasattr(manager, "discovery")
 
 
+@pytest.mark.parametrize(
+    "setting, value", [("timeout", 7.0), ("token_store", "file")], ids=["timeout", "token_store"]
+)
+def test_a_setting_changed_while_the_bootstrap_is_asked_does_not_cut_it(
+    b2b, tmp_path, caplog, setting, value
+) -> None:
+    # CI met it: the notebook's `%config Stytch.token_store = ...` closed the client while
+    # the bootstrap's reply was on the wire, and the project was taken for a consumer one.
+    b2b.add_fault(path_prefix="/sdk/v1/projects/bootstrap/", latency_ms=400)
+    config = Stytch(
+        api_url=b2b.api_url,
+        public_token=b2b.public_token,
+        token_store="memory",
+        data_dir=str(tmp_path / "data"),
+        vertical="auto",
+    )
+    with SessionManager(config) as manager:
+        time.sleep(0.1)  # the bootstrap is on the wire (its reply comes at 0.4 s)
+        assert not b2b.control.faults(), "the bootstrap had not been asked yet"
+        setattr(config, setting, value)
+        assert manager.wait_for_vertical(10)
+        assert manager.vertical.name == "b2b"
+    assert "could not tell the project's kind" not in caplog.text
+
+
 def test_without_a_public_token_there_is_no_vertical_to_wait_for() -> None:
     # Nothing asks the bootstrap before a public token is set: a `%stytch login` waited out
     # its whole timeout for an answer that could not come, then said "no public token".
