@@ -1,12 +1,11 @@
 """Every B2B client-API reply the emulator gives validates against Stytch's own client OpenAPI
 spec (stytch-mobile's ``openapi.yml``).
 
-The spec is not in this repository: point ``CLIENT_OPENAPI_YML`` at a copy, e.g.
-``CLIENT_OPENAPI_YML=/path/to/stytch-client-openapi.yml pytest tests/emulator/test_b2b_spec.py
--rA``. Without it the test is skipped (and says so). The test drives every ``/sdk/v1/b2b``
-endpoint the emulator serves, records each reply and validates its ``data`` against the path's
-200 schema (JSON Schema 2020-12), errors against the spec's error example's keys, and reports
-the count.
+The schemas come from ``stytch_client_openapi_b2b_subset.json``, the B2B part of the spec that
+``tools/openapi_subset.py`` extracts (its licence is ``STYTCH_MOBILE_LICENSE.txt``). The test
+drives every ``/sdk/v1/b2b`` endpoint the emulator serves, records each reply and validates its
+``data`` against the path's 200 schema (JSON Schema 2020-12), errors against the spec's error
+example's keys, and reports the count (``-rA``).
 
 As the spec's authors note, real replies carry explicit ``null`` for optional objects the spec
 does not mark nullable, so nulls are dropped before validating (STYTCH_API_NEXT.md §5).
@@ -16,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
+import json
 import re
 import secrets
 from collections.abc import Iterator
@@ -26,23 +25,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from jsonschema import Draft202012Validator
 
 from stytch_jupyter.emulator import Emulator
 
-# Not STYTCH_*: the suite clears those so a developer's own settings stay out of the tests.
-SPEC_ENV = "CLIENT_OPENAPI_YML"
+SUBSET = Path(__file__).parent / "stytch_client_openapi_b2b_subset.json"
+SPEC: dict[str, Any] = json.loads(SUBSET.read_text())
 EMAIL = "ada@acme.test"
 PASSWORD = "correct horse battery staple"
 PHONE = "+15555550100"
-
-
-def _spec() -> dict[str, Any]:
-    path = os.environ.get(SPEC_ENV)
-    if not path:
-        pytest.skip(f"{SPEC_ENV} is not set: the spec-validation test did not run")
-    yaml = pytest.importorskip("yaml")
-    loaded: dict[str, Any] = yaml.safe_load(Path(path).read_text())
-    return loaded
 
 
 def _without_nulls(value: Any) -> Any:
@@ -233,25 +224,17 @@ def drive(emu: Emulator, http: httpx.Client) -> None:
     call("sessions/authenticate", session=token)  # an error: revoked
 
 
-# Served by the SDKs but missing from the spec's paths; its schemas are in the spec.
-_UNLISTED = {"/sdk/v1/b2b/organizations/search": "OrgSearchBySlugResponse"}
-
-
-def _schema_of(spec: dict[str, Any], method: str, path: str) -> dict[str, Any] | None:
-    if path in _UNLISTED:
-        return {"$ref": f"#/components/schemas/{_UNLISTED[path]}"}
-    for template, operations in spec["paths"].items():
+def _schema_of(method: str, path: str) -> dict[str, Any] | None:
+    for operation, schema in SPEC["operations"].items():
+        verb, template = operation.split(" ", 1)
         pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"
-        if re.match(pattern, path) and method.lower() in operations:
-            content = operations[method.lower()]["responses"]["200"].get("content", {})
-            schema: dict[str, Any] | None = content.get("application/json", {}).get("schema")
-            return schema
+        if verb == method and re.match(pattern, path):
+            found: dict[str, Any] = schema
+            return found
     return None
 
 
 def test_every_b2b_client_reply_validates_against_the_spec(b2b: Emulator) -> None:
-    spec = _spec()
-    jsonschema = pytest.importorskip("jsonschema")
     recorder = Recorder()
     with httpx.Client(
         base_url=b2b.api_url, trust_env=False, timeout=10, event_hooks={"response": [recorder]}
@@ -268,11 +251,11 @@ def test_every_b2b_client_reply_validates_against_the_spec(b2b: Emulator) -> Non
             if set(body) != error_keys:
                 problems.append(f"{method} {path} {status}: error keys {sorted(body)}")
             continue
-        schema = _schema_of(spec, method, path)
+        schema = _schema_of(method, path)
         if schema is None:
             problems.append(f"{method} {path}: not in the spec")
             continue
-        validator = jsonschema.Draft202012Validator({**schema, "components": spec["components"]})
+        validator = Draft202012Validator({**schema, "components": SPEC["components"]})
         for failure in validator.iter_errors(_without_nulls(body["data"])):
             where = "/".join(str(p) for p in failure.absolute_path)
             problems.append(f"{method} {path}: {where}: {failure.message[:200]}")
@@ -287,14 +270,14 @@ def test_every_b2b_client_reply_validates_against_the_spec(b2b: Emulator) -> Non
 
     # The check is not vacuous: a reply missing a required field fails it.
     _, path, _, body = next(r for r in recorder.replies if r[1].endswith("/sessions/authenticate"))
-    schema = _schema_of(spec, "POST", path)
+    schema = _schema_of("POST", path)
     assert schema is not None
     broken = {k: v for k, v in body["data"].items() if k != "member"}
-    validator = jsonschema.Draft202012Validator({**schema, "components": spec["components"]})
+    validator = Draft202012Validator({**schema, "components": SPEC["components"]})
     assert any("member" in f.message for f in validator.iter_errors(broken))
     assert errors_seen >= 3
     total = sum(validated.values())
     print(
-        f"\n{total} B2B client replies validated against {os.environ[SPEC_ENV]} "
+        f"\n{total} B2B client replies validated against {SUBSET.name} "
         f"({len(validated)} endpoints), {errors_seen} error replies checked"
     )
