@@ -609,7 +609,9 @@ class SessionManager(HasTraits):
             return  # this kernel moved on while the file was read: what it read is old news
         held = self.intermediate_session_token
         if half_way is None:
-            if held is not None:
+            # The store reads an expired IST as none: if this one has expired too, that is
+            # the reason (the expiry timer may not have run yet), not another process.
+            if held is not None and self._intermediate_token() is not None:
                 self._clear("the sign-in half-way ended in another process")
             return
         if self.session_token is not None:

@@ -207,6 +207,24 @@ def test_ist_expires_locally_after_its_lifetime(make_manager, b2b) -> None:
     assert "expired" in manager.signed_out_reason
 
 
+def test_an_expired_ist_read_from_the_store_before_its_timer_is_said_expired(
+    make_manager, b2b, monkeypatch
+) -> None:
+    # Under load, the watch of the store read the expired IST (as none) before the expiry
+    # timer ran, and said the sign-in had ended in another process.
+    b2b.create_organization("Acme", "acme")
+    b2b.create_member("acme", EMAIL)
+    manager = make_manager(vertical=B2BVertical(ist_lifetime=0.3))
+    monkeypatch.setattr(manager, "_expire_intermediate", lambda generation: None)  # late
+    discover(manager, b2b)
+    held = manager.intermediate_session_token
+    wait_for(lambda: held.expires_in() <= 0, what="the IST's lifetime to pass")
+    assert manager.status == "needs_organization"  # the timer has not run
+    manager.run(manager._on_intermediate_change())  # the store's watch, now
+    assert manager.status == "signed_out"
+    assert "expired" in manager.signed_out_reason
+
+
 def test_session_exchange_between_two_organizations(make_manager, b2b) -> None:
     b2b.create_organization("Acme", "acme")
     b2b.create_organization("Vault", "vault", mfa_policy="REQUIRED_FOR_ALL")
