@@ -18,7 +18,21 @@ import pytest
 # goes to __pycache__ folders, which git ignores.
 sys.dont_write_bytecode = False
 
+# jsonschema (the spec tests', and nbformat's through the browser tests' modules that every
+# worker collects) imports rfc3987_syntax when it is installed (jupyter-events pulls it in), to
+# check "iri" formats; that module builds a lark grammar as it is imported, 2.2 s of each
+# worker's start here. No test checks those formats: jsonschema then goes without it.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+
+from hypothesis import settings  # noqa: E402
+
 from stytch_jupyter.emulator import Emulator  # noqa: E402
+
+# Property tests try 300 examples each in CI (.ci/run sets HYPOTHESIS_PROFILE=ci) and 50 in the
+# fast loop, where the full count was a tenth of its time.
+settings.register_profile("ci", max_examples=300, deadline=None)
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 EMAIL = "ada@example.com"
 PASSWORD = "correct horse battery staple"

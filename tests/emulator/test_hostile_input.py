@@ -288,7 +288,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=300))
 def test_any_bytes_are_a_body_or_a_400(raw: bytes) -> None:
     try:
@@ -314,7 +314,7 @@ hostile_json = st.recursive(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_json, st.integers(min_value=0, max_value=60))
 def test_any_json_text_is_a_body_or_a_400(value: Any, extra_depth: int) -> None:
     wrapped: Any = value
@@ -333,7 +333,6 @@ def test_any_json_text_is_a_body_or_a_400(value: Any, extra_depth: int) -> None:
         json.dumps(body.raw("field"), allow_nan=False).encode("utf-8")
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.text(), json_values, max_size=6), st.text(), st.text())
 def test_every_field_reader_answers_a_value_or_a_400(
     data_: dict[str, Any], name: str, text: str
@@ -362,7 +361,6 @@ def test_every_field_reader_answers_a_value_or_a_400(
 OLD_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-@settings(max_examples=500, deadline=None)
 @given(st.text(max_size=300) | st.from_regex(OLD_EMAIL, fullmatch=True))
 def test_is_email_agrees_with_the_old_regex_within_the_length_limit(text: str) -> None:
     expected = len(text) <= MAX_EMAIL_LENGTH and OLD_EMAIL.fullmatch(text) is not None

@@ -63,7 +63,7 @@ def hanging(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProbeThenHang]:
     previous = keyring.get_keyring()
     keyring.set_keyring(backend)
     monkeypatch.setattr(keys_module, "_hung_backends", set())
-    monkeypatch.setattr(keys_module, "KEYRING_CALL_TIMEOUT", 3.0)  # 10 s in real use
+    monkeypatch.setattr(keys_module, "KEYRING_CALL_TIMEOUT", 1.5)  # 10 s in real use
     yield backend
     backend.release.set()
     keyring.set_keyring(previous)

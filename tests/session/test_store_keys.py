@@ -41,21 +41,55 @@ def worker(data_dir: Path, mode: str, keyring_dir: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
+class Worker:
+    """One process on one key mode, asked command after command (``store_worker.py serve``)."""
+
+    def __init__(self, data_dir: Path, mode: str, keyring_dir: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(WORKER), str(data_dir), PUBLIC_TOKEN, mode, "serve"],
+            env=env_for(mode, keyring_dir),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def ask(self, command: str) -> str:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline().strip()
+        assert answer, f"{command!r}: the worker ended"
+        return answer
+
+    def close(self) -> None:
+        _, err = self.process.communicate(timeout=60)  # closes stdin: the worker ends
+        assert self.process.returncode == 0, err
+        assert "deleted the stored session" not in err, err
+
+
 @pytest.mark.parametrize("other", ["keyring", "auto"])
 def test_a_file_key_and_a_keyring_key_keep_both_sessions(tmp_path: Path, other: str) -> None:
     data_dir, keyring_dir = tmp_path / "data", tmp_path / "xdg"
     # `auto` picks the keyring while no key file exists, so it signs in first.
-    worker(data_dir, other, keyring_dir, "save", "k", "1")
-    worker(data_dir, "file", keyring_dir, "save", "f", "1")  # signs in with its own key
-    if other == "auto":
-        other = "keyring"  # auto now stays on the key file; the keyring's session is still there
-
-    assert worker(data_dir, "file", keyring_dir, "load") == pair("f", 0).opaque
-    assert worker(data_dir, other, keyring_dir, "load") == pair("k", 0).opaque
-    # A sign-out on one side is not one on the other.
-    worker(data_dir, other, keyring_dir, "clear")
-    assert worker(data_dir, "file", keyring_dir, "load") == pair("f", 0).opaque
-    assert worker(data_dir, other, keyring_dir, "load") == "none"
+    first = Worker(data_dir, other, keyring_dir)
+    on_file = Worker(data_dir, "file", keyring_dir)
+    workers = {first, on_file}
+    try:
+        first.ask("save k 1")
+        on_file.ask("save f 1")  # signs in with its own key
+        # A new `auto` process now stays on the key file; the keyring's session is still there.
+        on_keyring = first if other == "keyring" else Worker(data_dir, "keyring", keyring_dir)
+        workers.add(on_keyring)
+        assert on_file.ask("load") == pair("f", 0).opaque
+        assert on_keyring.ask("load") == pair("k", 0).opaque
+        # A sign-out on one side is not one on the other.
+        on_keyring.ask("clear")
+        assert on_file.ask("load") == pair("f", 0).opaque
+        assert on_keyring.ask("load") == "none"
+    finally:
+        for each in workers:
+            each.close()
 
 
 @pytest.mark.timeout(120)
