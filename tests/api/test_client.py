@@ -319,30 +319,32 @@ async def test_one_http_client_reused(client: StytchClient, emu: Emulator) -> No
     await client.aclose()  # twice is fine
 
 
+async def check_on_the_wire(
+    client: StytchClient, emu: Emulator, latency_ms: float
+) -> tuple[asyncio.Future[Any], httpx.AsyncClient, str]:
+    """A session check whose reply takes ``latency_ms``, sent; and the pool it went out on."""
+    first = await sign_in(client, emu)
+    emu.add_fault(path_prefix="/sdk/v1/sessions/authenticate", latency_ms=latency_ms)
+    asked = asyncio.ensure_future(client.sessions_authenticate(first.session_token))
+    await asyncio.sleep(0.1)  # on the wire
+    assert client._http is not None
+    return asked, client._http, first.session.session_id
+
+
 async def test_aclose_when_idle_lets_a_reply_on_its_way_arrive(
     client: StytchClient, emu: Emulator
 ) -> None:
-    first = await sign_in(client, emu)
-    emu.add_fault(path_prefix="/sdk/v1/sessions/authenticate", latency_ms=300)
-    asked = asyncio.ensure_future(client.sessions_authenticate(first.session_token))
-    await asyncio.sleep(0.1)  # on the wire
-    http = client._http
-    assert http is not None
+    asked, http, session_id = await check_on_the_wire(client, emu, 300)
     await client.aclose_when_idle()
     assert asked.done() and http.is_closed  # closed only once the reply was in
-    assert (await asked).session.session_id == first.session.session_id
+    assert (await asked).session.session_id == session_id
     await client.aclose_when_idle()  # with nothing open: at once, twice is fine
 
 
 async def test_aclose_when_idle_cancelled_closes_at_once(
     client: StytchClient, emu: Emulator
 ) -> None:
-    first = await sign_in(client, emu)
-    emu.add_fault(path_prefix="/sdk/v1/sessions/authenticate", latency_ms=2000)
-    asked = asyncio.ensure_future(client.sessions_authenticate(first.session_token))
-    await asyncio.sleep(0.1)
-    http = client._http
-    assert http is not None
+    asked, http, _ = await check_on_the_wire(client, emu, 2000)
     closing = asyncio.ensure_future(client.aclose_when_idle())
     await asyncio.sleep(0.05)
     assert not closing.done()  # waiting for the slow reply
