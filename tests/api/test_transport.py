@@ -164,14 +164,15 @@ def test_an_idle_connection_the_server_closed_is_not_reused(server: ScriptedServ
     async def run() -> list[int]:
         async with httpx.AsyncClient(transport=AsyncioTransport()) as client:
             url = f"http://127.0.0.1:{server.port}/"
-            first = await client.get(url)
+            first = await client.post(url)
             await until(lambda: server.closed == 1)
             await asyncio.sleep(0.05)  # the loop takes in the server's EOF
-            second = await client.get(url)
+            # A POST, which is never sent twice: it succeeds only on a fresh connection.
+            second = await client.post(url)
         return [first.status_code, second.status_code]
 
     assert asyncio.run(run()) == [200, 200]
-    assert server.connections == 2
+    assert server.connections == 2 and len(server.requests) == 2
 
 
 def closes_the_second_request(conn: socket.socket, n: int) -> bool:
