@@ -199,6 +199,7 @@ class StytchClient:
         self._mailbox_url: str | None = None
         self._in_flight = 0  # exchanges on the wire, for aclose_when_idle
         self._idle_waiters: list[asyncio.Future[None]] = []
+        self._retired = False  # aclose_when_idle was called: close whenever idle
 
     def __repr__(self) -> str:
         # The public token is public (it ships in every web page that uses Stytch).
@@ -274,7 +275,9 @@ class StytchClient:
     async def aclose_when_idle(self) -> None:
         """Close the pool once the requests in flight have ended (each ends within ``timeout``),
         so that a reply already on its way is not cut off: what a settings change wants. Being
-        cancelled closes at once."""
+        cancelled closes at once. A request made through it later still works, and closes the
+        pool again when it ends."""
+        self._retired = True
         try:
             while self._in_flight and self._loop is asyncio.get_running_loop():
                 waiter = asyncio.get_running_loop().create_future()
@@ -283,9 +286,11 @@ class StytchClient:
         finally:
             await self.aclose()
 
-    def _exchange_ended(self) -> None:
+    async def _exchange_ended(self) -> None:
         self._in_flight -= 1
         if not self._in_flight:
+            if self._retired:
+                await self.aclose()
             waiters, self._idle_waiters = self._idle_waiters, []
             for waiter in waiters:
                 if not waiter.done():
@@ -333,7 +338,7 @@ class StytchClient:
                 f"{where}: could not talk to {self.api_url} ({type(exc).__name__}: {cause})"
             ) from None
         finally:
-            self._exchange_ended()
+            await self._exchange_ended()
         self._note_server(headers)
         payload = _parse_json(content)
         if 200 <= status < 300:

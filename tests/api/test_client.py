@@ -339,6 +339,10 @@ async def test_aclose_when_idle_lets_a_reply_on_its_way_arrive(
     assert asked.done() and http.is_closed  # closed only once the reply was in
     assert (await asked).session.session_id == session_id
     await client.aclose_when_idle()  # with nothing open: at once, twice is fine
+    # A request still made through it (an operation that held it) closes what it opened.
+    again = await client.sessions_authenticate((await asked).session_token)
+    assert again.session.session_id == session_id
+    assert client._http is None
 
 
 async def test_aclose_when_idle_cancelled_closes_at_once(
