@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .api.models import SessionToken, SessionTokens
 from .errors import (
     ConfigurationError,
     InvalidDurationError,
@@ -28,6 +27,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .api.models import SessionToken, SessionTokens
     from .ipython.stytch_object import NotebookStytch
 
     stytch: NotebookStytch
@@ -36,11 +36,16 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    # The shared ``stytch`` object is created on first use, never at import.
+    # The shared ``stytch`` object is created on first use, never at import; the models are
+    # imported on first use too (``%load_ext`` needs none of them).
     if name == "stytch":
         from .ipython.extension import get_stytch
 
         return get_stytch()
+    if name in ("SessionToken", "SessionTokens"):
+        from .api import models
+
+        return getattr(models, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -15,8 +15,7 @@ from typing import Any
 from traitlets import Bool, Enum, Float, Int, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
-from .api.limits import MAX_RETRY_AFTER_SECONDS
-from .api.models import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
+from .api.limits import MAX_RETRY_AFTER_SECONDS, MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from .api.urls import api_url_for, check_api_url, is_loopback
 
 # Bounds a setting must keep (the README's configuration table repeats them). Whatever the

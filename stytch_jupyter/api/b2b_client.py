@@ -22,7 +22,7 @@ from .b2b_models import (
 )
 from .bootstrap import bootstrap, project_vertical
 from .errors import StytchResponseError
-from .models import DEFAULT_SESSION_MINUTES, validate_duration_minutes
+from .limits import DEFAULT_SESSION_MINUTES, validate_duration_minutes
 from .secret import Secret, reveal
 
 if TYPE_CHECKING:

@@ -14,7 +14,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .errors import StytchResponseError
-from .models import AuthenticationFactor, SessionTokens, parse_timestamp, redact
+from .models import AuthenticationFactor, SessionTokens, parse_timestamp
+from .secret import redact
 
 __all__ = [
     "B2BAuthenticateResponse",

@@ -24,16 +24,15 @@ from .errors import (
     StytchResponseError,
     StytchTimeoutError,
 )
-from .limits import MAX_REPLY_BYTES, MAX_RETRY_AFTER_SECONDS
-from .models import (
+from .limits import (
     DEFAULT_SESSION_MINUTES,
-    AuthenticateResponse,
-    User,
-    redact,
+    MAX_REPLY_BYTES,
+    MAX_RETRY_AFTER_SECONDS,
     validate_duration_minutes,
 )
+from .models import AuthenticateResponse, User
 from .sdk_client_header import SDK_IDENTIFIER, sdk_client_header
-from .secret import Secret, reveal
+from .secret import Secret, redact, reveal
 from .transport import AsyncioTransport
 from .urls import api_url_for, check_api_url, is_loopback
 

@@ -15,9 +15,9 @@ from .models import (
     User,
     as_mapping,
     parse_timestamp,
-    redact,
     require_field,
 )
+from .secret import redact
 
 
 def _str_field(data: Mapping[str, Any], key: str) -> str:

@@ -11,34 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from .errors import InvalidDurationError, StytchResponseError
-
-MIN_SESSION_MINUTES = 5
-MAX_SESSION_MINUTES = 527_040  # 366 days
-DEFAULT_SESSION_MINUTES = 5
+from .errors import StytchResponseError
+from .secret import redact
 
 TokenKind = Literal["opaque", "jwt"]
-
-
-def redact(secret: str | None, keep: int = 6) -> str:
-    """A short, recognisable prefix of a secret, never the whole thing."""
-    if not secret:
-        return "<none>"
-    return f"{secret[:keep]}…" if len(secret) > keep else "…"
-
-
-def validate_duration_minutes(minutes: int | None) -> int | None:
-    """Check a session duration before it reaches the wire."""
-    if minutes is None:
-        return None
-    if isinstance(minutes, bool) or not isinstance(minutes, int):
-        raise InvalidDurationError(f"session duration must be whole minutes, got {minutes!r}")
-    if not MIN_SESSION_MINUTES <= minutes <= MAX_SESSION_MINUTES:
-        raise InvalidDurationError(
-            f"session duration must be {MIN_SESSION_MINUTES} to {MAX_SESSION_MINUTES} minutes "
-            f"(5 minutes to 366 days), got {minutes}"
-        )
-    return minutes
 
 
 def parse_timestamp(value: Any) -> datetime | None:

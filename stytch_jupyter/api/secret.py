@@ -10,6 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 
+def redact(secret: str | None, keep: int = 6) -> str:
+    """A short, recognisable prefix of a secret, never the whole thing."""
+    if not secret:
+        return "<none>"
+    return f"{secret[:keep]}…" if len(secret) > keep else "…"
+
+
 class Secret:
     __slots__ = ("_value",)
 

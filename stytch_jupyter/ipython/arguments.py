@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
 
-from ..api.models import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
+from ..api.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from ..session.oauth import PROVIDERS
 from .b2b_magics import add_b2b_arguments
 

@@ -19,7 +19,6 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from ..api.errors import StytchAPIError, StytchError
-from ..api.models import AuthenticateResponse, SessionTokens
 from ..api.secret import Secret
 from ..errors import StytchCommandError
 from . import reprs
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     import argparse
 
     from ..api.b2b_models import B2BAuthenticateResponse
+    from ..api.models import AuthenticateResponse
     from ..session.redirect import RedirectFlow
     from .stytch_object import NotebookStytch
 
@@ -208,6 +208,8 @@ class StytchMagics(Magics):
     def _update(self, args: argparse.Namespace) -> None:
         opaque = _secret("Session token (opaque): ")
         jwt = _secret("Session JWT: ")
+        from ..api.models import SessionTokens
+
         tokens = SessionTokens(opaque=opaque.reveal(), jwt=jwt.reveal())  # ValueError: usage
         manager = self.manager
         kept = "the session you had is kept" if manager.session_token else "nothing changed"

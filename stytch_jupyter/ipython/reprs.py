@@ -8,14 +8,16 @@ The widget builds its labels from the same helpers, so the two always agree.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..api.models import Session, SessionToken, User, redact
+from ..api.secret import redact
 
 if TYPE_CHECKING:
     from ..api.factor_models import PasswordStrength
+    from ..api.models import Session, SessionToken, User
     from ..session.manager import SessionManager
 
 Rows = Sequence[tuple[str, str]]
@@ -312,33 +314,46 @@ def _pretty(text: Any) -> Any:
     return printer
 
 
-def _formatters(ipython: Any) -> list[tuple[Any, type, Any]]:
+# By name: IPython imports the class when a value of it is first shown, and ``%load_ext``
+# imports no model.
+_SESSION, _USER = "stytch_jupyter.api.models.Session", "stytch_jupyter.api.models.User"
+
+
+def _formatters(ipython: Any) -> list[tuple[Any, str, Any]]:
     formatters = ipython.display_formatter.formatters
     html_formatter, text_formatter = formatters["text/html"], formatters["text/plain"]
     return [
-        (html_formatter, Session, session_html),
-        (html_formatter, User, user_html),
-        (text_formatter, Session, _pretty(session_text)),
-        (text_formatter, User, _pretty(user_text)),
+        (html_formatter, _SESSION, session_html),
+        (html_formatter, _USER, user_html),
+        (text_formatter, _SESSION, _pretty(session_text)),
+        (text_formatter, _USER, _pretty(user_text)),
     ]
 
 
 def register_formatters(ipython: Any) -> None:
     """Show ``Session`` and ``User`` values as compact tables (HTML) and aligned text."""
-    for formatter, cls, func in _formatters(ipython):
-        formatter.for_type(cls, func)
+    for formatter, name, func in _formatters(ipython):
+        module, _, class_name = name.rpartition(".")
+        cls = getattr(sys.modules.get(module), class_name, None)
+        if cls is None:
+            formatter.for_type_by_name(module, class_name, func)
+        else:  # by class, and only once: a name registered earlier would stay beside it
+            formatter.deferred_printers.pop((module, class_name), None)
+            formatter.for_type(cls, func)
 
 
 def unregister_formatters(ipython: Any) -> None:
     """Undo ``register_formatters``; leaves alone a formatter someone else registered since."""
     ours = {session_html, user_html}
-    for formatter, cls, _ in _formatters(ipython):
-        try:
-            current = formatter.lookup_by_type(cls)
-        except KeyError:
-            continue
-        if current in ours or getattr(current, "__stytch_jupyter__", False):
-            formatter.pop(cls, None)
+    for formatter, name, _ in _formatters(ipython):
+        while True:  # by name and by class, wherever IPython holds one
+            try:
+                current = formatter.lookup_by_type(name)
+            except KeyError:
+                break
+            if current not in ours and not getattr(current, "__stytch_jupyter__", False):
+                break
+            formatter.pop(name, None)
 
 
 # ---- what a prompt or the widget says alongside ------------------------------------------------

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..api.models import AuthenticateResponse
 from .vertical import Authenticated
 
 if TYPE_CHECKING:
     from ..api.client import StytchClient
+    from ..api.models import AuthenticateResponse
 
 
 class ConsumerVertical:

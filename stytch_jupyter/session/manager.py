@@ -29,7 +29,7 @@ from traitlets import Union as UnionTrait
 from traitlets.traitlets import EventHandler
 
 from ..api.errors import StytchAPIError
-from ..api.models import Session, SessionToken, SessionTokens, User, validate_duration_minutes
+from ..api.limits import validate_duration_minutes
 from ..config import Stytch
 from .consumer import CONSUMER
 from .errors import ConfigurationError, NotSignedInError, TokenStoreError, WrongVerticalError
@@ -48,6 +48,7 @@ from .vertical import Intermediate
 if TYPE_CHECKING:
     from ..api.b2b_models import IntermediateSessionToken, Member, Organization
     from ..api.client import StytchClient
+    from ..api.models import SessionToken, SessionTokens, User
     from .auth import StytchAuth
     from .intermediate_store import HalfWay, IntermediateSlot
     from .oauth import OAuth
@@ -62,14 +63,16 @@ T = TypeVar("T")
 # ignored: past this, one of the two clocks is wrong, and trusting it could end every session.
 MAX_CLOCK_SKEW_SECONDS = 24 * 3600.0
 # A plain function, or an ``async def`` one: its coroutine is awaited on the session loop.
-AuthChangeCallback = Callable[[SessionToken | None], object]
+AuthChangeCallback = Callable[["SessionToken | None"], object]
 
 IST_EXPIRED = "the intermediate session expired (10 minutes): sign in again"
 
 __all__ = ["STORE_POLL_SECONDS", "AuthChangeCallback", "SessionManager"]
 
 
-# The B2B models, named for LazyInstance: a consumer kernel never imports them.
+# The models, named for LazyInstance: ``%load_ext`` imports none of them (their dataclasses
+# are a third of its time), and a consumer kernel never imports the B2B ones.
+_MODELS = "stytch_jupyter.api.models."
 _B2B = "stytch_jupyter.api.b2b_models."
 
 
@@ -78,9 +81,12 @@ class SessionManager(HasTraits):
 
     # A consumer Session, or (B2B) the member session, also shown as member_session.
     session = UnionTrait(
-        [Instance(Session), LazyInstance(_B2B + "MemberSession")], allow_none=True, read_only=True
+        [LazyInstance(_MODELS + "Session"), LazyInstance(_B2B + "MemberSession")],
+        allow_none=True,
+        read_only=True,
     )
-    user = Instance(User, allow_none=True, read_only=True)
+    # Typed as the classes they hold, which mypy knows even where the code does not import them.
+    user: Instance[User | None] = LazyInstance(_MODELS + "User", allow_none=True, read_only=True)
     member_session = LazyInstance(_B2B + "MemberSession", allow_none=True, read_only=True)
     member = LazyInstance(_B2B + "Member", allow_none=True, read_only=True)
     organization = LazyInstance(_B2B + "Organization", allow_none=True, read_only=True)
@@ -90,8 +96,12 @@ class SessionManager(HasTraits):
         read_only=True,
         help="B2B: a sign-in half-way (status needs_organization or needs_mfa)",
     )
-    session_token = Instance(SessionToken, allow_none=True, read_only=True)
-    session_jwt = Instance(SessionToken, allow_none=True, read_only=True)
+    session_token: Instance[SessionToken | None] = LazyInstance(
+        _MODELS + "SessionToken", allow_none=True, read_only=True
+    )
+    session_jwt: Instance[SessionToken | None] = LazyInstance(
+        _MODELS + "SessionToken", allow_none=True, read_only=True
+    )
     status = Enum[Status](
         list(STATUSES),
         default_value="signed_out",
@@ -868,6 +878,8 @@ class SessionManager(HasTraits):
     def _held_tokens(self) -> SessionTokens | None:
         if self.session_token is None or self.session_jwt is None:
             return None
+        from ..api.models import SessionTokens
+
         return SessionTokens(opaque=self.session_token.value, jwt=self.session_jwt.value)
 
     # ---- the operations (coroutines on the loop thread) -------------------------------------

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..api.models import AuthenticateResponse, SessionTokens
 from ..api.secret import Secret, secret_text
 from .passwords import Passwords
 
 if TYPE_CHECKING:
+    from ..api.models import AuthenticateResponse, SessionTokens
     from .runner import SessionOperations
 
 
@@ -26,6 +26,8 @@ def _require_text(value: str, what: str) -> str:
 
 
 def _check_tokens(tokens: SessionTokens) -> SessionTokens:
+    from ..api.models import SessionTokens
+
     if not isinstance(tokens, SessionTokens):
         raise TypeError("update() takes SessionTokens(opaque=..., jwt=...)")
     return tokens

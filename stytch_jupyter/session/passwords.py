@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..api.models import AuthenticateResponse
 from ..api.secret import Secret, secret_text
 from .errors import NotSignedInError
 
 if TYPE_CHECKING:
     from ..api.factor_models import PasswordStrength
+    from ..api.models import AuthenticateResponse
     from .redirect.pkce import PkcePair
     from .runner import SessionOperations
 

@@ -24,10 +24,10 @@ import threading
 from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from ..api.models import SessionTokens
 from .errors import StoreChanged, TokenStoreError
 
 if TYPE_CHECKING:
+    from ..api.models import SessionTokens
     from ..config import Stytch
     from .store import TokenStore
 

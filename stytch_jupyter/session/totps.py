@@ -12,12 +12,12 @@ import binascii
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
-from ..api.models import User
 from ..api.secret import Secret, secret_text
 from .errors import NotSignedInError
 
 if TYPE_CHECKING:
     from ..api.factor_models import TOTPAuthenticateResponse, TOTPCreated, TOTPRecoveryCodes
+    from ..api.models import User
     from .runner import SessionOperations
 
 _PNG_DATA_URL = "data:image/png;base64,"

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..api.models import User
 from .errors import NotSignedInError
 
 if TYPE_CHECKING:
+    from ..api.models import User
     from .runner import SessionOperations
 
 

@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from ..api.models import SessionTokens
-from .states import IntermediateStatus
-
 if TYPE_CHECKING:
     from ..api.client import StytchClient
+    from ..api.models import SessionTokens
+    from .states import IntermediateStatus
 
 R = TypeVar("R")
 

@@ -11,7 +11,8 @@ import pytest
 from IPython.core.formatters import DisplayFormatter
 
 from stytch_jupyter.api.errors import StytchError
-from stytch_jupyter.api.models import User, redact
+from stytch_jupyter.api.models import User
+from stytch_jupyter.api.secret import redact
 from stytch_jupyter.config import Stytch
 from stytch_jupyter.emulator import Emulator
 from stytch_jupyter.ipython import reprs

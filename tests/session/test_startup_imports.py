@@ -4,6 +4,7 @@ models: each is tens of milliseconds a kernel's first sign-in would wait for."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -41,3 +42,23 @@ print(sorted(m for m in sys.modules if m.startswith({NOT_IMPORTED!r})))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_load_ext_imports_no_model() -> None:
+    # The models' dataclasses were a third of %load_ext's time on the kernel's main thread;
+    # they come with the first reply, on the session thread.
+    code = """
+import sys
+from IPython.core.interactiveshell import InteractiveShell
+
+ip = InteractiveShell.instance()
+ip.run_line_magic("load_ext", "stytch_jupyter")
+ip.run_cell("stytch.status")
+print(sorted(m for m in sys.modules if m.startswith("stytch_jupyter.api") and "models" in m))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STYTCH_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from ...api.models import redact
+from ...api.secret import redact
 from ..errors import RedirectError
 
 FLOW_PARAM = "flow"
