@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -130,6 +131,10 @@ def execute(notebooks: list[Path], env: dict[str, str]) -> int:
     return 1 if failed else 0
 
 
+# An option's line in a ``%config Stytch`` listing: ``Stytch.timeout=<Float>``.
+_OPTION_LINE = re.compile(r"-*[\w.]+=<\w+>$")
+
+
 def summary(notebook: object) -> list[str]:
     """What the cells said in words: the last line each one printed (stdout, not reprs).
 
@@ -143,8 +148,11 @@ def summary(notebook: object) -> list[str]:
             text = output.get("text", "")
             if isinstance(text, list):
                 text = "".join(text)
-            # Indented lines are rows of a listing (%config, a table): not sentences.
-            said = [line for line in text.splitlines() if line.strip() and line == line.lstrip()]
+            lines_printed = text.splitlines()
+            if any(_OPTION_LINE.match(line) for line in lines_printed):
+                continue  # a %config listing: it says nothing that happened
+            # Indented lines are rows of a listing (a table): not sentences.
+            said = [line for line in lines_printed if line.strip() and line == line.lstrip()]
             if said:
                 lines.append(said[-1][:100])
                 break

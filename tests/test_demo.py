@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -152,3 +153,16 @@ def test_the_wheel_runs_the_demo_from_a_fresh_venv(tmp_path: Path) -> None:
     assert "WARNING" not in output and "Traceback" not in output
     assert "signed in as ada@example.com" in output
     assert len(output.splitlines()) <= 30, output  # a story, not a transcript
+
+
+def test_the_story_is_what_cells_said_in_sentences() -> None:
+    from stytch_jupyter.demo import summary
+
+    def printed(text: str) -> dict[str, object]:
+        return {"outputs": [{"output_type": "stream", "name": "stdout", "text": text}]}
+
+    listing = "Stytch(Configurable) options\n--------\nStytch.timeout=<Float>\n    Current: 10.0\n"
+    cells = [printed(listing), printed("timeout = 10.0\n"), printed("  a row\n")]
+    notebook = SimpleNamespace(cells=cells)  # as nbformat's NotebookNode reads
+    # A %config listing tells nothing that happened; a table's rows are not sentences.
+    assert summary(notebook) == ["timeout = 10.0"]
