@@ -135,6 +135,7 @@ class SessionManager(HasTraits):
             self._vertical_known.set()
         self._starting: concurrent.futures.Future[None] | None = None
         self._resolving: asyncio.Future[None] | None = None
+        self._project_generation = 0  # one more for each api_url or public_token change
         self._retiring: set[asyncio.Future[None]] = set()  # old clients, closing once idle
         self._sync = StoreSync(
             self.config,
@@ -256,12 +257,10 @@ class SessionManager(HasTraits):
 
     async def _resolve_vertical(self) -> None:
         """``Stytch.vertical = "auto"``: ask the project's bootstrap whether it is B2B."""
-        from ..api.bootstrap import project_vertical
-
         if not self.config.public_token:
             return  # asked once a public token is set (see _reconfigure)
         try:
-            kind = await project_vertical(self._client_or_raise())
+            kind = await self._ask_project_kind()
             if kind == "b2b" and self.vertical.name != "b2b":
                 from .b2b import B2B
 
@@ -272,6 +271,24 @@ class SessionManager(HasTraits):
         finally:
             self._vertical_pending = False
             self._vertical_known.set()
+
+    async def _ask_project_kind(self) -> str | None:
+        """The bootstrap's answer for the project configured now: asked again when
+        ``api_url`` or ``public_token`` changed while it was on its way (a notebook's
+        ``%config`` right after ``%load_ext``), since that answer, or failure, was about
+        another project."""
+        from ..api.bootstrap import project_vertical
+
+        while True:
+            asked = self._project_generation
+            try:
+                kind = await project_vertical(self._client_or_raise())
+            except Exception:
+                if asked == self._project_generation:
+                    raise
+                continue
+            if asked == self._project_generation:
+                return kind
 
     def close(self) -> None:
         """Stop the heartbeat and the loop thread for good; the stored session stays on disk."""
@@ -857,7 +874,10 @@ class SessionManager(HasTraits):
             retiring = asyncio.ensure_future(client.aclose_when_idle())
             self._retiring.add(retiring)
             retiring.add_done_callback(self._retiring.discard)
-        if name == "public_token" and self._vertical_pending:
+        if name in ("public_token", "api_url"):
+            self._project_generation += 1  # an answer on its way is about another project
+        resolving = self._resolving is not None and not self._resolving.done()
+        if name == "public_token" and self._vertical_pending and not resolving:
             await self._resolve_vertical()
         if name == "public_token" and self._sync.configurable:
             # Another project: its sessions are not ours. Forget this one (it stays stored

@@ -344,6 +344,26 @@ def test_a_setting_changed_while_the_bootstrap_is_asked_does_not_cut_it(
     assert "could not tell the project's kind" not in caplog.text
 
 
+def test_the_project_changed_while_its_kind_is_asked_is_asked_again(b2b, caplog) -> None:
+    # A notebook's `%config Stytch.api_url = ...` right after `%load_ext`: the first bootstrap
+    # is still on its way to the old address, and its answer is not this project's.
+    with Emulator() as consumer:
+        consumer.add_fault(path_prefix="/sdk/v1/projects/bootstrap/", latency_ms=400)
+        config = Stytch(
+            api_url=consumer.api_url,
+            public_token=consumer.public_token,
+            token_store="memory",
+            vertical="auto",
+        )
+        with SessionManager(config) as manager:
+            time.sleep(0.1)  # the consumer project's bootstrap is on the wire
+            assert not consumer.control.faults(), "the bootstrap had not been asked yet"
+            config.api_url = b2b.api_url  # the same public token, a B2B project
+            assert manager.wait_for_vertical(10)
+            assert manager.vertical.name == "b2b"
+    assert "could not tell the project's kind" not in caplog.text
+
+
 def test_without_a_public_token_there_is_no_vertical_to_wait_for() -> None:
     # Nothing asks the bootstrap before a public token is set: a `%stytch login` waited out
     # its whole timeout for an answer that could not come, then said "no public token".
