@@ -298,25 +298,31 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(make_manager, b2b) -> N
     assert manager.status == "signed_out"
 
 
-def test_auto_vertical_comes_from_the_bootstrap(b2b, tmp_path) -> None:
-    config = Stytch(
-        api_url=b2b.api_url, public_token=b2b.public_token, token_store="memory", vertical="auto"
+def auto_config(emu: Emulator, **settings: Any) -> Stytch:
+    """Settings for ``emu``'s project whose kind the bootstrap tells (``vertical="auto"``)."""
+    return Stytch(
+        api_url=emu.api_url,
+        public_token=emu.public_token,
+        token_store="memory",
+        vertical="auto",
+        **settings,
     )
-    with SessionManager(config) as manager:
+
+
+def slow_bootstrap(emu: Emulator) -> None:
+    """``emu``'s next bootstrap reply comes 400 ms after its request (which takes the fault)."""
+    emu.add_fault(path_prefix="/sdk/v1/projects/bootstrap/", latency_ms=400)
+
+
+def test_auto_vertical_comes_from_the_bootstrap(b2b, tmp_path) -> None:
+    with SessionManager(auto_config(b2b)) as manager:
         assert manager.wait_for_vertical(10)
         assert manager.vertical.name == "b2b"
         assert hasattr(manager.discovery, "intermediate_sessions")
-    with Emulator() as consumer:
-        config = Stytch(
-            api_url=consumer.api_url,
-            public_token=consumer.public_token,
-            token_store="memory",
-            vertical="auto",
-        )
-        with SessionManager(config) as manager:
-            assert manager.wait_for_vertical(10)
-            assert manager.vertical.name == "consumer"
-            assert not hasattr(manager, "discovery")
+    with Emulator() as consumer, SessionManager(auto_config(consumer)) as manager:
+        assert manager.wait_for_vertical(10)
+        assert manager.vertical.name == "consumer"
+        assert not hasattr(manager, "discovery")
 
 
 @pytest.mark.parametrize(
@@ -327,18 +333,11 @@ def test_a_setting_changed_while_the_bootstrap_is_asked_does_not_cut_it(
 ) -> None:
     # CI met it: the notebook's `%config Stytch.token_store = ...` closed the client while
     # the bootstrap's reply was on the wire, and the project was taken for a consumer one.
-    b2b.add_fault(path_prefix="/sdk/v1/projects/bootstrap/", latency_ms=400)
-    config = Stytch(
-        api_url=b2b.api_url,
-        public_token=b2b.public_token,
-        token_store="memory",
-        data_dir=str(tmp_path / "data"),
-        vertical="auto",
-    )
+    slow_bootstrap(b2b)
+    config = auto_config(b2b, data_dir=str(tmp_path / "data"))
     with SessionManager(config) as manager:
-        time.sleep(0.1)  # the bootstrap is on the wire (its reply comes at 0.4 s)
-        assert not b2b.control.faults(), "the bootstrap had not been asked yet"
-        setattr(config, setting, value)
+        wait_for(lambda: not b2b.control.faults(), what="the bootstrap's request to arrive")
+        setattr(config, setting, value)  # its reply is still 0.4 s away
         assert manager.wait_for_vertical(10)
         assert manager.vertical.name == "b2b"
     assert "could not tell the project's kind" not in caplog.text
@@ -348,16 +347,10 @@ def test_the_project_changed_while_its_kind_is_asked_is_asked_again(b2b, caplog)
     # A notebook's `%config Stytch.api_url = ...` right after `%load_ext`: the first bootstrap
     # is still on its way to the old address, and its answer is not this project's.
     with Emulator() as consumer:
-        consumer.add_fault(path_prefix="/sdk/v1/projects/bootstrap/", latency_ms=400)
-        config = Stytch(
-            api_url=consumer.api_url,
-            public_token=consumer.public_token,
-            token_store="memory",
-            vertical="auto",
-        )
+        slow_bootstrap(consumer)
+        config = auto_config(consumer)
         with SessionManager(config) as manager:
-            time.sleep(0.1)  # the consumer project's bootstrap is on the wire
-            assert not consumer.control.faults(), "the bootstrap had not been asked yet"
+            wait_for(lambda: not consumer.control.faults(), what="the consumer's bootstrap")
             config.api_url = b2b.api_url  # the same public token, a B2B project
             assert manager.wait_for_vertical(10)
             assert manager.vertical.name == "b2b"
