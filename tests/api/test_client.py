@@ -326,7 +326,8 @@ async def check_on_the_wire(
     first = await sign_in(client, emu)
     emu.add_fault(path_prefix="/sdk/v1/sessions/authenticate", latency_ms=latency_ms)
     asked = asyncio.ensure_future(client.sessions_authenticate(first.session_token))
-    await asyncio.sleep(0.1)  # on the wire
+    while emu.control.faults():  # the request takes the fault when it arrives
+        await asyncio.sleep(0.005)
     assert client._http is not None
     return asked, client._http, first.session.session_id
 
