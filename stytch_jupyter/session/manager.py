@@ -85,7 +85,7 @@ class SessionManager(HasTraits):
         allow_none=True,
         read_only=True,
     )
-    # Typed as the classes they hold, which mypy knows even where the code does not import them.
+    # Annotated with the classes they hold, for mypy (imported here under TYPE_CHECKING only).
     user: Instance[User | None] = LazyInstance(_MODELS + "User", allow_none=True, read_only=True)
     member_session = LazyInstance(_B2B + "MemberSession", allow_none=True, read_only=True)
     member = LazyInstance(_B2B + "Member", allow_none=True, read_only=True)
