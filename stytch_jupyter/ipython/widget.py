@@ -303,6 +303,7 @@ class SessionWidget(anywidget.AnyWidget):
         self._render_lock = threading.RLock()
         self._busy = ""  # the action whose request runs
         self._error: BaseException | str | None = None  # the last action's error
+        self._check_error: BaseException | str | None = None  # ... when that action was a check
         self._info = ""
         self._email = ""
         self._method_id: str | None = None
@@ -457,12 +458,18 @@ class SessionWidget(anywidget.AnyWidget):
             self._end()
 
     def _on_manager_change(self, change: dict[str, Any]) -> None:
-        if change.get("name") == "status":
+        name = change.get("name")
+        if name == "status":
             with self._render_lock:
                 # A sign-in that came back by itself (a redirect) makes "continue in the
                 # window" old news; a request of the widget's own says what it did afterwards.
                 if not self._busy:
                     self._info = ""
+        elif name == "last_validated_at" and change.get("new") is not None:
+            with self._render_lock:
+                # A check that failed ("it will be tried again") is old news once one got through.
+                if self._error is not None and self._error is self._check_error:
+                    self._error = None
         self.refresh()
         ticker = self._ticker
         if ticker is not None:
@@ -866,6 +873,7 @@ class SessionWidget(anywidget.AnyWidget):
                 if secret and len(secret) >= 4:
                     text = text.replace(secret, "<redacted>")
                 self._error = error if text == str(error) else text
+                self._check_error = self._error if self._busy in _CHECKS else None
             self._busy = ""
             self.refresh()
         if ended:
@@ -899,6 +907,7 @@ def _forget_action() -> dict[str, str]:
 
 
 # The actions a B2B widget shares with a consumer one (the rest are the B2B part's).
+_CHECKS = frozenset({"refresh", "retry"})  # actions that only check the session with Stytch
 _SHARED_ACTIONS = frozenset({"refresh", "retry", "extend", "sign_out", "forget", "redirect"})
 
 

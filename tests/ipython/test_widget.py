@@ -363,6 +363,28 @@ def test_a_stuck_check_offers_retry_now_and_forget(
     assert_no_secrets(widget, tokens.opaque, tokens.jwt)
 
 
+def test_a_failed_retry_is_old_news_once_a_check_succeeds(
+    make_stytch, widgets, emulator, tmp_path
+) -> None:
+    # Retry now failed; then the heartbeat's own retry got through. "It will be tried again"
+    # has happened: the page must not go on showing it, nor the Forget it brought.
+    shared = {"token_store": "file", "data_dir": str(tmp_path / "data")}
+    source = make_stytch(heartbeat_interval=60.0, **shared)
+    sign_in_with_password(source, emulator)
+    source.close()
+    emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", status=503, times=100)
+    stytch = make_stytch(heartbeat_interval=60.0, **shared)
+    widget = make_widget(stytch, widgets)
+    wait_for(lambda: stytch.last_error != "", what="the failed check")
+    press(widget, "retry")
+    assert error_text(widget).startswith("Stytch is not answering")
+    emulator.clear_faults()
+    stytch.heartbeat.now()
+    wait_for(lambda: widget.state["kind"] == "signed-in", what="the heartbeat's check")
+    assert widget.state["error"] is None
+    assert "forget" not in action_ids(widget)
+
+
 def test_an_error_that_echoes_a_token_is_redacted_before_it_is_cut(
     make_stytch, widgets, emulator
 ) -> None:
