@@ -340,10 +340,8 @@ def test_sign_out_offline_offers_forget_on_this_machine(make_stytch, widgets, em
     assert widget.state["info"].startswith("Forgotten on this machine. Stytch could not be told")
 
 
-def test_a_stuck_check_offers_retry_now_and_forget(
-    make_stytch, widgets, emulator, tmp_path
-) -> None:
-    # A kernel restarted while Stytch is down: the stored session cannot be confirmed.
+def stuck_check(make_stytch, emulator, tmp_path) -> tuple[NotebookStytch, SessionTokens]:
+    """A kernel restarted while Stytch is down: its stored session cannot be confirmed."""
     shared = {"token_store": "file", "data_dir": str(tmp_path / "data")}
     source = make_stytch(heartbeat_interval=60.0, **shared)
     sign_in_with_password(source, emulator)
@@ -351,8 +349,15 @@ def test_a_stuck_check_offers_retry_now_and_forget(
     source.close()
     emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", status=503, times=100)
     stytch = make_stytch(heartbeat_interval=60.0, **shared)
-    widget = make_widget(stytch, widgets)
     wait_for(lambda: stytch.last_error != "", what="the failed check")
+    return stytch, tokens
+
+
+def test_a_stuck_check_offers_retry_now_and_forget(
+    make_stytch, widgets, emulator, tmp_path
+) -> None:
+    stytch, tokens = stuck_check(make_stytch, emulator, tmp_path)
+    widget = make_widget(stytch, widgets)
     state = widget.state
     assert state["kind"] == "unconfirmed" and state["status"] == "Checking the stored session…"
     assert action_ids(widget) == ["retry", "forget"]
@@ -368,14 +373,8 @@ def test_a_failed_retry_is_old_news_once_a_check_succeeds(
 ) -> None:
     # Retry now failed; then the heartbeat's own retry got through. "It will be tried again"
     # has happened: the page must not go on showing it, nor the Forget it brought.
-    shared = {"token_store": "file", "data_dir": str(tmp_path / "data")}
-    source = make_stytch(heartbeat_interval=60.0, **shared)
-    sign_in_with_password(source, emulator)
-    source.close()
-    emulator.add_fault(path_prefix="/sdk/v1/sessions/authenticate", status=503, times=100)
-    stytch = make_stytch(heartbeat_interval=60.0, **shared)
+    stytch, _tokens = stuck_check(make_stytch, emulator, tmp_path)
     widget = make_widget(stytch, widgets)
-    wait_for(lambda: stytch.last_error != "", what="the failed check")
     press(widget, "retry")
     assert error_text(widget).startswith("Stytch is not answering")
     emulator.clear_faults()
@@ -383,6 +382,14 @@ def test_a_failed_retry_is_old_news_once_a_check_succeeds(
     wait_for(lambda: widget.state["kind"] == "signed-in", what="the heartbeat's check")
     assert widget.state["error"] is None
     assert "forget" not in action_ids(widget)
+    # An error of another action is still news after a good check: a sign-out not done.
+    emulator.add_fault(path_prefix="/sdk/v1/sessions/revoke", drop=True, times=5)
+    press(widget, "sign_out")
+    checked = stytch.last_validated_at
+    stytch.heartbeat.now()
+    wait_for(lambda: stytch.last_validated_at != checked, what="the next check")
+    assert error_text(widget).startswith("Could not reach Stytch")
+    assert "forget" in action_ids(widget)
 
 
 def test_an_error_that_echoes_a_token_is_redacted_before_it_is_cut(
