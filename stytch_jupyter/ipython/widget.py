@@ -468,7 +468,7 @@ class SessionWidget(anywidget.AnyWidget):
         elif name == "last_validated_at" and change.get("new") is not None:
             with self._render_lock:
                 # A check that failed ("it will be tried again") is old news once one got through.
-                if self._error is not None and self._error is self._check_error:
+                if self._error is self._check_error:
                     self._error = None
         self.refresh()
         ticker = self._ticker
@@ -906,8 +906,9 @@ def _forget_action() -> dict[str, str]:
     )
 
 
+# The actions that only check the session with Stytch: a later good check answers their error.
+_CHECKS = frozenset({"refresh", "retry"})
 # The actions a B2B widget shares with a consumer one (the rest are the B2B part's).
-_CHECKS = frozenset({"refresh", "retry"})  # actions that only check the session with Stytch
 _SHARED_ACTIONS = frozenset({"refresh", "retry", "extend", "sign_out", "forget", "redirect"})
 
 
